@@ -1,0 +1,1 @@
+//! Cortex-M instruction-set simulator: the virtual boards (see DESIGN.md, section Emulator).

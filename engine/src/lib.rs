@@ -1,0 +1,2 @@
+#![no_std]
+//! no_std TFLite inference engine (see DESIGN.md, section Engine).
