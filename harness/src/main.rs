@@ -1,1 +1,47 @@
-fn main() {}
+//! The `mcubench` command line: parses and dispatches, nothing else.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use mcubench::{cmd, project::Project};
+
+/// mcubench: benchmark TinyML models on microcontroller boards, real or virtual.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// The mcubench checkout (default: the nearest one at or above the current directory).
+    #[arg(long, global = true)]
+    root: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List the boards of targets.toml.
+    Boards(cmd::boards::Args),
+    /// Build the benchmark firmware for a board (cached by content hash).
+    Build(cmd::build::Args),
+    /// Show the flash and RAM use of a board's firmware.
+    Size(cmd::size::Args),
+    /// Run the benchmark matrix (boards x workloads x variants).
+    Run(cmd::run::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = Project::discover(cli.root.as_deref()).and_then(|project| match &cli.command {
+        Command::Boards(args) => cmd::boards::run(&project, args),
+        Command::Build(args) => cmd::build::run(&project, args),
+        Command::Size(args) => cmd::size::run(&project, args),
+        Command::Run(args) => cmd::run::run(&project, args),
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

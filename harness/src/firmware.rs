@@ -1,0 +1,295 @@
+//! Building the benchmark firmware for a board, cached by a content hash of its inputs.
+//!
+//! The firmware is its own cargo workspace (firmware/); the board is a cargo feature and the
+//! target triple follows from the board's core. A build's inputs are the firmware sources, the
+//! crates it uses by path (protocol/, engine/), targets.toml, the toolchain pin and the
+//! compiler's version: when none of them changed, the cached ELF is used and cargo never runs.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use sha2::{Digest, Sha256};
+
+use crate::project::Project;
+use crate::targets::Board;
+
+/// A firmware ELF ready to deploy.
+#[derive(Debug, Clone)]
+pub struct Firmware {
+    pub board: String,
+    pub elf: PathBuf,
+    /// Hex SHA-256 of every build input.
+    pub hash: String,
+    /// True when the ELF came from the cache and cargo did not run.
+    pub cached: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("cannot run `{program}`: {source}; install Rust with rustup (https://rustup.rs) and make sure `{program}` is on PATH")]
+    Toolchain {
+        program: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("the Rust target {target} is not installed for this toolchain; run `rustup target add {target}`")]
+    MissingTarget { target: String },
+    #[error("the firmware for board \"{board}\" does not fit: region {region} overflowed by {overflow_bytes} bytes ({region} is {region_bytes} bytes in targets.toml); make the firmware smaller or the region larger")]
+    DoesNotFit {
+        board: String,
+        region: String,
+        overflow_bytes: u64,
+        region_bytes: u64,
+    },
+    #[error("cargo failed to build the firmware for board \"{board}\" (exit status {status}); its output:\n{output}")]
+    Cargo {
+        board: String,
+        status: String,
+        output: String,
+    },
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: io::Error,
+    },
+}
+
+fn io_error(context: impl Into<String>) -> impl FnOnce(io::Error) -> BuildError {
+    let context = context.into();
+    move |source| BuildError::Io { context, source }
+}
+
+/// Builds (or takes from the cache) the firmware for `board`.
+pub fn build(project: &Project, board: &Board) -> Result<Firmware, BuildError> {
+    let target = board.core.rust_target();
+    let rustc_version = toolchain_version(&project.root, target)?;
+    let hash = input_hash(project, board, &rustc_version)?;
+    let dir = project.build_dir().join("firmware").join(&board.name);
+    let elf = dir.join(format!("{}.elf", &hash[..16]));
+    if elf.is_file() {
+        return Ok(Firmware {
+            board: board.name.clone(),
+            elf,
+            hash,
+            cached: true,
+        });
+    }
+    let cargo_target_dir = project.build_dir().join("cargo-firmware");
+    let output = clean_cargo_env(Command::new(cargo()))
+        .current_dir(&project.root)
+        .args(["build", "--release", "--manifest-path"])
+        .arg(project.root.join("firmware/Cargo.toml"))
+        .args([
+            "--target",
+            target,
+            "--features",
+            &board.name,
+            "--target-dir",
+        ])
+        .arg(&cargo_target_dir)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| BuildError::Toolchain {
+            program: "cargo".into(),
+            source,
+        })?;
+    if !output.status.success() {
+        let text = String::from_utf8_lossy(&output.stderr).into_owned();
+        if let Some((region, overflow_bytes)) = linker_overflow(&text) {
+            let region_bytes = board
+                .memory
+                .iter()
+                .find(|r| r.name == region)
+                .map_or(0, |r| u64::from(r.size));
+            return Err(BuildError::DoesNotFit {
+                board: board.name.clone(),
+                region,
+                overflow_bytes,
+                region_bytes,
+            });
+        }
+        if text.contains("can't find crate for `core`") {
+            return Err(BuildError::MissingTarget {
+                target: target.into(),
+            });
+        }
+        return Err(BuildError::Cargo {
+            board: board.name.clone(),
+            status: output.status.to_string(),
+            output: text,
+        });
+    }
+    let built = cargo_target_dir
+        .join(target)
+        .join("release")
+        .join("mcubench-firmware");
+    fs::create_dir_all(&dir).map_err(io_error(format!("cannot create {}", dir.display())))?;
+    // Copy then rename, so that a cache entry is either whole or absent.
+    let partial = dir.join(format!("{}.elf.partial", &hash[..16]));
+    fs::copy(&built, &partial).map_err(io_error(format!(
+        "cannot copy the built firmware {}",
+        built.display()
+    )))?;
+    fs::rename(&partial, &elf).map_err(io_error(format!("cannot store {}", elf.display())))?;
+    Ok(Firmware {
+        board: board.name.clone(),
+        elf,
+        hash,
+        cached: false,
+    })
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+/// The host's build settings must not leak into the firmware build: a `RUSTFLAGS` meant for
+/// x86-64 breaks a thumb build, and a `CARGO_TARGET_DIR` would mix the two.
+fn clean_cargo_env(mut cmd: Command) -> Command {
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "CARGO_BUILD_TARGET_DIR",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// `rustc -vV` of the toolchain the checkout pins, after checking it has `target`.
+fn toolchain_version(root: &Path, target: &str) -> Result<String, BuildError> {
+    let run = |args: &[&str]| -> Result<String, BuildError> {
+        let out = Command::new("rustc")
+            .current_dir(root)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|source| BuildError::Toolchain {
+                program: "rustc".into(),
+                source,
+            })?;
+        if !out.status.success() {
+            return Err(BuildError::Toolchain {
+                program: "rustc".into(),
+                source: io::Error::other(String::from_utf8_lossy(&out.stderr).trim().to_owned()),
+            });
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let sysroot = run(&["--print", "sysroot"])?;
+    let target_lib = Path::new(sysroot.trim())
+        .join("lib/rustlib")
+        .join(target)
+        .join("lib");
+    if !target_lib.is_dir() {
+        return Err(BuildError::MissingTarget {
+            target: target.into(),
+        });
+    }
+    run(&["-vV"])
+}
+
+/// SHA-256 over every input of a firmware build, in a stable order.
+fn input_hash(project: &Project, board: &Board, rustc_version: &str) -> Result<String, BuildError> {
+    let root = &project.root;
+    let mut files = Vec::new();
+    collect_files(&root.join("firmware"), &mut files)?;
+    for krate in ["protocol", "engine"] {
+        collect_files(&root.join(krate).join("src"), &mut files)?;
+        for f in ["Cargo.toml", "build.rs"] {
+            let path = root.join(krate).join(f);
+            if path.is_file() {
+                files.push(path);
+            }
+        }
+    }
+    for f in ["targets.toml", "rust-toolchain.toml", "Cargo.lock"] {
+        let path = root.join(f);
+        if path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    let mut hasher = Sha256::new();
+    hasher.update(format!(
+        "board={}\ntarget={}\n",
+        board.name,
+        board.core.rust_target()
+    ));
+    hasher.update(rustc_version.as_bytes());
+    for path in files {
+        let rel = path.strip_prefix(root).unwrap_or(&path);
+        let bytes = fs::read(&path).map_err(io_error(format!("cannot read {}", path.display())))?;
+        hasher.update(rel.to_string_lossy().as_bytes());
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        hasher.update(&bytes);
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), BuildError> {
+    if !dir.is_dir() {
+        return Ok(());
+    }
+    let entries = fs::read_dir(dir).map_err(io_error(format!("cannot list {}", dir.display())))?;
+    for entry in entries {
+        let entry = entry.map_err(io_error(format!("cannot list {}", dir.display())))?;
+        let path = entry.path();
+        let name = entry.file_name();
+        if name == "target" || name.to_string_lossy().starts_with('.') && name != ".cargo" {
+            continue;
+        }
+        let kind = entry
+            .file_type()
+            .map_err(io_error(format!("cannot stat {}", path.display())))?;
+        if kind.is_dir() {
+            collect_files(&path, out)?;
+        } else if kind.is_file() {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Finds rust-lld / GNU ld's "region `FLASH' overflowed by N bytes" in a failed build.
+fn linker_overflow(stderr: &str) -> Option<(String, u64)> {
+    stderr.lines().find_map(|line| {
+        let start = line.find("region `").or_else(|| line.find("region '"))?;
+        let rest = &line[start + "region `".len()..];
+        let end = rest.find(['\'', '`'])?;
+        let region = rest[..end].to_owned();
+        let tail = &rest[end..];
+        let by = tail.find("overflowed by ")? + "overflowed by ".len();
+        let digits: String = tail[by..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
+        Some((region, digits.parse().ok()?))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linker_overflow_messages_are_recognised() {
+        let lld = "rust-lld: error: section '.text' will not fit in region 'FLASH': overflowed by 1234 bytes";
+        assert_eq!(linker_overflow(lld), Some(("FLASH".into(), 1234)));
+        let gnu = "ld: region `RAM' overflowed by 56 bytes";
+        assert_eq!(linker_overflow(gnu), Some(("RAM".into(), 56)));
+        assert_eq!(linker_overflow("error: linking failed"), None);
+    }
+}

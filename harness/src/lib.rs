@@ -1,0 +1,10 @@
+//! mcubench: a TinyML benchmarking harness for microcontroller boards.
+//!
+//! The binary (`main.rs`) parses the command line and dispatches to `cmd/`; the modules here do
+//! the work and return typed errors.
+
+pub mod cmd;
+pub mod firmware;
+pub mod project;
+pub mod size;
+pub mod targets;
