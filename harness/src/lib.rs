@@ -4,7 +4,9 @@
 //! the work and return typed errors.
 
 pub mod cmd;
+pub mod compare;
 pub mod firmware;
 pub mod project;
+pub mod results;
 pub mod size;
 pub mod targets;

@@ -27,18 +27,32 @@ enum Command {
     Size(cmd::size::Args),
     /// Run the benchmark matrix (boards x workloads x variants).
     Run(cmd::run::Args),
+    /// Compare a run with a baseline: Markdown verdict, exit 1 on a regression.
+    Compare(cmd::compare::Args),
+    /// Manage results/baseline/, what CI compares against.
+    #[command(subcommand)]
+    Baseline(cmd::baseline::Command),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = Project::discover(cli.root.as_deref()).and_then(|project| match &cli.command {
-        Command::Boards(args) => cmd::boards::run(&project, args),
-        Command::Build(args) => cmd::build::run(&project, args),
-        Command::Size(args) => cmd::size::run(&project, args),
-        Command::Run(args) => cmd::run::run(&project, args),
-    });
+    // Commands that need no checkout come first.
+    let result = match &cli.command {
+        Command::Compare(args) => cmd::compare::run(args),
+        _ => Project::discover(cli.root.as_deref()).and_then(|project| {
+            match &cli.command {
+                Command::Boards(args) => cmd::boards::run(&project, args),
+                Command::Build(args) => cmd::build::run(&project, args),
+                Command::Size(args) => cmd::size::run(&project, args),
+                Command::Run(args) => cmd::run::run(&project, args),
+                Command::Baseline(command) => cmd::baseline::run(&project, command),
+                Command::Compare(_) => unreachable!("handled above"),
+            }
+            .map(|()| 0)
+        }),
+    };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)

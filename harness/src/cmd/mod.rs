@@ -1,6 +1,8 @@
 //! One subcommand, one file.
 
+pub mod baseline;
 pub mod boards;
 pub mod build;
+pub mod compare;
 pub mod run;
 pub mod size;
