@@ -7,6 +7,7 @@ pub mod cmd;
 pub mod compare;
 pub mod firmware;
 pub mod project;
+pub mod report;
 pub mod results;
 pub mod size;
 pub mod targets;

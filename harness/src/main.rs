@@ -27,6 +27,8 @@ enum Command {
     Size(cmd::size::Args),
     /// Run the benchmark matrix (boards x workloads x variants).
     Run(cmd::run::Args),
+    /// Paper tables (Markdown, LaTeX, CSV) from a run directory.
+    Report(cmd::report::Args),
     /// Compare a run with a baseline: Markdown verdict, exit 1 on a regression.
     Compare(cmd::compare::Args),
     /// Manage results/baseline/, what CI compares against.
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
     // Commands that need no checkout come first.
     let result = match &cli.command {
         Command::Compare(args) => cmd::compare::run(args),
+        Command::Report(args) => cmd::report::run(args).map(|()| 0),
         _ => Project::discover(cli.root.as_deref()).and_then(|project| {
             match &cli.command {
                 Command::Boards(args) => cmd::boards::run(&project, args),
@@ -46,7 +49,7 @@ fn main() -> ExitCode {
                 Command::Size(args) => cmd::size::run(&project, args),
                 Command::Run(args) => cmd::run::run(&project, args),
                 Command::Baseline(command) => cmd::baseline::run(&project, command),
-                Command::Compare(_) => unreachable!("handled above"),
+                Command::Compare(_) | Command::Report(_) => unreachable!("handled above"),
             }
             .map(|()| 0)
         }),

@@ -1,67 +1,10 @@
 //! The run directory store and the compare verdict.
 
 use mcubench::compare::{compare, markdown, Change, Metric, Thresholds};
-use mcubench::results::{
-    Energy, Flash, JobKey, JobResult, JobStatus, Latency, Manifest, Ram, RunDir, Variant,
-};
+mod common;
 
-fn job(board: &str, workload: &str, variant: Variant, cycles: &[u64]) -> JobResult {
-    let clock_hz = 64_000_000;
-    JobResult {
-        key: JobKey {
-            board: board.into(),
-            workload: workload.into(),
-            variant,
-        },
-        status: JobStatus::Ok,
-        failure: None,
-        deploy: "emulator".into(),
-        cycle_model: Some("1".into()),
-        clock_hz,
-        latency: Latency::from_cycles(cycles, clock_hz),
-        flash: Some(Flash {
-            firmware_bytes: 20_000,
-            model_bytes: 53_936,
-            partition_bytes: 55_000,
-            total_bytes: 75_000,
-        }),
-        ram: Some(Ram {
-            data_bytes: 8,
-            bss_bytes: 90_000,
-            stack_peak_bytes: 2_000,
-            arena_bytes: 60_000,
-            peak_bytes: 92_008,
-        }),
-        energy: Some(Energy {
-            energy_uj: 150.0,
-            estimated: true,
-            method: "3.0 V x 3.3 mA x latency".into(),
-        }),
-        correct: Some(true),
-        accuracy: None,
-        attempts: 1,
-        duration_s: 1.5,
-    }
-}
-
-fn manifest() -> Manifest {
-    Manifest {
-        mcubench_version: "0.1.0".into(),
-        run_id: "test".into(),
-        created_utc: "2026-11-24T00:00:00Z".into(),
-        host: "test".into(),
-        git_revision: None,
-        git_dirty: None,
-        toolchain: "rustc 1.95.0".into(),
-        targets_sha256: "0".into(),
-        firmware: Default::default(),
-        models: Default::default(),
-        cycle_model: Some("1".into()),
-        plan: vec![],
-        warmup_runs: 2,
-        timed_runs: 10,
-    }
-}
+use common::{job, manifest};
+use mcubench::results::{JobStatus, Latency, RunDir, Variant};
 
 #[test]
 fn latency_statistics() {

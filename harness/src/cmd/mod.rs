@@ -4,5 +4,6 @@ pub mod baseline;
 pub mod boards;
 pub mod build;
 pub mod compare;
+pub mod report;
 pub mod run;
 pub mod size;

@@ -1,0 +1,309 @@
+//! Paper tables (and, in charts.rs, charts) from a run directory's results.
+//!
+//! Everything is derived from results.jsonl and manifest.json alone, in a fixed order, so that
+//! regenerating a report from the same run directory gives byte-identical files.
+
+pub mod table;
+
+use std::collections::BTreeSet;
+
+use crate::results::{JobResult, JobStatus, Variant};
+use table::Table;
+
+/// Boards, workloads and variants in the order they first appear in the results.
+struct Axes<'a> {
+    boards: Vec<&'a str>,
+    workloads: Vec<&'a str>,
+}
+
+impl<'a> Axes<'a> {
+    fn of(results: &'a [JobResult]) -> Axes<'a> {
+        let mut boards = Vec::new();
+        let mut workloads = Vec::new();
+        for r in results {
+            if !boards.contains(&r.key.board.as_str()) {
+                boards.push(r.key.board.as_str());
+            }
+            if !workloads.contains(&r.key.workload.as_str()) {
+                workloads.push(r.key.workload.as_str());
+            }
+        }
+        Axes { boards, workloads }
+    }
+}
+
+fn find<'a>(
+    results: &'a [JobResult],
+    board: &str,
+    workload: &str,
+    variant: Variant,
+) -> Option<&'a JobResult> {
+    results
+        .iter()
+        .find(|r| r.key.board == board && r.key.workload == workload && r.key.variant == variant)
+}
+
+fn variants_of(results: &[JobResult], workload: &str) -> Vec<Variant> {
+    let present: BTreeSet<Variant> = results
+        .iter()
+        .filter(|r| r.key.workload == workload)
+        .map(|r| r.key.variant)
+        .collect();
+    Variant::ALL
+        .into_iter()
+        .filter(|v| present.contains(v))
+        .collect()
+}
+
+/// How latency figures were obtained, as a note under a table.
+fn latency_note(results: &[JobResult]) -> Option<String> {
+    let models: BTreeSet<&str> = results
+        .iter()
+        .filter_map(|r| r.cycle_model.as_deref())
+        .collect();
+    let silicon = results
+        .iter()
+        .any(|r| r.cycle_model.is_none() && r.status == JobStatus::Ok);
+    if models.is_empty() {
+        return None;
+    }
+    let versions = models.into_iter().collect::<Vec<_>>().join(", ");
+    Some(if silicon {
+        format!("† emulated on mcubench virtual boards (cycle model {versions}); other figures measured on silicon.")
+    } else {
+        format!("Emulated on mcubench virtual boards (cycle model {versions}).")
+    })
+}
+
+fn failed_cell(r: &JobResult) -> Option<String> {
+    (r.status == JobStatus::Failed).then(|| "failed".to_owned())
+}
+
+/// A per-workload table with variants as rows and boards as columns.
+fn grid(
+    results: &[JobResult],
+    axes: &Axes,
+    workload: &str,
+    id: &str,
+    caption: String,
+    cell: impl Fn(&JobResult) -> Option<String>,
+) -> Table {
+    let mut header = vec!["variant".to_owned()];
+    header.extend(axes.boards.iter().map(|b| b.to_string()));
+    let rows = variants_of(results, workload)
+        .into_iter()
+        .map(|v| {
+            let mut row = vec![v.label().to_owned()];
+            for board in &axes.boards {
+                row.push(match find(results, board, workload, v) {
+                    None => "–".to_owned(),
+                    Some(r) => failed_cell(r)
+                        .or_else(|| cell(r))
+                        .unwrap_or_else(|| "–".into()),
+                });
+            }
+            row
+        })
+        .collect();
+    Table {
+        id: format!("{}_{id}", file_stem(workload)),
+        caption,
+        header,
+        rows,
+        notes: Vec::new(),
+    }
+}
+
+fn file_stem(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
+fn kib(bytes: u64) -> String {
+    format!("{:.1}", bytes as f64 / 1024.0)
+}
+
+fn dagger(r: &JobResult, mixed: bool) -> &'static str {
+    if mixed && r.emulated() {
+        "†"
+    } else {
+        ""
+    }
+}
+
+/// Every table of the report, in order.
+pub fn tables(results: &[JobResult]) -> Vec<Table> {
+    let axes = Axes::of(results);
+    let mixed = results.iter().any(|r| r.emulated())
+        && results
+            .iter()
+            .any(|r| !r.emulated() && r.status == JobStatus::Ok);
+    let runs = results
+        .iter()
+        .filter_map(|r| r.latency.as_ref().map(|l| l.cycles.len()))
+        .max()
+        .unwrap_or(0);
+    let mut out = Vec::new();
+    for &w in &axes.workloads {
+        let wr: Vec<JobResult> = results
+            .iter()
+            .filter(|r| r.key.workload == w)
+            .cloned()
+            .collect();
+        let mut t = grid(
+            results,
+            &axes,
+            w,
+            "latency",
+            format!("{w}: latency per inference in ms (median of {runs} runs)"),
+            |r| {
+                r.latency
+                    .as_ref()
+                    .map(|l| format!("{:.3}{}", l.ms_median, dagger(r, mixed)))
+            },
+        );
+        t.notes.extend(latency_note(&wr));
+        out.push(t);
+
+        out.push(grid(
+            results,
+            &axes,
+            w,
+            "flash",
+            format!("{w}: flash in KiB (firmware + model partition)"),
+            |r| {
+                r.flash
+                    .map(|f| format!("{} + {}", kib(f.firmware_bytes), kib(f.partition_bytes)))
+            },
+        ));
+        out.push(grid(
+            results,
+            &axes,
+            w,
+            "ram",
+            format!("{w}: RAM in KiB (data + bss + peak stack; arena in bss)"),
+            |r| {
+                r.ram
+                    .map(|m| format!("{} ({} arena)", kib(m.peak_bytes), kib(m.arena_bytes)))
+            },
+        ));
+
+        let any_estimated = wr
+            .iter()
+            .any(|r| r.energy.as_ref().is_some_and(|e| e.estimated));
+        let mut t = grid(
+            results,
+            &axes,
+            w,
+            "energy",
+            format!("{w}: energy per inference in uJ"),
+            |r| {
+                r.energy
+                    .as_ref()
+                    .map(|e| format!("{:.2}{}", e.energy_uj, if e.estimated { "*" } else { "" }))
+            },
+        );
+        if any_estimated {
+            t.notes.push("Figures marked * are estimated from the energy model of targets.toml (supply voltage x run current x latency), not measured.".into());
+        }
+        out.push(t);
+
+        if wr.iter().any(|r| r.accuracy.is_some()) {
+            out.push(accuracy_table(results, &axes, w));
+        }
+    }
+    if axes.workloads.len() > 1 || !results.is_empty() {
+        out.push(summary_table(results, &axes));
+    }
+    out
+}
+
+/// Accuracy before (host) and after (device) deployment side by side, like the survey's Table 1.
+fn accuracy_table(results: &[JobResult], axes: &Axes, workload: &str) -> Table {
+    let metric = results
+        .iter()
+        .find_map(|r| {
+            (r.key.workload == workload)
+                .then_some(r.accuracy.as_ref())
+                .flatten()
+        })
+        .map_or("metric".to_owned(), |a| a.metric.clone());
+    let mut header = vec!["variant".to_owned(), format!("{metric} host (before)")];
+    header.extend(
+        axes.boards
+            .iter()
+            .map(|b| format!("{metric} on {b} (after)")),
+    );
+    let mut rows = Vec::new();
+    for v in variants_of(results, workload) {
+        let host = axes.boards.iter().find_map(|b| {
+            find(results, b, workload, v)
+                .and_then(|r| r.accuracy.as_ref())
+                .map(|a| a.host)
+        });
+        let mut row = vec![
+            v.label().to_owned(),
+            host.map_or("–".into(), |h| format!("{h:.4}")),
+        ];
+        for b in &axes.boards {
+            row.push(match find(results, b, workload, v) {
+                Some(r) => failed_cell(r)
+                    .or_else(|| r.accuracy.as_ref().map(|a| format!("{:.4}", a.device)))
+                    .unwrap_or_else(|| "–".into()),
+                None => "–".into(),
+            });
+        }
+        rows.push(row);
+    }
+    Table {
+        id: format!("{}_accuracy", file_stem(workload)),
+        caption: format!("{workload}: {metric} before and after deployment"),
+        header,
+        rows,
+        notes: vec!["Host: the TFLite reference on the test set; after: the same test set streamed to the board.".into()],
+    }
+}
+
+/// Latency of every workload and variant, with the speed-up over FP32 on the same board.
+fn summary_table(results: &[JobResult], axes: &Axes) -> Table {
+    let mut header = vec!["workload".to_owned(), "variant".to_owned()];
+    header.extend(axes.boards.iter().map(|b| b.to_string()));
+    let mut rows = Vec::new();
+    for &w in &axes.workloads {
+        for v in variants_of(results, w) {
+            let mut row = vec![w.to_owned(), v.label().to_owned()];
+            for b in &axes.boards {
+                let cell = find(results, b, w, v).map(|r| {
+                    failed_cell(r).unwrap_or_else(|| {
+                        let Some(l) = &r.latency else {
+                            return "–".into();
+                        };
+                        let fp32 = find(results, b, w, Variant::Fp32)
+                            .and_then(|f| f.latency.as_ref())
+                            .filter(|_| v != Variant::Fp32);
+                        match fp32 {
+                            Some(f) if l.ms_median > 0.0 => {
+                                format!("{:.3} (x{:.2})", l.ms_median, f.ms_median / l.ms_median)
+                            }
+                            _ => format!("{:.3}", l.ms_median),
+                        }
+                    })
+                });
+                row.push(cell.unwrap_or_else(|| "–".into()));
+            }
+            rows.push(row);
+        }
+    }
+    let mut notes = vec![
+        "Median latency in ms; in parentheses the speed-up over FP32 on the same board.".to_owned(),
+    ];
+    notes.extend(latency_note(results));
+    Table {
+        id: "summary".into(),
+        caption: "Latency of every workload and variant".into(),
+        header,
+        rows,
+        notes,
+    }
+}
