@@ -11,3 +11,4 @@ pub mod report;
 pub mod results;
 pub mod size;
 pub mod targets;
+pub mod workloads;

@@ -23,6 +23,8 @@ enum Command {
     Boards(cmd::boards::Args),
     /// Build the benchmark firmware for a board (cached by content hash).
     Build(cmd::build::Args),
+    /// List the workloads: variants, model sizes, host metrics.
+    Workloads(cmd::workloads::Args),
     /// Show the flash and RAM use of a board's firmware.
     Size(cmd::size::Args),
     /// Run the benchmark matrix (boards x workloads x variants).
@@ -47,6 +49,7 @@ fn main() -> ExitCode {
                 Command::Boards(args) => cmd::boards::run(&project, args),
                 Command::Build(args) => cmd::build::run(&project, args),
                 Command::Size(args) => cmd::size::run(&project, args),
+                Command::Workloads(args) => cmd::workloads::run(&project, args),
                 Command::Run(args) => cmd::run::run(&project, args),
                 Command::Baseline(command) => cmd::baseline::run(&project, command),
                 Command::Compare(_) | Command::Report(_) => unreachable!("handled above"),

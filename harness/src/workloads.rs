@@ -1,0 +1,325 @@
+//! workloads/<name>/workload.toml: a model's variants, its test data and goldens.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use toml::Spanned;
+
+use crate::results::Variant;
+
+/// The quality metric of a workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Metric {
+    /// Top-1 accuracy of a classifier.
+    Top1,
+    /// Area under the ROC curve of an anomaly score.
+    Auc,
+}
+
+impl Metric {
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Top1 => "top1",
+            Metric::Auc => "auc",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDataset {
+    name: String,
+    license: String,
+    source: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInput {
+    shape: Vec<u32>,
+    preprocessing: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTest {
+    inputs: Spanned<String>,
+    labels: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum FileRoot {
+    Workload,
+    Repo,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVariant {
+    name: Spanned<Variant>,
+    file: Spanned<String>,
+    file_root: Option<FileRoot>,
+    sha256: Spanned<String>,
+    golden: Spanned<String>,
+    host_metric: Option<f64>,
+    source: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExclude {
+    board: String,
+    variant: Option<Variant>,
+    reason: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWorkload {
+    name: Spanned<String>,
+    task: String,
+    description: String,
+    metric: Metric,
+    dataset: RawDataset,
+    input: RawInput,
+    test: RawTest,
+    variant: Vec<RawVariant>,
+    #[serde(default)]
+    exclude: Vec<RawExclude>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    extra: Option<toml::Table>,
+}
+
+/// One variant's model file and reference data.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelVariant {
+    pub variant: Variant,
+    pub model: PathBuf,
+    pub sha256: String,
+    pub model_bytes: u64,
+    pub golden: PathBuf,
+    /// The metric on the host (TFLite reference) over the test set, if it applies.
+    pub host_metric: Option<f64>,
+    pub source: String,
+}
+
+/// A board (and optionally one variant) the workload does not run on, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Exclusion {
+    pub board: String,
+    pub variant: Option<Variant>,
+    pub reason: String,
+}
+
+/// A validated workload.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Workload {
+    pub name: String,
+    pub dir: PathBuf,
+    pub task: String,
+    pub description: String,
+    pub metric: Metric,
+    pub dataset: String,
+    pub dataset_license: String,
+    pub dataset_source: String,
+    pub input_shape: Vec<u32>,
+    pub preprocessing: String,
+    pub test_inputs: PathBuf,
+    pub test_labels: Option<PathBuf>,
+    pub variants: Vec<ModelVariant>,
+    pub exclusions: Vec<Exclusion>,
+}
+
+impl Workload {
+    pub fn variant(&self, v: Variant) -> Option<&ModelVariant> {
+        self.variants.iter().find(|m| m.variant == v)
+    }
+
+    /// Why (board, variant) is excluded, if it is.
+    pub fn exclusion(&self, board: &str, variant: Variant) -> Option<&Exclusion> {
+        self.exclusions
+            .iter()
+            .find(|e| e.board == board && e.variant.is_none_or(|v| v == variant))
+    }
+}
+
+/// A workload.toml that cannot be used: file, line, column and what to fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkloadError {
+    pub path: PathBuf,
+    pub line: Option<(usize, usize)>,
+    pub message: String,
+}
+
+impl fmt::Display for WorkloadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some((line, col)) => {
+                write!(f, "{}:{line}:{col}: {}", self.path.display(), self.message)
+            }
+            None => write!(f, "{}: {}", self.path.display(), self.message),
+        }
+    }
+}
+
+impl std::error::Error for WorkloadError {}
+
+fn line_col(text: &str, at: usize) -> (usize, usize) {
+    let before = &text[..at.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// SHA-256 of a file, as lowercase hex.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let bytes = std::fs::read(path)?;
+    Ok(Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+impl Workload {
+    /// Loads and validates `<dir>/workload.toml`; `repo_root` resolves `file_root = "repo"`.
+    pub fn load(dir: &Path, repo_root: &Path) -> Result<Workload, WorkloadError> {
+        let path = dir.join("workload.toml");
+        let err =
+            |span: Option<std::ops::Range<usize>>, text: &str, message: String| WorkloadError {
+                path: path.clone(),
+                line: span.map(|s| line_col(text, s.start)),
+                message,
+            };
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| err(None, "", format!("cannot read the file: {e}")))?;
+        let raw: RawWorkload = toml::from_str(&text)
+            .map_err(|e| err(e.span(), &text, e.message().trim_end().to_owned()))?;
+        let name = raw.name.get_ref().clone();
+        let dir_name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+        if dir_name.as_deref() != Some(name.as_str()) {
+            return Err(err(
+                Some(raw.name.span()),
+                &text,
+                format!(
+                    "field `name`: \"{name}\" differs from the directory name \"{}\"; they must match",
+                    dir_name.unwrap_or_default()
+                ),
+            ));
+        }
+        let existing =
+            |file: &Spanned<String>, root: &Path, field: &str| -> Result<PathBuf, WorkloadError> {
+                let p = root.join(file.get_ref());
+                if p.is_file() {
+                    Ok(p)
+                } else {
+                    Err(err(
+                        Some(file.span()),
+                        &text,
+                        format!("field `{field}`: {} does not exist", p.display()),
+                    ))
+                }
+            };
+        let test_inputs = existing(&raw.test.inputs, dir, "test.inputs")?;
+        let test_labels = match &raw.test.labels {
+            Some(l) => Some(existing(l, dir, "test.labels")?),
+            None => None,
+        };
+        let mut variants: Vec<ModelVariant> = Vec::new();
+        for v in &raw.variant {
+            let variant = *v.name.get_ref();
+            if variants.iter().any(|m| m.variant == variant) {
+                return Err(err(
+                    Some(v.name.span()),
+                    &text,
+                    format!("variant \"{variant}\" is listed twice"),
+                ));
+            }
+            let root = match v.file_root.unwrap_or(FileRoot::Workload) {
+                FileRoot::Workload => dir,
+                FileRoot::Repo => repo_root,
+            };
+            let model = existing(&v.file, root, "variant.file")?;
+            let actual = sha256_file(&model).map_err(|e| {
+                err(
+                    Some(v.file.span()),
+                    &text,
+                    format!("cannot read {}: {e}", model.display()),
+                )
+            })?;
+            if !actual.eq_ignore_ascii_case(v.sha256.get_ref()) {
+                return Err(err(
+                    Some(v.sha256.span()),
+                    &text,
+                    format!(
+                        "variant \"{variant}\", field `sha256`: {} has SHA-256 {actual}, not the one recorded; if the model was regenerated on purpose, record the new hash",
+                        model.display()
+                    ),
+                ));
+            }
+            let golden = existing(&v.golden, dir, "variant.golden")?;
+            let model_bytes = std::fs::metadata(&model).map(|m| m.len()).unwrap_or(0);
+            variants.push(ModelVariant {
+                variant,
+                model,
+                sha256: actual,
+                model_bytes,
+                golden,
+                host_metric: v.host_metric,
+                source: v.source.clone(),
+            });
+        }
+        if variants.is_empty() {
+            return Err(err(
+                None,
+                &text,
+                "no [[variant]] tables: a workload needs at least one model".into(),
+            ));
+        }
+        variants.sort_by_key(|m| m.variant);
+        Ok(Workload {
+            name,
+            dir: dir.to_owned(),
+            task: raw.task,
+            description: raw.description,
+            metric: raw.metric,
+            dataset: raw.dataset.name,
+            dataset_license: raw.dataset.license,
+            dataset_source: raw.dataset.source,
+            input_shape: raw.input.shape,
+            preprocessing: raw.input.preprocessing,
+            test_inputs,
+            test_labels,
+            variants,
+            exclusions: raw
+                .exclude
+                .into_iter()
+                .map(|e| Exclusion {
+                    board: e.board,
+                    variant: e.variant,
+                    reason: e.reason,
+                })
+                .collect(),
+        })
+    }
+
+    /// Every workload under `<root>/workloads`, sorted by name.
+    pub fn load_all(root: &Path) -> Result<Vec<Workload>, WorkloadError> {
+        let dir = root.join("workloads");
+        let entries = std::fs::read_dir(&dir).map_err(|e| WorkloadError {
+            path: dir.clone(),
+            line: None,
+            message: format!("cannot list workloads: {e}"),
+        })?;
+        let mut dirs: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.join("workload.toml").is_file())
+            .collect();
+        dirs.sort();
+        dirs.iter().map(|d| Workload::load(d, root)).collect()
+    }
+}
