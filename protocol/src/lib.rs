@@ -22,6 +22,8 @@
 //! [`Record::write_to`] into any [`core::fmt::Write`], the host parses borrowed lines.
 #![no_std]
 
+pub mod partition;
+
 use core::fmt;
 
 /// The protocol version this crate writes and accepts.
