@@ -77,7 +77,9 @@ pub fn build(project: &Project, board: &Board) -> Result<Firmware, BuildError> {
             cached: true,
         });
     }
-    let cargo_target_dir = project.build_dir().join("cargo-firmware");
+    // One cargo target dir per board: boards on the same triple would otherwise overwrite
+    // each other's release/mcubench-firmware when built concurrently.
+    let cargo_target_dir = project.build_dir().join("cargo-firmware").join(&board.name);
     let output = clean_cargo_env(Command::new(cargo()))
         .current_dir(&project.root)
         .args(["build", "--release", "--manifest-path"])

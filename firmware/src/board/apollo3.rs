@@ -1,0 +1,181 @@
+//! Apollo3 Blue (SparkFun Artemis): linked at 0x1_0000 behind the SparkFun Variable Loader
+//! (the FLASH region of targets.toml), 48 MHz from the HFRC, the 16 KB flash cache on,
+//! DWT CYCCNT, and the report on UART0 (the Artemis' USB-serial bridge: TX pad 48, RX pad 49).
+//!
+//! References: Apollo3 Blue SoC datasheet (DS-A3-0p9p1), chapters CLKGEN, CACHECTRL, PWRCTRL,
+//! GPIO and UART; register and field layout as in AmbiqSuite's `apollo3.h` and HAL
+//! (`am_hal_clkgen_control`, `am_hal_cachectrl_config`, `am_hal_pwrctrl_periph_enable`,
+//! `am_hal_gpio_pinconfig`, `am_hal_uart_configure`). UART0 is an ARM PL011 with an added clock
+//! select.
+//!
+//! Registers touched, in order, and what is waited for:
+//!
+//! | address     | register              | written / waited for                                 |
+//! | ----------- | --------------------- | ---------------------------------------------------- |
+//! | 0xE000_E180 | NVIC ICER0            | 0xFFFF_FFFF: no interrupt the loader left enabled     |
+//! | 0xE000_E280 | NVIC ICPR0            | 0xFFFF_FFFF: nor pending                             |
+//! | 0x4002_1008 | PWRCTRL DEVPWREN      | PWRUART0 (bit 7) set                                 |
+//! | 0x4002_1018 | PWRCTRL DEVPWRSTATUS  | wait HCPA (bit 2): the UART0 power domain is on      |
+//! | 0x4001_0060 | GPIO PADKEY           | 0x73 (unlock pad configuration), later 0 (lock)      |
+//! | 0x4001_0030 | GPIO PADREGM          | pad 48 = 0x00 (FNCSEL 0: UART0TX), pad 49 = 0x02 (FNCSEL 0: UART0RX, INPEN) |
+//! | 0x4001_0058 | GPIO CFGG             | pads 48 and 49 nibbles = 0                           |
+//! | 0x4001_C030 | UART0 CR              | 0 (off); CLKEN + CLKSEL 24 MHz; later UARTEN+TXE+RXE |
+//! | 0x4001_C024 | UART0 IBRD            | integer baud divisor                                 |
+//! | 0x4001_C028 | UART0 FBRD            | fractional baud divisor                              |
+//! | 0x4001_C02C | UART0 LCRH            | WLEN = 8 bits, FEN (FIFOs on)                        |
+//! | 0x4000_4014 | CLKGEN CLKKEY         | 0x47 (unlock CCTRL), later 0                         |
+//! | 0x4000_4018 | CLKGEN CCTRL          | CORESEL (bit 0) = 0: core clock = HFRC, 48 MHz       |
+//! | 0x4001_8000 | CACHECTRL CACHECFG    | 1-way 128-bit 1024 entries, I + D cache, then ENABLE |
+//! | 0x4001_C018 | UART0 FR              | each byte: wait TXFF (bit 5) == 0; at the end BUSY (bit 3) == 0 |
+//! | 0x4001_C000 | UART0 DR              | each byte                                            |
+//!
+//! plus the DWT registers of `super::dwt`.
+
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use crate::reg::{wait_for, NotReady, Reg};
+
+use super::config::UART_BAUD;
+use super::dwt;
+
+// SAFETY (all `Reg::at` below): addresses of Apollo3 Blue / Cortex-M4 registers.
+
+/// NVIC Interrupt Clear-Enable and Clear-Pending registers 0 (ARMv7-M ARM B3.4.4, B3.4.6);
+/// the Apollo3 has 32 external interrupts, all in register 0.
+const NVIC_ICER0: Reg = unsafe { Reg::at(0xE000_E180) };
+const NVIC_ICPR0: Reg = unsafe { Reg::at(0xE000_E280) };
+
+/// PWRCTRL DEVPWREN (PWRCTRL base 0x4002_1000): bit 7 PWRUART0.
+const PWRCTRL_DEVPWREN: Reg = unsafe { Reg::at(0x4002_1008) };
+const DEVPWREN_PWRUART0: u32 = 1 << 7;
+/// PWRCTRL DEVPWRSTATUS: bit 2 HCPA, the power domain of IOS, UART0 and UART1.
+const PWRCTRL_DEVPWRSTATUS: Reg = unsafe { Reg::at(0x4002_1018) };
+const DEVPWRSTATUS_HCPA: u32 = 1 << 2;
+
+/// GPIO PADKEY (GPIO base 0x4001_0000): 0x73 unlocks the pad registers.
+const GPIO_PADKEY: Reg = unsafe { Reg::at(0x4001_0060) };
+const PADKEY_UNLOCK: u32 = 0x73;
+/// GPIO PADREGM: pads 48..51, one byte each: PULL bit 0, INPEN bit 1, STRNG bit 2,
+/// FNCSEL bits 5:3.
+const GPIO_PADREGM: Reg = unsafe { Reg::at(0x4001_0030) };
+/// Pad 48 (byte 0): FNCSEL 0 = UART0TX; pad 49 (byte 1): FNCSEL 0 = UART0RX, INPEN.
+const PADREGM_UART0: u32 = 0x0000_0200;
+/// GPIO CFGG: pads 48..55, one nibble each (GPIO input, output and interrupt configuration).
+const GPIO_CFGG: Reg = unsafe { Reg::at(0x4001_0058) };
+
+/// UART0 (base 0x4001_C000), a PL011: DR, FR, IBRD, FBRD, LCRH, CR.
+const UART0_DR: Reg = unsafe { Reg::at(0x4001_C000) };
+const UART0_FR: Reg = unsafe { Reg::at(0x4001_C018) };
+const FR_BUSY: u32 = 1 << 3;
+const FR_TXFF: u32 = 1 << 5;
+const UART0_IBRD: Reg = unsafe { Reg::at(0x4001_C024) };
+const UART0_FBRD: Reg = unsafe { Reg::at(0x4001_C028) };
+const UART0_LCRH: Reg = unsafe { Reg::at(0x4001_C02C) };
+const LCRH_FEN: u32 = 1 << 4;
+const LCRH_WLEN_8: u32 = 0b11 << 5;
+const UART0_CR: Reg = unsafe { Reg::at(0x4001_C030) };
+const CR_UARTEN: u32 = 1 << 0;
+const CR_CLKEN: u32 = 1 << 3;
+/// CLKSEL bits 6:4: 1 = 24 MHz (from the HFRC, whatever the core clock divider).
+const CR_CLKSEL_24MHZ: u32 = 1 << 4;
+const CR_TXE: u32 = 1 << 8;
+const CR_RXE: u32 = 1 << 9;
+const UART_CLOCK_HZ: u32 = 24_000_000;
+
+/// PL011 baud divisor in 1/64ths: UARTCLK / (16 * baud), rounded.
+const BAUD_DIVISOR_64THS: u32 = (4 * UART_CLOCK_HZ + UART_BAUD / 2) / UART_BAUD;
+const _: () = assert!(
+    BAUD_DIVISOR_64THS >> 6 >= 1 && BAUD_DIVISOR_64THS >> 6 <= 0xFFFF,
+    "transport.baud of sparkfun-artemis is out of UART0's range at a 24 MHz UART clock"
+);
+
+/// CLKGEN CLKKEY (CLKGEN base 0x4000_4000): 0x47 unlocks CCTRL.
+const CLKGEN_CLKKEY: Reg = unsafe { Reg::at(0x4000_4014) };
+const CLKKEY_UNLOCK: u32 = 0x47;
+/// CLKGEN CCTRL: bit 0 CORESEL, 0 = HFRC (48 MHz), 1 = HFRC / 2.
+const CLKGEN_CCTRL: Reg = unsafe { Reg::at(0x4000_4018) };
+const HFRC_HZ: u32 = 48_000_000;
+const _: () = assert!(HFRC_HZ == super::config::CLOCK_HZ);
+
+/// CACHECTRL CACHECFG (CACHECTRL base 0x4001_8000): ENABLE bit 0, CONFIG bits 7:4,
+/// ICACHE_ENABLE bit 8, DCACHE_ENABLE bit 9, CACHE_CLKGATE bit 10, DATA_CLKGATE bit 20.
+const CACHECTRL_CACHECFG: Reg = unsafe { Reg::at(0x4001_8000) };
+const CACHECFG_ENABLE: u32 = 1 << 0;
+/// CONFIG 8: direct mapped, 128-bit lines, 1024 entries (AmbiqSuite's default).
+const CACHECFG_CONFIG_1WAY_1024: u32 = 8 << 4;
+const CACHECFG_ICACHE: u32 = 1 << 8;
+const CACHECFG_DCACHE: u32 = 1 << 9;
+const CACHECFG_CACHE_CLKGATE: u32 = 1 << 10;
+const CACHECFG_DATA_CLKGATE: u32 = 1 << 20;
+
+/// Set once the UART stops taking bytes, so that the rest of the report is dropped rather
+/// than the firmware hanging on a dead transport.
+static UART_DEAD: AtomicBool = AtomicBool::new(false);
+
+pub fn init() -> Result<(), NotReady> {
+    NVIC_ICER0.write(0xFFFF_FFFF);
+    NVIC_ICPR0.write(0xFFFF_FFFF);
+
+    init_uart()?;
+
+    // Core clock from the HFRC undivided (am_hal_clkgen_control SYSCLK_MAX).
+    CLKGEN_CLKKEY.write(CLKKEY_UNLOCK);
+    CLKGEN_CCTRL.write(0);
+    CLKGEN_CLKKEY.write(0);
+
+    // Configure with the caches' enables, then enable the controller (am_hal_cachectrl_config,
+    // am_hal_cachectrl_enable).
+    let config = CACHECFG_CONFIG_1WAY_1024
+        | CACHECFG_ICACHE
+        | CACHECFG_DCACHE
+        | CACHECFG_CACHE_CLKGATE
+        | CACHECFG_DATA_CLKGATE;
+    CACHECTRL_CACHECFG.write(config);
+    CACHECTRL_CACHECFG.write(config | CACHECFG_ENABLE);
+
+    dwt::init()
+}
+
+fn init_uart() -> Result<(), NotReady> {
+    PWRCTRL_DEVPWREN.modify(|v| v | DEVPWREN_PWRUART0);
+    wait_for("UART0 power domain (PWRCTRL DEVPWRSTATUS.HCPA)", || {
+        PWRCTRL_DEVPWRSTATUS.read() & DEVPWRSTATUS_HCPA != 0
+    })?;
+
+    GPIO_PADKEY.write(PADKEY_UNLOCK);
+    GPIO_PADREGM.modify(|v| (v & !0xFFFF) | PADREGM_UART0);
+    GPIO_CFGG.modify(|v| v & !0xFF);
+    GPIO_PADKEY.write(0);
+
+    // PL011: configure while disabled; LCRH is written after the divisors, which latches them.
+    UART0_CR.write(0);
+    UART0_CR.write(CR_CLKEN | CR_CLKSEL_24MHZ);
+    UART0_IBRD.write(BAUD_DIVISOR_64THS >> 6);
+    UART0_FBRD.write(BAUD_DIVISOR_64THS & 0x3F);
+    UART0_LCRH.write(LCRH_WLEN_8 | LCRH_FEN);
+    UART0_CR.write(CR_CLKEN | CR_CLKSEL_24MHZ | CR_UARTEN | CR_TXE | CR_RXE);
+    Ok(())
+}
+
+pub use dwt::cycles;
+
+/// Sends `bytes` on UART0, waiting for room in the TX FIFO before each byte.
+pub fn write(bytes: &[u8]) {
+    if UART_DEAD.load(Ordering::Relaxed) {
+        return;
+    }
+    for &byte in bytes {
+        if wait_for("UART0 TX FIFO (FR.TXFF)", || UART0_FR.read() & FR_TXFF == 0).is_err() {
+            UART_DEAD.store(true, Ordering::Relaxed);
+            return;
+        }
+        UART0_DR.write(u32::from(byte));
+    }
+}
+
+/// Waits until the last byte has left the shift register.
+pub fn quiesce() {
+    if !UART_DEAD.load(Ordering::Relaxed) {
+        let _ = wait_for("UART0 idle (FR.BUSY)", || UART0_FR.read() & FR_BUSY == 0);
+    }
+}
