@@ -5,10 +5,12 @@
 
 pub mod cmd;
 pub mod compare;
+pub mod deploy;
 pub mod firmware;
 pub mod project;
 pub mod report;
 pub mod results;
 pub mod size;
+pub mod stream;
 pub mod targets;
 pub mod workloads;

@@ -27,6 +27,8 @@ enum Command {
     Workloads(cmd::workloads::Args),
     /// Show the flash and RAM use of a board's firmware.
     Size(cmd::size::Args),
+    /// Run any ELF on a virtual board and stream what it prints.
+    Emulate(cmd::emulate::Args),
     /// Run the benchmark matrix (boards x workloads x variants).
     Run(cmd::run::Args),
     /// Paper tables (Markdown, LaTeX, CSV) from a run directory.
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
                 Command::Workloads(args) => cmd::workloads::run(&project, args),
                 Command::Run(args) => cmd::run::run(&project, args),
                 Command::Baseline(command) => cmd::baseline::run(&project, command),
+                Command::Emulate(args) => return cmd::emulate::run(&project, args),
                 Command::Compare(_) | Command::Report(_) => unreachable!("handled above"),
             }
             .map(|()| 0)

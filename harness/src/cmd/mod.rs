@@ -4,6 +4,7 @@ pub mod baseline;
 pub mod boards;
 pub mod build;
 pub mod compare;
+pub mod emulate;
 pub mod report;
 pub mod run;
 pub mod size;

@@ -1,0 +1,496 @@
+//! The peripherals of each board's chip, modelled as far as bring-up code touches them.
+//!
+//! Each chip is a set of register blocks. Inside a modelled block a register keeps what was
+//! written (so that a timing model can later read the configuration: flash wait states, caches,
+//! clock tree) and starts at its documented reset value; status bits that hardware would set
+//! (oscillator ready, PLL locked, clock switched) follow the bits that request them at once, so
+//! that bring-up never spins. An access outside every block is not modelled: it is refused and
+//! the run stops with a bus fault naming the address.
+//!
+//! The UART of a chip is a byte stream: what the firmware transmits is collected in
+//! [`UartPort::take_tx`], and bytes pushed with [`UartPort::push_rx`] arrive in the receive FIFO.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use crate::machine::Peripherals;
+
+/// The chips with a model, named as in targets.toml's `chip`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chip {
+    /// STM32L4R5 (RM0432).
+    Stm32l4r5,
+    /// nRF52840 (Product Specification v1.7).
+    Nrf52840,
+    /// Apollo3 Blue (datasheet DS-A3-0p9p1, AmbiqSuite register map).
+    Apollo3,
+    /// RP2040 (datasheet, 2023 build).
+    Rp2040,
+}
+
+impl Chip {
+    /// The chip for targets.toml's `chip` field.
+    pub fn from_name(name: &str) -> Option<Chip> {
+        let n = name.to_ascii_lowercase().replace([' ', '-', '_'], "");
+        if n.starts_with("stm32l4r5") {
+            Some(Chip::Stm32l4r5)
+        } else if n.starts_with("nrf52840") {
+            Some(Chip::Nrf52840)
+        } else if n.starts_with("apollo3") {
+            Some(Chip::Apollo3)
+        } else if n.starts_with("rp2040") {
+            Some(Chip::Rp2040)
+        } else {
+            None
+        }
+    }
+
+    /// Names accepted by [`Chip::from_name`], for error messages.
+    pub const KNOWN: &'static str = "STM32L4R5*, nRF52840, Apollo3 Blue, RP2040";
+}
+
+/// A modelled register block: every word in it is a register that keeps its value.
+struct Block {
+    name: &'static str,
+    base: u32,
+    size: u32,
+}
+
+/// The host side of a chip's UART.
+#[derive(Debug, Clone, Default)]
+pub struct UartPort {
+    inner: Arc<Mutex<UartState>>,
+}
+
+#[derive(Debug, Default)]
+struct UartState {
+    tx: Vec<u8>,
+    rx: VecDeque<u8>,
+}
+
+impl UartPort {
+    /// Bytes the firmware sent since the last call.
+    pub fn take_tx(&self) -> Vec<u8> {
+        std::mem::take(&mut self.lock().tx)
+    }
+
+    /// Bytes for the firmware to receive.
+    pub fn push_rx(&self, bytes: &[u8]) {
+        self.lock().rx.extend(bytes);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, UartState> {
+        // A poisoned lock only means another thread panicked mid-push; the bytes are still valid.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// One chip's peripherals.
+pub struct ChipPeripherals {
+    chip: Chip,
+    clock_hz: u64,
+    blocks: Vec<Block>,
+    regs: BTreeMap<u32, u32>,
+    uart: UartPort,
+    /// Permissive mode: unmodelled addresses read 0 and ignore writes (off by default).
+    permissive: bool,
+    /// Unmodelled addresses touched in permissive mode, for the log.
+    unmodelled: Vec<u32>,
+}
+
+// Register addresses used by the dynamic behaviour below (the blocks list the rest).
+mod stm32 {
+    /// RCC_CR (RM0432 §6.4.1): MSION 0 / MSIRDY 1, HSION 8 / HSIRDY 10, HSEON 16 / HSERDY 17,
+    /// PLLON 24 / PLLRDY 25, PLLSAI1ON 26 / RDY 27, PLLSAI2ON 28 / RDY 29.
+    pub const RCC_CR: u32 = 0x4002_1000;
+    /// RCC_CFGR (§6.4.3): SWS (3:2) follows SW (1:0).
+    pub const RCC_CFGR: u32 = 0x4002_1008;
+    /// RCC_BDCR (§6.4.29): LSERDY 1 follows LSEON 0.
+    pub const RCC_BDCR: u32 = 0x4002_1090;
+    /// RCC_CSR (§6.4.30): LSIRDY 1 follows LSION 0.
+    pub const RCC_CSR: u32 = 0x4002_1094;
+    /// RCC_CRRCR (§6.4.31): HSI48RDY 1 follows HSI48ON 0.
+    pub const RCC_CRRCR: u32 = 0x4002_1098;
+    /// PWR_SR2 (§5.4.20): VOSF (bit 10) reads 0: voltage scaling completes at once.
+    pub const PWR_SR2: u32 = 0x4000_7014;
+}
+
+mod nrf {
+    /// CLOCK TASKS_HFCLKSTART / TASKS_HFCLKSTOP / TASKS_LFCLKSTART (PS §5.4.4).
+    pub const TASKS_HFCLKSTART: u32 = 0x4000_0000;
+    pub const TASKS_HFCLKSTOP: u32 = 0x4000_0004;
+    pub const TASKS_LFCLKSTART: u32 = 0x4000_0008;
+    pub const EVENTS_HFCLKSTARTED: u32 = 0x4000_0100;
+    pub const EVENTS_LFCLKSTARTED: u32 = 0x4000_0104;
+    /// HFCLKSTAT: SRC bit 0 (1 = Xtal), STATE bit 16.
+    pub const HFCLKSTAT: u32 = 0x4000_040C;
+    /// LFCLKSTAT: STATE bit 16.
+    pub const LFCLKSTAT: u32 = 0x4000_0418;
+    /// NVMC READY (PS §4.3.4): 1, the NVMC is always ready here.
+    pub const NVMC_READY: u32 = 0x4001_E400;
+}
+
+mod apollo3 {
+    pub const DEVPWREN: u32 = 0x4002_1008;
+    /// DEVPWRSTATUS: HCPA (bit 2) powers IOS, UART0 and UART1 (DEVPWREN bits 1, 7, 8);
+    /// HCPB bit 3: IOM0-2 (bits 2-4); HCPC bit 4: IOM3-5 (bits 5-7... see AmbiqSuite).
+    pub const DEVPWRSTATUS: u32 = 0x4002_1018;
+    pub const UART0_DR: u32 = 0x4001_C000;
+    /// FR (PL011): BUSY 3, RXFE 4, TXFF 5, RXFF 6, TXFE 7.
+    pub const UART0_FR: u32 = 0x4001_C018;
+}
+
+mod rp2040 {
+    pub const CLK_REF_CTRL: u32 = 0x4000_8030;
+    pub const CLK_REF_SELECTED: u32 = 0x4000_8038;
+    pub const CLK_SYS_CTRL: u32 = 0x4000_803C;
+    pub const CLK_SYS_SELECTED: u32 = 0x4000_8044;
+    pub const RESETS_RESET: u32 = 0x4000_C000;
+    pub const RESETS_RESET_DONE: u32 = 0x4000_C008;
+    /// The 25 resettable blocks (§2.14.3, RESET bits 24:0).
+    pub const RESET_MASK: u32 = 0x01FF_FFFF;
+    pub const XOSC_CTRL: u32 = 0x4002_4000;
+    pub const XOSC_STATUS: u32 = 0x4002_4004;
+    pub const ROSC_STATUS: u32 = 0x4006_0018;
+    pub const PLL_SYS: u32 = 0x4002_8000;
+    pub const PLL_USB: u32 = 0x4002_C000;
+    pub const TIMER: u32 = 0x4005_4000;
+    pub const SIO: u32 = 0xD000_0000;
+}
+
+impl ChipPeripherals {
+    /// The peripherals of `chip`; `clock_hz` is the core clock the board runs at (for timers
+    /// that count time rather than cycles).
+    pub fn new(chip: Chip, clock_hz: u64) -> ChipPeripherals {
+        let blocks = match chip {
+            Chip::Stm32l4r5 => vec![
+                Block { name: "PWR", base: 0x4000_7000, size: 0x400 },
+                Block { name: "RCC", base: 0x4002_1000, size: 0x400 },
+                Block { name: "FLASH", base: 0x4002_2000, size: 0x400 },
+                Block { name: "GPIO", base: 0x4800_0000, size: 0x2400 },
+                Block { name: "DBGMCU", base: 0xE004_2000, size: 0x400 },
+            ],
+            Chip::Nrf52840 => vec![
+                Block { name: "CLOCK/POWER", base: 0x4000_0000, size: 0x1000 },
+                Block { name: "NVMC", base: 0x4001_E000, size: 0x1000 },
+                Block { name: "P0", base: 0x5000_0000, size: 0x1000 },
+                Block { name: "FICR", base: 0x1000_0000, size: 0x1000 },
+                Block { name: "UICR", base: 0x1000_1000, size: 0x1000 },
+            ],
+            Chip::Apollo3 => vec![
+                Block { name: "CLKGEN", base: 0x4000_4000, size: 0x400 },
+                Block { name: "GPIO", base: 0x4001_0000, size: 0x400 },
+                Block { name: "CACHECTRL", base: 0x4001_8000, size: 0x400 },
+                Block { name: "UART0", base: 0x4001_C000, size: 0x400 },
+                Block { name: "PWRCTRL", base: 0x4002_1000, size: 0x400 },
+                Block { name: "MCUCTRL", base: 0x4002_0000, size: 0x400 },
+            ],
+            Chip::Rp2040 => vec![
+                Block { name: "SYSINFO", base: 0x4000_0000, size: 0x1000 },
+                Block { name: "SYSCFG", base: 0x4000_4000, size: 0x1000 },
+                Block { name: "CLOCKS", base: 0x4000_8000, size: 0x1000 },
+                Block { name: "RESETS", base: 0x4000_C000, size: 0x1000 },
+                Block { name: "IO_BANK0", base: 0x4001_4000, size: 0x1000 },
+                Block { name: "PADS_BANK0", base: 0x4001_C000, size: 0x1000 },
+                Block { name: "XOSC", base: 0x4002_4000, size: 0x1000 },
+                Block { name: "PLL_SYS", base: 0x4002_8000, size: 0x1000 },
+                Block { name: "PLL_USB", base: 0x4002_C000, size: 0x1000 },
+                Block { name: "TIMER", base: 0x4005_4000, size: 0x1000 },
+                Block { name: "WATCHDOG", base: 0x4005_8000, size: 0x1000 },
+                Block { name: "ROSC", base: 0x4006_0000, size: 0x1000 },
+                Block { name: "VREG_AND_CHIP_RESET", base: 0x4006_4000, size: 0x1000 },
+                Block { name: "XIP_CTRL", base: 0x1400_0000, size: 0x1000 },
+                Block { name: "SSI", base: 0x1800_0000, size: 0x1000 },
+                Block { name: "SIO", base: 0xD000_0000, size: 0x1000 },
+            ],
+        };
+        let mut p = ChipPeripherals {
+            chip,
+            clock_hz,
+            blocks,
+            regs: BTreeMap::new(),
+            uart: UartPort::default(),
+            permissive: false,
+            unmodelled: Vec::new(),
+        };
+        p.reset_values();
+        p
+    }
+
+    /// Documented reset values that differ from 0.
+    fn reset_values(&mut self) {
+        let values: &[(u32, u32)] = match self.chip {
+            Chip::Stm32l4r5 => &[
+                (stm32::RCC_CR, 0x0000_0063),     // MSI on and ready (RM0432 §6.4.1)
+                (0x4002_100C, 0x0000_1000),       // RCC_PLLCFGR: PLLN = 16
+                (0x4000_7000, 0x0000_0200),       // PWR_CR1: VOS = range 1
+                (0x4000_7080, 0x0000_0100),       // PWR_CR5: R1MODE = 1 (range 1 normal)
+                (0x4002_2000, 0x0000_0600),       // FLASH_ACR: ICEN, DCEN (RM0432 §3.7.1)
+            ],
+            Chip::Nrf52840 => &[
+                (nrf::NVMC_READY, 1),
+                (0x1000_0100, 0x0005_2840), // FICR INFO.PART
+            ],
+            Chip::Apollo3 => &[
+                (apollo3::UART0_FR, 0x90), // TXFE | RXFE
+            ],
+            Chip::Rp2040 => &[
+                (rp2040::RESETS_RESET, rp2040::RESET_MASK),
+                (rp2040::PLL_SYS + 0x4, 0x2D), // PWR: PD, POSTDIVPD, VCOPD set (§2.18.4)
+                (rp2040::PLL_SYS + 0xC, 0x0007_7000), // PRIM: POSTDIV1 = POSTDIV2 = 7
+                (rp2040::PLL_USB + 0x4, 0x2D),
+                (rp2040::PLL_USB + 0xC, 0x0007_7000),
+                (0x4000_8034, 1 << 8), // CLK_REF_DIV
+                (0x4000_8040, 1 << 8), // CLK_SYS_DIV
+                (0x4000_0000, 0x1000_2927), // SYSINFO CHIP_ID
+            ],
+        };
+        for &(addr, value) in values {
+            self.regs.insert(addr, value);
+        }
+    }
+
+    /// The host end of the chip's UART.
+    pub fn uart(&self) -> UartPort {
+        self.uart.clone()
+    }
+
+    /// Lets unmodelled addresses read as 0 and ignore writes instead of faulting (logged in
+    /// [`ChipPeripherals::unmodelled`]). Off by default.
+    pub fn set_permissive(&mut self, on: bool) {
+        self.permissive = on;
+    }
+
+    /// Unmodelled addresses touched in permissive mode.
+    pub fn unmodelled(&self) -> &[u32] {
+        &self.unmodelled
+    }
+
+    /// The last value written to (or the reset value of) a modelled register: how the
+    /// firmware configured the chip, for the timing model.
+    pub fn register(&self, addr: u32) -> u32 {
+        self.regs.get(&(addr & !3)).copied().unwrap_or(0)
+    }
+
+    fn block_of(&self, addr: u32) -> Option<&Block> {
+        self.blocks
+            .iter()
+            .find(|b| addr >= b.base && addr - b.base < b.size)
+    }
+
+    /// RP2040 APB/AHB registers have atomic aliases at +0x1000 (XOR), +0x2000 (set) and
+    /// +0x3000 (clear) (datasheet §2.1.2); SIO has none.
+    fn rp2040_alias(&self, addr: u32) -> (u32, u32) {
+        if self.chip == Chip::Rp2040 && (0x4000_0000..0x6000_0000).contains(&addr) {
+            (addr & !0x3000, (addr >> 12) & 3)
+        } else {
+            (addr, 0)
+        }
+    }
+
+    fn microseconds(&self, cycles: u64) -> u64 {
+        if self.clock_hz == 0 {
+            0
+        } else {
+            (u128::from(cycles) * 1_000_000 / u128::from(self.clock_hz)) as u64
+        }
+    }
+
+    /// The value of a register as the firmware reads it, after hardware status updates.
+    fn read_reg(&mut self, addr: u32, cycles: u64) -> u32 {
+        let stored = self.register(addr);
+        match (self.chip, addr) {
+            (Chip::Stm32l4r5, stm32::RCC_CR) => {
+                // Each xxxRDY follows its xxxON.
+                let mut v = stored & !((1 << 1) | (1 << 10) | (1 << 17) | (1 << 25) | (1 << 27) | (1 << 29));
+                for (on, rdy) in [(0, 1), (8, 10), (16, 17), (24, 25), (26, 27), (28, 29)] {
+                    if stored & (1 << on) != 0 {
+                        v |= 1 << rdy;
+                    }
+                }
+                v
+            }
+            (Chip::Stm32l4r5, stm32::RCC_CFGR) => (stored & !0b1100) | ((stored & 0b11) << 2),
+            (Chip::Stm32l4r5, stm32::RCC_BDCR | stm32::RCC_CSR | stm32::RCC_CRRCR) => {
+                (stored & !0b10) | ((stored & 1) << 1)
+            }
+            (Chip::Stm32l4r5, stm32::PWR_SR2) => stored & !(1 << 10),
+            (Chip::Nrf52840, nrf::HFCLKSTAT) | (Chip::Nrf52840, nrf::LFCLKSTAT) => stored,
+            (Chip::Apollo3, apollo3::DEVPWRSTATUS) => {
+                let en = self.register(apollo3::DEVPWREN);
+                let mut v = 1; // MCUL is always on
+                if en & ((1 << 1) | (1 << 7) | (1 << 8)) != 0 {
+                    v |= 1 << 2; // HCPA
+                }
+                if en & (0b111 << 2) != 0 {
+                    v |= 1 << 3; // HCPB
+                }
+                if en & (0b111 << 5) != 0 {
+                    v |= 1 << 4; // HCPC
+                }
+                v
+            }
+            (Chip::Apollo3, apollo3::UART0_FR) => {
+                // TX never fills (the host drains at once); RXFE when nothing is queued.
+                let empty = self.uart.lock().rx.is_empty();
+                (1 << 7) | if empty { 1 << 4 } else { 0 }
+            }
+            (Chip::Apollo3, apollo3::UART0_DR) => {
+                u32::from(self.uart.lock().rx.pop_front().unwrap_or(0))
+            }
+            (Chip::Rp2040, rp2040::RESETS_RESET_DONE) => {
+                !self.register(rp2040::RESETS_RESET) & rp2040::RESET_MASK
+            }
+            (Chip::Rp2040, rp2040::CLK_REF_SELECTED) => {
+                1 << (self.register(rp2040::CLK_REF_CTRL) & 0b11)
+            }
+            (Chip::Rp2040, rp2040::CLK_SYS_SELECTED) => {
+                1 << (self.register(rp2040::CLK_SYS_CTRL) & 1)
+            }
+            (Chip::Rp2040, rp2040::XOSC_STATUS) => {
+                let enabled = (self.register(rp2040::XOSC_CTRL) >> 12) & 0xFFF == 0xFAB;
+                if enabled {
+                    (1 << 31) | (1 << 12)
+                } else {
+                    0
+                }
+            }
+            (Chip::Rp2040, rp2040::ROSC_STATUS) => (1 << 31) | (1 << 12),
+            (Chip::Rp2040, a) if a == rp2040::PLL_SYS || a == rp2040::PLL_USB => {
+                // CS.LOCK once the PLL and its VCO are powered (PWR.PD and PWR.VCOPD clear).
+                let pwr = self.register(a + 4);
+                let locked = pwr & ((1 << 0) | (1 << 5)) == 0;
+                (stored & !(1 << 31)) | if locked { 1 << 31 } else { 0 }
+            }
+            (Chip::Rp2040, a) if (rp2040::TIMER..rp2040::TIMER + 0x44).contains(&a) => {
+                let us = self.microseconds(cycles);
+                match a - rp2040::TIMER {
+                    0x08 => (self.register(rp2040::TIMER + 0x0C) as u64 >> 32) as u32, // TIMEHR (latched)
+                    0x0C => {
+                        // TIMELR latches TIMEHR (§4.6.4).
+                        self.regs.insert(rp2040::TIMER + 0x08, (us >> 32) as u32);
+                        us as u32
+                    }
+                    0x24 => (us >> 32) as u32, // TIMERAWH
+                    0x28 => us as u32,         // TIMERAWL
+                    _ => stored,
+                }
+            }
+            (Chip::Rp2040, a) if (rp2040::SIO..rp2040::SIO + 0x1000).contains(&a) => {
+                match a - rp2040::SIO {
+                    0x000 => 0,      // CPUID: core 0
+                    0x050 => 0b0010, // FIFO_ST: RDY (room to write), nothing valid
+                    0x078 => 1,      // DIV_CSR: READY (results are computed on write)
+                    0x100..=0x17C => 1 << ((a - rp2040::SIO - 0x100) / 4), // spinlock claimed
+                    _ => stored,
+                }
+            }
+            _ => stored,
+        }
+    }
+
+    fn write_reg(&mut self, addr: u32, value: u32) {
+        self.regs.insert(addr, value);
+        match (self.chip, addr) {
+            (Chip::Nrf52840, nrf::TASKS_HFCLKSTART) if value & 1 != 0 => {
+                self.regs.insert(nrf::EVENTS_HFCLKSTARTED, 1);
+                self.regs.insert(nrf::HFCLKSTAT, (1 << 16) | 1);
+            }
+            (Chip::Nrf52840, nrf::TASKS_HFCLKSTOP) if value & 1 != 0 => {
+                self.regs.insert(nrf::HFCLKSTAT, 0);
+            }
+            (Chip::Nrf52840, nrf::TASKS_LFCLKSTART) if value & 1 != 0 => {
+                self.regs.insert(nrf::EVENTS_LFCLKSTARTED, 1);
+                self.regs.insert(nrf::LFCLKSTAT, 1 << 16);
+            }
+            (Chip::Apollo3, apollo3::UART0_DR) => {
+                self.uart.lock().tx.push(value as u8);
+            }
+            (Chip::Rp2040, a) if (rp2040::SIO + 0x060..=rp2040::SIO + 0x06C).contains(&a) => {
+                self.sio_divide(a - rp2040::SIO);
+            }
+            _ => {}
+        }
+    }
+
+    /// The SIO hardware divider (§2.3.1.5): writing a dividend or divisor starts a division;
+    /// QUOTIENT and REMAINDER hold the result (the 8-cycle latency is the timing model's).
+    fn sio_divide(&mut self, offset: u32) {
+        let base = rp2040::SIO;
+        let signed = offset >= 0x068;
+        let (dividend, divisor) = if signed {
+            (self.register(base + 0x068), self.register(base + 0x06C))
+        } else {
+            (self.register(base + 0x060), self.register(base + 0x064))
+        };
+        let (q, r) = if divisor == 0 {
+            // Division by zero: quotient all ones (unsigned) or ±1 by sign (signed), remainder
+            // the dividend, as the RP2040 divider gives.
+            let q = if signed {
+                if (dividend as i32) < 0 { 1 } else { u32::MAX }
+            } else {
+                u32::MAX
+            };
+            (q, dividend)
+        } else if signed {
+            let (n, d) = (dividend as i32, divisor as i32);
+            (n.wrapping_div(d) as u32, n.wrapping_rem(d) as u32)
+        } else {
+            (dividend / divisor, dividend % divisor)
+        };
+        self.regs.insert(base + 0x070, q);
+        self.regs.insert(base + 0x074, r);
+    }
+}
+
+impl Peripherals for ChipPeripherals {
+    fn read(&mut self, addr: u32, size: u8, cycles: u64) -> Option<u32> {
+        let (reg, _) = self.rp2040_alias(addr);
+        if self.block_of(reg).is_none() {
+            if self.permissive {
+                self.unmodelled.push(addr);
+                return Some(0);
+            }
+            return None;
+        }
+        let word = self.read_reg(reg & !3, cycles);
+        let shift = 8 * (reg & 3);
+        let mask = if size >= 4 { u32::MAX } else { (1u32 << (8 * u32::from(size))) - 1 };
+        Some((word >> shift) & mask)
+    }
+
+    fn write(&mut self, addr: u32, size: u8, value: u32, cycles: u64) -> bool {
+        let (reg, alias) = self.rp2040_alias(addr);
+        if self.block_of(reg).is_none() {
+            if self.permissive {
+                self.unmodelled.push(addr);
+                return true;
+            }
+            return false;
+        }
+        let word_addr = reg & !3;
+        // Narrow writes replace their bytes of the word (the buses of all four chips
+        // replicate narrow data; byte lanes are kept here).
+        let shift = 8 * (reg & 3);
+        let mask = if size >= 4 { u32::MAX } else { ((1u32 << (8 * u32::from(size))) - 1) << shift };
+        let value = (value << shift) & mask;
+        let old = self.read_reg(word_addr, cycles);
+        let new = match alias {
+            1 => old ^ value,
+            2 => old | value,
+            3 => old & !value,
+            _ => (self.register(word_addr) & !mask) | value,
+        };
+        self.write_reg(word_addr, new);
+        true
+    }
+}
+
+impl std::fmt::Debug for ChipPeripherals {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChipPeripherals")
+            .field("chip", &self.chip)
+            .field("blocks", &self.blocks.iter().map(|b| b.name).collect::<Vec<_>>())
+            .finish()
+    }
+}

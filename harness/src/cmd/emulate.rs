@@ -1,0 +1,82 @@
+//! `mcubench emulate --board NAME path/to.elf`: any ELF on a virtual board.
+//!
+//! This is how a user brings their own firmware: what it prints (RTT, UART, semihosting) is
+//! streamed to stdout, and the run ends with instructions, simulated time, host time and MIPS.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use crate::deploy::emulator::{End, Limits, VirtualBoard, CYCLE_MODEL_VERSION};
+use crate::project::Project;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The board to emulate (see `mcubench boards`).
+    #[arg(long)]
+    pub board: String,
+    /// The ELF to run, as it would be flashed.
+    pub elf: PathBuf,
+    /// Stop after this many instructions.
+    #[arg(long, default_value_t = Limits::default().max_instructions)]
+    pub max_instructions: u64,
+    /// Stop after this many seconds of host time.
+    #[arg(long, default_value_t = Limits::default().timeout.as_secs())]
+    pub timeout_s: u64,
+}
+
+/// Exit code: the semihosting exit code, 0 after `@done`, 1 after `@error` or a failure.
+pub fn run(project: &Project, args: &Args) -> Result<i32> {
+    let targets = project.targets()?;
+    let board = targets.board(&args.board)?;
+    let elf =
+        std::fs::read(&args.elf).with_context(|| format!("cannot read {}", args.elf.display()))?;
+    let mut vb = VirtualBoard::new(board, &elf, &args.elf.display().to_string())?;
+    let limits = Limits {
+        max_instructions: args.max_instructions,
+        timeout: Duration::from_secs(args.timeout_s),
+    };
+    let stdout = std::io::stdout();
+    let run = vb.run(limits, |bytes| {
+        let mut out = stdout.lock();
+        let _ = out.write_all(bytes);
+        let _ = out.flush();
+    });
+    let seconds = run.host_time.as_secs_f64();
+    let simulated_ms = run.cycles as f64 * 1e3 / vb.clock_hz() as f64;
+    eprintln!(
+        "\n-- {}: {} instructions, {} cycles = {:.3} ms at {} MHz (emulated, cycle model {}), host {:.3} s, {:.1} MIPS",
+        board.name,
+        run.instructions,
+        run.cycles,
+        simulated_ms,
+        vb.clock_hz() as f64 / 1e6,
+        CYCLE_MODEL_VERSION,
+        seconds,
+        run.instructions as f64 / seconds.max(1e-9) / 1e6
+    );
+    Ok(match run.end {
+        End::Done => {
+            eprintln!("-- the firmware reported @done");
+            0
+        }
+        End::Exit(code) => {
+            eprintln!("-- the program exited with code {code} (semihosting)");
+            code
+        }
+        End::FirmwareError(reason) => {
+            eprintln!("-- the firmware reported an error: {reason}");
+            1
+        }
+        End::Malformed(line) => {
+            eprintln!("-- {line}");
+            1
+        }
+        End::Stopped(why) => {
+            eprintln!("-- {why}");
+            1
+        }
+    })
+}

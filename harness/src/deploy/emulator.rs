@@ -1,0 +1,299 @@
+//! The virtual boards: a board of targets.toml, emulated, running an unmodified ELF.
+//!
+//! The host side talks to the firmware as a debug probe or a serial cable would: it reads the
+//! RTT up-channel by finding the control block in emulated RAM, or takes the bytes the chip's
+//! UART sent; both feed the same record parser as a real board's.
+
+use std::time::{Duration, Instant};
+
+use emulator::chips::{Chip, ChipPeripherals, UartPort};
+use emulator::{CoreKind, Machine, MachineConfig, MemoryMap, Region, RegionKind, StopReason};
+
+use crate::stream::RecordStream;
+use crate::targets::{self, Board, Transport};
+
+/// The cycle model the virtual boards run with, recorded with every emulated result.
+/// "0": one cycle per instruction, no memory timing (the cycle model proper comes later).
+pub const CYCLE_MODEL_VERSION: &str = "0";
+
+/// Instructions per slice of emulation between two looks at the transport.
+const SLICE_INSTRUCTIONS: u64 = 200_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum VirtualBoardError {
+    #[error("board \"{board}\": chip \"{chip}\" has no emulator model (modelled chips: {known})")]
+    UnknownChip {
+        board: String,
+        chip: String,
+        known: &'static str,
+    },
+    #[error("board \"{board}\": its memory map cannot be emulated: {reason}")]
+    Map { board: String, reason: String },
+    #[error("{path}: {reason}")]
+    Elf { path: String, reason: String },
+}
+
+/// How an emulated run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum End {
+    /// The firmware reported `@done`.
+    Done,
+    /// The firmware reported `@error <reason>`.
+    FirmwareError(String),
+    /// A record did not parse (quoted).
+    Malformed(String),
+    /// Semihosting exit (bring-your-own firmware that does not speak the protocol).
+    Exit(i32),
+    /// A fault, hang, breakpoint, or a budget or time limit: the firmware did not finish.
+    Stopped(String),
+}
+
+/// The outcome of running firmware on a virtual board.
+#[derive(Debug)]
+pub struct Run {
+    pub end: End,
+    pub stream: RecordStream,
+    /// Semihosting output, if any.
+    pub semihosting: Vec<u8>,
+    pub instructions: u64,
+    pub cycles: u64,
+    pub host_time: Duration,
+}
+
+/// Limits of one emulated run.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_instructions: u64,
+    pub timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_instructions: 20_000_000_000,
+            timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+enum HostTransport {
+    /// RTT: the control block's address once found.
+    Rtt {
+        control_block: Option<u32>,
+    },
+    Uart(UartPort),
+}
+
+/// A board of targets.toml with an ELF loaded, ready to run.
+pub struct VirtualBoard {
+    pub machine: Machine,
+    transport: HostTransport,
+    clock_hz: u64,
+}
+
+/// The emulator's memory map for a board.
+pub fn memory_map(board: &Board) -> MemoryMap {
+    MemoryMap::new(
+        board
+            .memory
+            .iter()
+            .map(|r| {
+                let kind = match r.kind {
+                    targets::RegionKind::Flash => RegionKind::Flash,
+                    targets::RegionKind::Model => RegionKind::Model,
+                    targets::RegionKind::Ram => RegionKind::Ram,
+                    targets::RegionKind::Boot2 => RegionKind::Boot2,
+                    targets::RegionKind::Reserved => RegionKind::Reserved,
+                };
+                Region::new(r.name.clone(), r.origin, r.size, kind)
+            })
+            .collect(),
+    )
+}
+
+impl VirtualBoard {
+    /// Builds the virtual board and loads `elf` (its path is for messages).
+    pub fn new(board: &Board, elf: &[u8], path: &str) -> Result<VirtualBoard, VirtualBoardError> {
+        let chip = Chip::from_name(&board.chip).ok_or_else(|| VirtualBoardError::UnknownChip {
+            board: board.name.clone(),
+            chip: board.chip.clone(),
+            known: Chip::KNOWN,
+        })?;
+        let core = match board.core {
+            targets::Core::CortexM0Plus => CoreKind::M0Plus,
+            targets::Core::CortexM4F => CoreKind::M4F,
+        };
+        let config = MachineConfig::new(core, memory_map(board));
+        let mut machine = Machine::new(config).map_err(|e| VirtualBoardError::Map {
+            board: board.name.clone(),
+            reason: e.to_string(),
+        })?;
+        let peripherals = ChipPeripherals::new(chip, board.clock_hz);
+        let uart = peripherals.uart();
+        machine.set_peripherals(Box::new(peripherals));
+        let elf_error = |reason: String| VirtualBoardError::Elf {
+            path: path.to_owned(),
+            reason,
+        };
+        machine
+            .load_elf(elf)
+            .map_err(|e| elf_error(e.to_string()))?;
+        machine.reset().map_err(|e| elf_error(e.to_string()))?;
+        let transport = match board.transport {
+            Transport::Rtt => HostTransport::Rtt {
+                control_block: None,
+            },
+            Transport::Uart { .. } => HostTransport::Uart(uart),
+        };
+        Ok(VirtualBoard {
+            machine,
+            transport,
+            clock_hz: board.clock_hz,
+        })
+    }
+
+    pub fn clock_hz(&self) -> u64 {
+        self.clock_hz
+    }
+
+    /// Runs until the firmware's report ends (or it exits, faults, hangs, or a limit is hit),
+    /// handing every chunk of transport output to `on_output` as it arrives.
+    pub fn run(&mut self, limits: Limits, mut on_output: impl FnMut(&[u8])) -> Run {
+        let started = Instant::now();
+        let mut stream = RecordStream::new();
+        let start_instructions = self.machine.instructions();
+        let end = loop {
+            let stop = self.machine.run(SLICE_INSTRUCTIONS);
+            let bytes = self.drain();
+            if !bytes.is_empty() {
+                on_output(&bytes);
+                stream.feed(&bytes);
+            }
+            let semihosting = self.machine.take_semihosting_stdout();
+            if !semihosting.is_empty() {
+                on_output(&semihosting);
+                stream.feed(&semihosting);
+            }
+            let m = &stream.measurements;
+            if let Some(reason) = &m.error {
+                break End::FirmwareError(reason.clone());
+            }
+            if let Some(line) = &m.malformed {
+                break End::Malformed(line.clone());
+            }
+            if m.done {
+                break End::Done;
+            }
+            match stop {
+                StopReason::BudgetExhausted => {}
+                StopReason::Exit { code } => break End::Exit(code),
+                other => break End::Stopped(self.describe(&other)),
+            }
+            let executed = self.machine.instructions() - start_instructions;
+            if executed >= limits.max_instructions {
+                break End::Stopped(format!(
+                    "the firmware did not finish within {} instructions (pc {:#010x}); raise the budget or check for a hang",
+                    limits.max_instructions, self.machine.cpu.pc
+                ));
+            }
+            if started.elapsed() >= limits.timeout {
+                break End::Stopped(format!(
+                    "the firmware did not finish within {} s of host time (pc {:#010x})",
+                    limits.timeout.as_secs(),
+                    self.machine.cpu.pc
+                ));
+            }
+        };
+        Run {
+            end,
+            stream,
+            semihosting: self.machine.semihosting_stdout().to_vec(),
+            instructions: self.machine.instructions() - start_instructions,
+            cycles: self.machine.cycles(),
+            host_time: started.elapsed(),
+        }
+    }
+
+    fn describe(&self, stop: &StopReason) -> String {
+        let pc = self.machine.cpu.pc;
+        let at = |addr: u32| match self.machine.symbols().lookup(addr) {
+            Some((name, off)) => format!("{addr:#010x} ({name}+{off:#x})"),
+            None => format!("{addr:#010x}"),
+        };
+        match stop {
+            StopReason::Hang { pc, kind } => {
+                format!("the firmware hangs ({kind:?}) at {}", at(*pc))
+            }
+            StopReason::Breakpoint { pc, imm } => format!("breakpoint #{imm} at {}", at(*pc)),
+            StopReason::Fault(report) => format!("{report}"),
+            other => format!("stopped ({other:?}) at {}", at(pc)),
+        }
+    }
+
+    /// Takes what the firmware has written to its transport since the last call.
+    fn drain(&mut self) -> Vec<u8> {
+        match &mut self.transport {
+            HostTransport::Uart(port) => port.take_tx(),
+            HostTransport::Rtt { control_block } => {
+                if control_block.is_none() {
+                    *control_block = find_rtt(&self.machine);
+                }
+                match *control_block {
+                    Some(cb) => read_rtt_up(&mut self.machine, cb, 0),
+                    None => Vec::new(),
+                }
+            }
+        }
+    }
+}
+
+/// The RTT control block: by the `_SEGGER_RTT` symbol, else by its id in RAM.
+fn find_rtt(machine: &Machine) -> Option<u32> {
+    const ID: &[u8] = b"SEGGER RTT\0";
+    let check = |addr: u32| {
+        let mut id = [0u8; 11];
+        (machine.read_memory(addr, &mut id) && id == ID).then_some(addr)
+    };
+    if let Some(addr) = machine.symbols().address_of("_SEGGER_RTT") {
+        return check(addr);
+    }
+    machine
+        .memory_map()
+        .regions
+        .iter()
+        .filter(|r| r.kind == RegionKind::Ram)
+        .find_map(|r| machine.find_bytes(r.origin, r.end().min(u64::from(u32::MAX)) as u32, ID))
+}
+
+/// Reads the bytes waiting in up-buffer `channel` and advances its read offset, as a probe does
+/// (SEGGER RTT layout: 16-byte id, max up and down counts, then 24-byte buffer descriptors
+/// {name, buffer, size, write offset, read offset, flags}).
+fn read_rtt_up(machine: &mut Machine, cb: u32, channel: u32) -> Vec<u8> {
+    let desc = cb + 24 + 24 * channel;
+    let (Some(buffer), Some(size), Some(wr), Some(rd)) = (
+        machine.read_u32(desc + 4),
+        machine.read_u32(desc + 8),
+        machine.read_u32(desc + 12),
+        machine.read_u32(desc + 16),
+    ) else {
+        return Vec::new();
+    };
+    if size == 0 || wr >= size || rd >= size || wr == rd {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let read_span = |from: u32, to: u32, out: &mut Vec<u8>| {
+        let mut chunk = vec![0u8; (to - from) as usize];
+        if machine.read_memory(buffer + from, &mut chunk) {
+            out.extend_from_slice(&chunk);
+        }
+    };
+    if wr > rd {
+        read_span(rd, wr, &mut out);
+    } else {
+        read_span(rd, size, &mut out);
+        read_span(0, wr, &mut out);
+    }
+    machine.write_memory(desc + 16, &wr.to_le_bytes());
+    out
+}

@@ -1,0 +1,142 @@
+//! From a transport's bytes to protocol records: line splitting and the measurements a
+//! report carries. The same code serves RTT, a UART and the emulator.
+
+use protocol::{parse_line, Record};
+
+/// A line longer than this is noise (or a firmware that never ends its lines), not a record.
+pub const MAX_LINE_BYTES: usize = 4096;
+
+/// What the record stream of one benchmark run said.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Measurements {
+    pub board: Option<String>,
+    pub meta: Vec<(String, String)>,
+    /// Cycles of each `@run`, in order.
+    pub cycles: Vec<u64>,
+    /// `@output`: length and FNV-1a digest.
+    pub output: Option<(u32, u32)>,
+    /// `@stack`: used and reserved bytes.
+    pub stack: Option<(u32, u32)>,
+    /// `@arena`: used and available bytes.
+    pub arena: Option<(u32, u32)>,
+    pub done: bool,
+    /// `@error` reason.
+    pub error: Option<String>,
+    /// The first malformed record, quoted.
+    pub malformed: Option<String>,
+}
+
+impl Measurements {
+    pub fn meta(&self, key: &str) -> Option<&str> {
+        self.meta
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The report is over: done, failed, or broken.
+    pub fn finished(&self) -> bool {
+        self.done || self.error.is_some() || self.malformed.is_some()
+    }
+
+    fn apply(&mut self, record: Record) {
+        match record {
+            Record::Hello { board, .. } => self.board = Some(board.to_owned()),
+            Record::Meta { key, value } => self.meta.push((key.to_owned(), value.to_owned())),
+            Record::Run { cycles, .. } => self.cycles.push(cycles),
+            Record::Output { len, digest } => self.output = Some((len, digest)),
+            Record::Stack {
+                used_bytes,
+                size_bytes,
+            } => self.stack = Some((used_bytes, size_bytes)),
+            Record::Arena {
+                used_bytes,
+                size_bytes,
+            } => self.arena = Some((used_bytes, size_bytes)),
+            Record::Done => self.done = true,
+            Record::Error { reason } => self.error = Some(reason.to_owned()),
+        }
+    }
+}
+
+/// Splits a byte stream into lines and parses the records among them.
+#[derive(Debug, Default)]
+pub struct RecordStream {
+    partial: Vec<u8>,
+    /// Everything received, for the job's log.
+    pub log: Vec<u8>,
+    pub measurements: Measurements,
+}
+
+impl RecordStream {
+    pub fn new() -> RecordStream {
+        RecordStream::default()
+    }
+
+    /// Feeds received bytes; complete lines are parsed at once.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        self.log.extend_from_slice(bytes);
+        for &b in bytes {
+            if b == b'\n' {
+                let line = std::mem::take(&mut self.partial);
+                self.line(&line);
+            } else if self.partial.len() < MAX_LINE_BYTES {
+                self.partial.push(b);
+            }
+        }
+    }
+
+    fn line(&mut self, line: &[u8]) {
+        if self.measurements.finished() {
+            return;
+        }
+        match parse_line(line) {
+            Ok(Some(record)) => self.measurements.apply(record),
+            Ok(None) => {}
+            Err(e) => self.measurements.malformed = Some(e.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_split_across_chunks_and_noise_between_them() {
+        let mut s = RecordStream::new();
+        for chunk in [
+            &b"boot banner\r\n@mcubench 1 bo"[..],
+            b"ard=pico\n\x00\xff garbage\n@run index=0 cyc",
+            b"les=100\n@run index=1 cycles=101\n@output len=4 fnv1a=0x00000001\n@do",
+            b"ne\n@run index=2 cycles=1\n",
+        ] {
+            s.feed(chunk);
+        }
+        let m = &s.measurements;
+        assert_eq!(m.board.as_deref(), Some("pico"));
+        assert_eq!(m.cycles, [100, 101], "nothing after @done counts");
+        assert_eq!(m.output, Some((4, 1)));
+        assert!(m.done && m.finished());
+    }
+
+    #[test]
+    fn a_malformed_record_ends_the_report_with_the_raw_line() {
+        let mut s = RecordStream::new();
+        s.feed(b"@mcubench 1 board=pico\n@run index=0 cycles=x\n");
+        let m = &s.measurements;
+        assert!(m.finished());
+        assert!(m
+            .malformed
+            .as_deref()
+            .unwrap()
+            .contains("@run index=0 cycles=x"));
+    }
+
+    #[test]
+    fn an_endless_line_is_capped() {
+        let mut s = RecordStream::new();
+        s.feed(&vec![b'@'; 10 * MAX_LINE_BYTES]);
+        assert!(s.partial.len() <= MAX_LINE_BYTES);
+    }
+}
