@@ -6,6 +6,9 @@ use protocol::{parse_line, Record};
 /// A line longer than this is noise (or a firmware that never ends its lines), not a record.
 pub const MAX_LINE_BYTES: usize = 4096;
 
+/// The largest model output the host accepts over `@data` (a 1 MiB tensor is no TinyML model).
+pub const MAX_OUTPUT_BYTES: usize = 1 << 20;
+
 /// What the record stream of one benchmark run said.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Measurements {
@@ -15,6 +18,8 @@ pub struct Measurements {
     pub cycles: Vec<u64>,
     /// `@output`: length and FNV-1a digest.
     pub output: Option<(u32, u32)>,
+    /// Output bytes from `@data` records, assembled at their offsets.
+    pub output_bytes: Vec<u8>,
     /// `@stack`: used and reserved bytes.
     pub stack: Option<(u32, u32)>,
     /// `@arena`: used and available bytes.
@@ -39,8 +44,44 @@ impl Measurements {
         self.done || self.error.is_some() || self.malformed.is_some()
     }
 
+    /// The output bytes, when `@data` covered exactly the length `@output` announced and their
+    /// digest matches; else why not.
+    pub fn checked_output(&self) -> Result<&[u8], String> {
+        let Some((len, digest)) = self.output else {
+            return Err("the firmware reported no @output".into());
+        };
+        if self.output_bytes.len() != len as usize {
+            return Err(format!(
+                "@output announced {len} bytes but @data carried {}",
+                self.output_bytes.len()
+            ));
+        }
+        let actual = protocol::fnv1a32(&self.output_bytes);
+        if actual != digest {
+            return Err(format!(
+                "the @data bytes have digest {actual:#010x}, not the announced {digest:#010x} (bytes lost on the transport?)"
+            ));
+        }
+        Ok(&self.output_bytes)
+    }
+
     fn apply(&mut self, record: Record) {
         match record {
+            Record::Data { offset, hex } => {
+                let start = offset as usize;
+                let end = start + hex.len() / 2;
+                if end > MAX_OUTPUT_BYTES {
+                    self.malformed = Some(format!(
+                        "@data offset={offset} runs past {MAX_OUTPUT_BYTES} bytes of output"
+                    ));
+                    return;
+                }
+                if self.output_bytes.len() < end {
+                    self.output_bytes.resize(end, 0);
+                }
+                // The parser checked the hex, so decoding cannot fail.
+                let _ = protocol::decode_hex(hex, &mut self.output_bytes[start..end]);
+            }
             Record::Hello { board, .. } => self.board = Some(board.to_owned()),
             Record::Meta { key, value } => self.meta.push((key.to_owned(), value.to_owned())),
             Record::Run { cycles, .. } => self.cycles.push(cycles),
@@ -118,6 +159,33 @@ mod tests {
         assert_eq!(m.cycles, [100, 101], "nothing after @done counts");
         assert_eq!(m.output, Some((4, 1)));
         assert!(m.done && m.finished());
+    }
+
+    #[test]
+    fn output_bytes_are_assembled_and_checked_against_the_digest() {
+        let bytes = [1u8, 2, 3, 250];
+        let mut text = format!("@output len=4 fnv1a={:#010x}\n", protocol::fnv1a32(&bytes));
+        protocol::write_data(&mut text, 0, &bytes).unwrap();
+        let mut s = RecordStream::new();
+        s.feed(text.as_bytes());
+        assert_eq!(s.measurements.checked_output(), Ok(&bytes[..]));
+        let mut s = RecordStream::new();
+        s.feed(b"@output len=4 fnv1a=0x00000000\n@data offset=0 hex=010203fa\n");
+        assert!(s
+            .measurements
+            .checked_output()
+            .unwrap_err()
+            .contains("digest"));
+        let mut s = RecordStream::new();
+        s.feed(b"@output len=5 fnv1a=0x00000000\n@data offset=0 hex=010203fa\n");
+        assert!(s
+            .measurements
+            .checked_output()
+            .unwrap_err()
+            .contains("carried 4"));
+        let mut s = RecordStream::new();
+        s.feed(b"@data offset=4294967295 hex=01\n");
+        assert!(s.measurements.malformed.is_some());
     }
 
     #[test]

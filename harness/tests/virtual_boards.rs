@@ -46,6 +46,13 @@ fn every_board_reports_done_through_its_transport() {
                 m.cycles
             );
             assert_eq!(m.output, Some((4, DOT_I8_DIGEST)), "{}", board.name);
+            // -6234, the dot product computed independently in Python.
+            assert_eq!(
+                m.checked_output(),
+                Ok(&(-6234i32).to_le_bytes()[..]),
+                "{}",
+                board.name
+            );
             let (used, size) = m.stack.unwrap();
             assert!(
                 used > 64 && used < size,

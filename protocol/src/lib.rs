@@ -8,6 +8,7 @@
 //! @meta key=value                   free metadata (firmware version, clock, warm-up count ...)
 //! @run index=0 cycles=123456        one timed run
 //! @output len=10 fnv1a=0x811c9dc5   the output tensor's length and FNV-1a digest
+//! @data offset=0 hex=7f80ff01       output bytes (in chunks), for the host's golden check
 //! @stack used=2048 size=32768       stack high-water mark (painted) and reserve, in bytes
 //! @arena used=51200 size=65536      engine arena bytes used and available
 //! @done                             the benchmark finished
@@ -40,6 +41,9 @@ pub enum Record<'a> {
     Run { index: u32, cycles: u64 },
     /// `@output len=<bytes> fnv1a=0x<hex>`: the output of the last run.
     Output { len: u32, digest: u32 },
+    /// `@data offset=<n> hex=<hex>`: bytes of the output from `offset`, as lowercase hex
+    /// (write them with [`write_data`], read them with [`decode_hex`]).
+    Data { offset: u32, hex: &'a str },
     /// `@stack used=<bytes> size=<bytes>`: peak stack use found by stack painting.
     Stack { used_bytes: u32, size_bytes: u32 },
     /// `@arena used=<bytes> size=<bytes>`: engine arena use.
@@ -113,6 +117,12 @@ impl Record<'_> {
             }
             Record::Run { index, cycles } => write!(w, "@run index={index} cycles={cycles}")?,
             Record::Output { len, digest } => write!(w, "@output len={len} fnv1a={digest:#010x}")?,
+            Record::Data { offset, hex } => {
+                if hex.is_empty() || !hex.len().is_multiple_of(2) || !hex.bytes().all(is_lower_hex) {
+                    return Err(WriteError::InvalidToken { field: "hex" });
+                }
+                write!(w, "@data offset={offset} hex={hex}")?;
+            }
             Record::Stack {
                 used_bytes,
                 size_bytes,
@@ -264,6 +274,17 @@ pub fn parse_line(line: &[u8]) -> Result<Option<Record<'_>>, ParseError<'_>> {
                     .map_err(|_| err(ParseErrorKind::BadNumber("fnv1a")))?,
             }
         }
+        "data" => {
+            let [offset, hex] =
+                fields(rest.split_ascii_whitespace(), ["offset", "hex"]).map_err(err)?;
+            if !hex.len().is_multiple_of(2) || !hex.bytes().all(is_lower_hex) {
+                return Err(err(ParseErrorKind::BadNumber("hex")));
+            }
+            Record::Data {
+                offset: number(offset, "offset").map_err(err)?,
+                hex,
+            }
+        }
         "stack" | "arena" => {
             let [used, size] =
                 fields(rest.split_ascii_whitespace(), ["used", "size"]).map_err(err)?;
@@ -329,6 +350,42 @@ fn number<T: core::str::FromStr>(s: &str, name: &'static str) -> Result<T, Parse
         return Err(ParseErrorKind::BadNumber(name));
     }
     s.parse().map_err(|_| ParseErrorKind::BadNumber(name))
+}
+
+fn is_lower_hex(b: u8) -> bool {
+    b.is_ascii_digit() || (b'a'..=b'f').contains(&b)
+}
+
+/// Writes `bytes` as `@data` records of at most 32 bytes each, starting at `offset`, without
+/// allocating (the firmware's way to send its output for the host's golden check).
+pub fn write_data<W: fmt::Write>(w: &mut W, offset: u32, bytes: &[u8]) -> Result<(), WriteError> {
+    const CHUNK: usize = 32;
+    for (i, chunk) in bytes.chunks(CHUNK).enumerate() {
+        write!(w, "@data offset={} hex=", offset as usize + i * CHUNK)?;
+        for b in chunk {
+            write!(w, "{b:02x}")?;
+        }
+        w.write_char('\n')?;
+    }
+    Ok(())
+}
+
+/// Decodes the lowercase hex of a `@data` record into `out`; returns the number of bytes, or
+/// `None` if `out` is too small or the text is not hex.
+pub fn decode_hex(hex: &str, out: &mut [u8]) -> Option<usize> {
+    let n = hex.len() / 2;
+    if !hex.len().is_multiple_of(2) || out.len() < n {
+        return None;
+    }
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    for (i, pair) in hex.as_bytes().chunks(2).enumerate() {
+        out[i] = digit(pair[0])? << 4 | digit(pair[1])?;
+    }
+    Some(n)
 }
 
 /// FNV-1a, 32 bit: the digest of `@output`, computed the same way on the board and the host.

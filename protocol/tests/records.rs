@@ -30,6 +30,7 @@ enum Owned {
     Meta(String, String),
     Run(u32, u64),
     Output(u32, u32),
+    Data(u32, String),
     Stack(u32, u32),
     Arena(u32, u32),
     Done,
@@ -51,6 +52,10 @@ impl Owned {
             Owned::Output(len, digest) => Record::Output {
                 len: *len,
                 digest: *digest,
+            },
+            Owned::Data(offset, hex) => Record::Data {
+                offset: *offset,
+                hex,
             },
             Owned::Stack(used_bytes, size_bytes) => Record::Stack {
                 used_bytes: *used_bytes,
@@ -76,6 +81,8 @@ fn any_record() -> impl Strategy<Value = Owned> {
             .prop_map(|(k, v)| Owned::Meta(k, v)),
         (any::<u32>(), any::<u64>()).prop_map(|(i, c)| Owned::Run(i, c)),
         (any::<u32>(), any::<u32>()).prop_map(|(l, d)| Owned::Output(l, d)),
+        (any::<u32>(), proptest::collection::vec(any::<u8>(), 1..40))
+            .prop_map(|(o, b)| Owned::Data(o, b.iter().map(|x| format!("{x:02x}")).collect())),
         (any::<u32>(), any::<u32>()).prop_map(|(u, s)| Owned::Stack(u, s)),
         (any::<u32>(), any::<u32>()).prop_map(|(u, s)| Owned::Arena(u, s)),
         Just(Owned::Done),
@@ -325,6 +332,33 @@ fn error_reasons_are_flattened_to_one_line() {
         written(&Record::Error { reason: " \n" }).unwrap(),
         "@error unknown\n"
     );
+}
+
+#[test]
+fn data_records_carry_bytes_in_chunks() {
+    let bytes: Vec<u8> = (0..=255u8).chain(0..10).collect();
+    let mut text = String::new();
+    protocol::write_data(&mut text, 0, &bytes).unwrap();
+    assert_eq!(text.lines().count(), 9);
+    let mut out = vec![0u8; bytes.len()];
+    for line in text.lines() {
+        let Ok(Some(Record::Data { offset, hex })) = parse_line(line.as_bytes()) else {
+            panic!("{line}")
+        };
+        let n = protocol::decode_hex(hex, &mut out[offset as usize..]).unwrap();
+        assert!(n <= 32);
+    }
+    assert_eq!(out, bytes);
+    assert_eq!(protocol::decode_hex("0g", &mut [0]), None);
+    assert_eq!(protocol::decode_hex("abc", &mut [0, 0]), None);
+    assert_eq!(protocol::decode_hex("abcd", &mut [0]), None);
+    for bad in [
+        "@data offset=0 hex=ABCD",
+        "@data offset=0 hex=abc",
+        "@data offset=0",
+    ] {
+        assert!(parse_line(bad.as_bytes()).is_err(), "{bad}");
+    }
 }
 
 #[test]
