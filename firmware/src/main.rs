@@ -6,6 +6,7 @@
 #![no_main]
 
 mod board;
+mod model;
 mod reg;
 #[cfg(not(feature = "sparkfun-artemis"))]
 mod rtt;
@@ -17,17 +18,25 @@ use core::panic::PanicInfo;
 use core::ptr::addr_of_mut;
 
 use cortex_m_rt::{entry, exception, ExceptionFrame};
+use protocol::partition::{Header, PartitionError};
 use protocol::{Fnv1a, Record};
 
 use board::config;
+use model::ModelWorkload;
 use workload::{DotI8, Workload};
 
+/// Runs when the model partition does not say otherwise.
 const WARMUP_RUNS: u32 = 2;
 const TIMED_RUNS: u32 = 10;
 
-/// The workload's inputs live in .bss rather than on the stack, so that the painted stack
-/// measures the workload's own use.
+/// The dot_i8 self-test's inputs live in .bss rather than on the stack, so that the painted
+/// stack measures the workload's own use.
 static mut DOT_I8: DotI8 = DotI8::zeroed();
+
+/// The engine's arena, 16-byte aligned as the engine plans it.
+#[repr(C, align(16))]
+struct Arena([u8; config::ARENA_BYTES]);
+static mut ARENA: Arena = Arena([0; config::ARENA_BYTES]);
 
 #[entry]
 fn main() -> ! {
@@ -41,12 +50,28 @@ fn main() -> ! {
         version: protocol::VERSION,
         board: config::NAME,
     });
-    // SAFETY: `main` runs once and is the only user of DOT_I8.
-    let workload = unsafe { &mut *addr_of_mut!(DOT_I8) };
-    workload.fill();
-    report_meta(workload);
-
-    benchmark(workload);
+    // SAFETY: the model partition is a flash region of this board (targets.toml), only read.
+    let partition = unsafe {
+        core::slice::from_raw_parts(
+            config::MODEL_ORIGIN as *const u8,
+            config::MODEL_SIZE as usize,
+        )
+    };
+    match Header::parse(partition) {
+        Ok(header) => run_model(&header, partition),
+        // Nothing written to the partition: run the built-in self-test.
+        Err(PartitionError::BadMagic) => {
+            // SAFETY: `main` runs once and is the only user of DOT_I8.
+            let workload = unsafe { &mut *addr_of_mut!(DOT_I8) };
+            workload.fill();
+            report_meta(workload, WARMUP_RUNS, TIMED_RUNS);
+            benchmark(workload, WARMUP_RUNS, TIMED_RUNS);
+        }
+        Err(e) => {
+            report_error(format_args!("{e}"));
+            park();
+        }
+    }
 
     report(Record::Stack {
         used_bytes: stack::used_bytes(),
@@ -56,13 +81,53 @@ fn main() -> ! {
     park();
 }
 
-fn report_meta(workload: &impl Workload) {
+/// The partition's model on the partition's input, with its warm-up and timed runs.
+fn run_model(header: &Header, partition: &'static [u8]) {
+    // Header::parse checked that every part lies inside the partition.
+    let (Some(model_bytes), Some(input)) =
+        (header.model.slice(partition), header.input.slice(partition))
+    else {
+        report_error(format_args!("model partition part out of bounds"));
+        park();
+    };
+    let model = match engine::Model::parse("partition", model_bytes) {
+        Ok(model) => model,
+        Err(e) => {
+            report_error(format_args!("{e}"));
+            park();
+        }
+    };
+    // SAFETY: `main` runs once and this is the only use of ARENA.
+    let arena = unsafe { &mut (*addr_of_mut!(ARENA)).0 };
+    let mut workload = match ModelWorkload::new(&model, input, arena) {
+        Ok(w) => w,
+        Err(e) => {
+            report_error(format_args!("{e}"));
+            park();
+        }
+    };
+    let warmup = header.warmup_runs;
+    let runs = if header.timed_runs == 0 {
+        TIMED_RUNS
+    } else {
+        header.timed_runs
+    };
+    report_meta(&workload, warmup, runs);
+    meta_number("model_bytes", header.model.len);
+    benchmark(&mut workload, warmup, runs);
+    report(Record::Arena {
+        used_bytes: workload.arena_bytes() as u32,
+        size_bytes: config::ARENA_BYTES as u32,
+    });
+}
+
+fn report_meta(workload: &impl Workload, warmup: u32, runs: u32) {
     meta("fw", env!("CARGO_PKG_VERSION"));
     meta("core", config::CORE);
     meta_number("clock_hz", config::CLOCK_HZ);
     meta("workload", workload.name());
-    meta_number("warmup", WARMUP_RUNS);
-    meta_number("runs", TIMED_RUNS);
+    meta_number("warmup", warmup);
+    meta_number("runs", runs);
 }
 
 fn meta(key: &str, value: &str) {
@@ -74,19 +139,28 @@ fn meta_number(key: &str, value: u32) {
 }
 
 /// Warm-up runs (caches, branch history), then timed runs, each reported as it ends; then the
-/// digest of the last output.
-fn benchmark(workload: &mut impl Workload) {
-    for _ in 0..WARMUP_RUNS {
-        workload.run();
-    }
-    for index in 0..TIMED_RUNS {
+/// digest and the bytes of the last output. Only `run` is timed, not `prepare`.
+fn benchmark<W: Workload>(workload: &mut W, warmup: u32, runs: u32) {
+    let step = |workload: &mut W| -> u64 {
+        if let Err(e) = workload.prepare() {
+            report_error(format_args!("{e}"));
+            park();
+        }
         let start = board::cycles();
-        workload.run();
+        let result = workload.run();
         let end = board::cycles();
-        report(Record::Run {
-            index,
-            cycles: end - start,
-        });
+        if let Err(e) = result {
+            report_error(format_args!("{e}"));
+            park();
+        }
+        end - start
+    };
+    for _ in 0..warmup {
+        step(workload);
+    }
+    for index in 0..runs {
+        let cycles = step(workload);
+        report(Record::Run { index, cycles });
     }
     let output = workload.output();
     let mut digest = Fnv1a::default();

@@ -1,14 +1,18 @@
-//! What the timed-run loop measures. For now a fixed integer kernel; the TFLite engine and a
-//! model from the model partition come in as another `Workload`.
+//! What the timed-run loop measures: a model from the model partition run by the engine
+//! (`crate::model`), or, when the partition is empty, the fixed integer self-test here.
 
 use core::hint::black_box;
 
 /// A benchmark workload: one call of `run` is one timed run.
 pub trait Workload {
+    type Error: core::fmt::Display;
     /// The name reported as `@meta workload=<name>`.
     fn name(&self) -> &'static str;
+    /// Untimed work before each run (e.g. the input copied into the input tensor, whose arena
+    /// bytes the previous run may have reused).
+    fn prepare(&mut self) -> Result<(), Self::Error>;
     /// Does the whole computation once (an inference, for a model).
-    fn run(&mut self);
+    fn run(&mut self) -> Result<(), Self::Error>;
     /// The output of the last run, digested for the `@output` record.
     fn output(&self) -> &[u8];
 }
@@ -52,17 +56,24 @@ impl DotI8 {
 }
 
 impl Workload for DotI8 {
+    type Error = core::convert::Infallible;
+
     fn name(&self) -> &'static str {
         "dot_i8"
     }
 
-    fn run(&mut self) {
+    fn prepare(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn run(&mut self) -> Result<(), Self::Error> {
         // black_box keeps the compiler from computing the result once and reusing it.
         let (a, b) = black_box((&self.a, &self.b));
         let sum = a.iter().zip(b.iter()).fold(0i32, |acc, (&x, &y)| {
             acc.wrapping_add(i32::from(x) * i32::from(y))
         });
         self.result = black_box(sum).to_le_bytes();
+        Ok(())
     }
 
     fn output(&self) -> &[u8] {

@@ -152,6 +152,33 @@ impl VirtualBoard {
         })
     }
 
+    /// Writes a model partition (header and payload, see `protocol::partition`) at the origin
+    /// of the board's `model` region, as a job's deploy step would flash it.
+    pub fn write_partition(&mut self, board: &Board, bytes: &[u8]) -> Result<(), String> {
+        let region = board.model_partition().ok_or_else(|| {
+            format!(
+                "board \"{}\" has no model region in targets.toml",
+                board.name
+            )
+        })?;
+        if bytes.len() as u64 > u64::from(region.size) {
+            return Err(format!(
+                "the model partition is {} bytes but region {} of board \"{}\" has {}",
+                bytes.len(),
+                region.name,
+                board.name,
+                region.size
+            ));
+        }
+        if !self.machine.write_memory(region.origin, bytes) {
+            return Err(format!(
+                "cannot write region {} of the virtual board",
+                region.name
+            ));
+        }
+        Ok(())
+    }
+
     pub fn clock_hz(&self) -> u64 {
         self.clock_hz
     }

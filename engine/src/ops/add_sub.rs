@@ -1,0 +1,199 @@
+//! ADD and SUB: int8 with TFLite Micro's scheme (add_common.cc / sub_common.cc: both inputs shifted
+//! left by 20 bits, rescaled to twice the larger input scale, summed, then rescaled to the output;
+//! reference_integer_ops/add.h), and float32. Broadcasting up to 4-D as `BroadcastAdd4DSlow`.
+
+use super::{clamp_f32, Prep, TensorId};
+use crate::error::Error;
+use crate::quant::{multiply_by_quantized_multiplier, quantize_multiplier};
+use crate::schema::{Shape, TensorType};
+
+/// Element strides of two inputs broadcast against a 4-D output (0 along broadcast dimensions).
+#[derive(Clone, Copy, Debug)]
+pub struct Broadcast {
+    pub out: [u32; 4],
+    pub stride1: [u32; 4],
+    pub stride2: [u32; 4],
+}
+
+impl Broadcast {
+    pub fn new(p: &Prep<'_, '_>, a: &Shape, b: &Shape, out: &Shape) -> Result<Self, Error> {
+        let bad = || {
+            p.unsupported("broadcasting is supported up to 4-D with matching or unit dimensions")
+        };
+        let (a4, b4, o4) = (
+            a.nhwc().ok_or_else(bad)?,
+            b.nhwc().ok_or_else(bad)?,
+            out.nhwc().ok_or_else(bad)?,
+        );
+        let strides = |s: [usize; 4]| -> Result<[u32; 4], Error> {
+            let mut st = [0u32; 4];
+            let mut acc = 1usize;
+            for d in (0..4).rev() {
+                if s[d] == o4[d] {
+                    st[d] = u32::try_from(acc).map_err(|_| bad())?;
+                } else if s[d] != 1 {
+                    return Err(bad());
+                }
+                acc = acc.saturating_mul(s[d]);
+            }
+            Ok(st)
+        };
+        let mut o = [0u32; 4];
+        for d in 0..4 {
+            o[d] = u32::try_from(o4[d]).map_err(|_| bad())?;
+        }
+        Ok(Broadcast {
+            out: o,
+            stride1: strides(a4)?,
+            stride2: strides(b4)?,
+        })
+    }
+
+    /// Calls `f(out_index, in1_index, in2_index)` for every output element, in order.
+    #[inline(always)]
+    pub fn for_each(&self, mut f: impl FnMut(usize, usize, usize)) {
+        let [n0, n1, n2, n3] = self.out.map(|d| d as usize);
+        let (s1, s2) = (
+            self.stride1.map(|d| d as usize),
+            self.stride2.map(|d| d as usize),
+        );
+        let mut o = 0;
+        for i0 in 0..n0 {
+            for i1 in 0..n1 {
+                for i2 in 0..n2 {
+                    for i3 in 0..n3 {
+                        let a = i0 * s1[0] + i1 * s1[1] + i2 * s1[2] + i3 * s1[3];
+                        let b = i0 * s2[0] + i1 * s2[1] + i2 * s2[2] + i3 * s2[3];
+                        f(o, a, b);
+                        o += 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct AddSub {
+    pub input1: TensorId,
+    pub input2: TensorId,
+    pub shape: Broadcast,
+    pub mode: Mode,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Mode {
+    Int8(QuantParams),
+    F32 { act_min: f32, act_max: f32 },
+}
+
+/// TFLite's `ArithmeticParams` for int8 ADD/SUB.
+#[derive(Clone, Copy, Debug)]
+pub struct QuantParams {
+    pub input1_offset: i32,
+    pub input2_offset: i32,
+    pub output_offset: i32,
+    pub left_shift: i32,
+    pub input1_multiplier: i32,
+    pub input1_shift: i32,
+    pub input2_multiplier: i32,
+    pub input2_shift: i32,
+    pub output_multiplier: i32,
+    pub output_shift: i32,
+    pub act_min: i32,
+    pub act_max: i32,
+}
+
+pub fn prepare(p: &Prep<'_, '_>, sub: bool) -> Result<AddSub, Error> {
+    p.expect_options(if sub { 28 } else { 11 })?;
+    let a = p.input(0)?;
+    let b = p.input(1)?;
+    let out = p.output(0)?;
+    // AddOptions / SubOptions: fused_activation_function 0.
+    let act = p.activation(0)?;
+    let shape = Broadcast::new(p, &a.shape, &b.shape, &out.shape)?;
+    let mode = match (a.dtype, b.dtype, out.dtype) {
+        (TensorType::Int8, TensorType::Int8, TensorType::Int8) => {
+            let left_shift = 20;
+            let twice_max_input_scale = 2.0 * a.scale.max(b.scale) as f64;
+            let (m1, s1) = quantize_multiplier(a.scale as f64 / twice_max_input_scale);
+            let (m2, s2) = quantize_multiplier(b.scale as f64 / twice_max_input_scale);
+            let (mo, so) = quantize_multiplier(
+                twice_max_input_scale / ((1 << left_shift) as f64 * out.scale as f64),
+            );
+            let (act_min, act_max) = act.range_i8(out.scale, out.zero_point);
+            Mode::Int8(QuantParams {
+                input1_offset: -a.zero_point,
+                input2_offset: -b.zero_point,
+                output_offset: out.zero_point,
+                left_shift,
+                input1_multiplier: m1,
+                input1_shift: s1,
+                input2_multiplier: m2,
+                input2_shift: s2,
+                output_multiplier: mo,
+                output_shift: so,
+                act_min,
+                act_max,
+            })
+        }
+        (TensorType::Float32, TensorType::Float32, TensorType::Float32) => {
+            let (act_min, act_max) = act.range_f32();
+            Mode::F32 { act_min, act_max }
+        }
+        _ => {
+            return Err(
+                p.unsupported("ADD/SUB run int8 and float32 with equal input and output types")
+            )
+        }
+    };
+    Ok(AddSub {
+        input1: p.id(&a),
+        input2: p.id(&b),
+        shape,
+        mode,
+    })
+}
+
+impl QuantParams {
+    /// `AddFunc` / `SubFunc` of reference_integer_ops (add.h, sub.h).
+    #[inline(always)]
+    fn apply(&self, x: i8, y: i8, sub: bool) -> i8 {
+        // Offsets are int8 zero points (checked at load), so the shifted values fit in i32; the
+        // sums below wrap only for forged scales.
+        let v1 = (self.input1_offset + x as i32) << self.left_shift;
+        let v2 = (self.input2_offset + y as i32) << self.left_shift;
+        let s1 = multiply_by_quantized_multiplier(v1, self.input1_multiplier, self.input1_shift);
+        let s2 = multiply_by_quantized_multiplier(v2, self.input2_multiplier, self.input2_shift);
+        let raw = if sub {
+            s1.wrapping_sub(s2)
+        } else {
+            s1.wrapping_add(s2)
+        };
+        let out = multiply_by_quantized_multiplier(raw, self.output_multiplier, self.output_shift)
+            .wrapping_add(self.output_offset);
+        out.clamp(self.act_min, self.act_max) as i8
+    }
+}
+
+impl AddSub {
+    pub(crate) fn eval(&self, ctx: &mut super::Ctx<'_>, sub: bool) -> Result<(), &'static str> {
+        match self.mode {
+            Mode::Int8(q) => {
+                let (a, b) = (ctx.i8(self.input1)?, ctx.i8(self.input2)?);
+                let out = ctx.out_i8();
+                self.shape
+                    .for_each(|o, i, j| out[o] = q.apply(a[i], b[j], sub));
+            }
+            Mode::F32 { act_min, act_max } => {
+                let (a, b) = (ctx.f32(self.input1)?, ctx.f32(self.input2)?);
+                let out = ctx.out_f32()?;
+                self.shape.for_each(|o, i, j| {
+                    let v = if sub { a[i] - b[j] } else { a[i] + b[j] };
+                    out[o] = clamp_f32(v, act_min, act_max);
+                });
+            }
+        }
+        Ok(())
+    }
+}

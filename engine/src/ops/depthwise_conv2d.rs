@@ -1,0 +1,330 @@
+//! DEPTHWISE_CONV_2D: int8 per-channel (TFLite Micro `reference_integer_ops::DepthwiseConvPerChannel`),
+//! float32 (`reference_ops::DepthwiseConv`) and hybrid (desktop TFLite depthwise_conv.cc
+//! `EvalHybridPerChannel` with `reference_integer_ops::DepthwiseConvHybridPerChannel`).
+
+use super::conv2d::{check_scales, filter_dims, push_multipliers};
+use super::{
+    clamp_f32, expect_type, hybrid, OpKind, Pool, Prep, Prepared, TensorId, Window, NO_TENSOR,
+};
+use crate::error::Error;
+use crate::quant::requantize;
+use crate::schema::TensorType;
+
+#[derive(Clone, Copy, Debug)]
+pub struct DepthwiseConv2d {
+    pub input: TensorId,
+    pub filter: TensorId,
+    pub bias: TensorId,
+    pub w: Window,
+    pub depth_multiplier: u16,
+    pub mode: Mode,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Mode {
+    /// Multipliers at `pool[at..at+C]`, shifts at `pool[at+C..at+2C]`.
+    Int8 {
+        input_offset: i32,
+        output_offset: i32,
+        act_min: i32,
+        act_max: i32,
+        at: u32,
+    },
+    F32 {
+        act_min: f32,
+        act_max: f32,
+    },
+    /// Per-channel filter scales (f32 bits) at `pool[at..at+C]`.
+    Hybrid {
+        act_min: f32,
+        act_max: f32,
+        at: u32,
+    },
+}
+
+pub fn prepare(p: &Prep<'_, '_>, pool: &mut Pool<'_>) -> Result<Prepared, Error> {
+    p.expect_options(2)?;
+    let input = p.input(0)?;
+    let filter = p.input(1)?;
+    let bias = p.optional_input(2)?;
+    let output = p.output(0)?;
+    let out_c = output.shape.dim(3);
+    let in_c = input.shape.dim(3);
+    let [one, kh, kw, fc] = filter_dims(p, &filter, bias.as_ref(), out_c)?;
+    if one != 1 || fc != out_c {
+        return Err(p.invalid("the filter is not [1, H, W, output channels]"));
+    }
+    if in_c == 0 || out_c % in_c != 0 {
+        return Err(p.invalid("output channels are not a multiple of input channels"));
+    }
+    // DepthwiseConv2DOptions: padding 0, stride_w 1, stride_h 2, depth_multiplier 3,
+    // fused_activation_function 4, dilation_w_factor 5, dilation_h_factor 6. The multiplier is
+    // implied by the shapes (newer converters write 0), so it is taken from them.
+    let w = Window::new(
+        p,
+        &input,
+        &output,
+        (kh, kw),
+        (p.opt_i32(2, 1)?, p.opt_i32(1, 1)?),
+        (p.opt_i32(6, 1)?, p.opt_i32(5, 1)?),
+        p.opt_i8(0, 0)?,
+    )?;
+    let act = p.activation(4)?;
+    let mut scratch_bytes = 0;
+    let mode = match (input.dtype, filter.dtype, output.dtype) {
+        (TensorType::Int8, TensorType::Int8, TensorType::Int8) => {
+            if let Some(b) = &bias {
+                expect_type(
+                    p,
+                    b,
+                    TensorType::Int32,
+                    "int8 depthwise convolution needs an int32 bias",
+                )?;
+            }
+            check_scales(p, &filter, out_c)?;
+            let (act_min, act_max) = act.range_i8(output.scale, output.zero_point);
+            let at = push_multipliers(pool, &input, &filter, &output, out_c);
+            Mode::Int8 {
+                input_offset: -input.zero_point,
+                output_offset: output.zero_point,
+                act_min,
+                act_max,
+                at,
+            }
+        }
+        (TensorType::Float32, TensorType::Float32, TensorType::Float32) => {
+            if let Some(b) = &bias {
+                expect_type(
+                    p,
+                    b,
+                    TensorType::Float32,
+                    "float depthwise convolution needs a float32 bias",
+                )?;
+            }
+            let (act_min, act_max) = act.range_f32();
+            Mode::F32 { act_min, act_max }
+        }
+        (TensorType::Float32, TensorType::Int8, TensorType::Float32) => {
+            if let Some(b) = &bias {
+                expect_type(
+                    p,
+                    b,
+                    TensorType::Float32,
+                    "hybrid depthwise convolution needs a float32 bias",
+                )?;
+            }
+            check_scales(p, &filter, out_c)?;
+            let at = pool.at();
+            for c in 0..out_c {
+                pool.push(filter.scale_at(c).to_bits() as i32);
+            }
+            scratch_bytes = input.shape.elements() / input.shape.dim(0).max(1);
+            let (act_min, act_max) = act.range_f32();
+            Mode::Hybrid {
+                act_min,
+                act_max,
+                at,
+            }
+        }
+        _ => {
+            return Err(p.unsupported(
+                "DEPTHWISE_CONV_2D runs int8, float32 and hybrid (float32 input, int8 filter)",
+            ))
+        }
+    };
+    let kind = OpKind::DepthwiseConv2d(DepthwiseConv2d {
+        input: p.id(&input),
+        filter: p.id(&filter),
+        bias: bias.as_ref().map_or(NO_TENSOR, |b| p.id(b)),
+        w,
+        depth_multiplier: p.dim16(out_c / in_c)?,
+        mode,
+    });
+    Ok(Prepared {
+        kind,
+        scratch_bytes,
+    })
+}
+
+impl DepthwiseConv2d {
+    pub fn macs(&self) -> u64 {
+        let w = &self.w;
+        [w.batches, w.out_h, w.out_w, w.out_c, w.k_h, w.k_w]
+            .iter()
+            .map(|&d| d as u64)
+            .product()
+    }
+
+    pub(crate) fn eval(&self, ctx: &mut super::Ctx<'_>) -> Result<(), &'static str> {
+        let dm = self.depth_multiplier as usize;
+        match self.mode {
+            Mode::Int8 {
+                input_offset,
+                output_offset,
+                act_min,
+                act_max,
+                at,
+            } => {
+                let c = self.w.out_c as usize;
+                let mult = ctx.pool(at, c)?;
+                let shift = ctx.pool(at + c as u32, c)?;
+                let input = ctx.i8(self.input)?;
+                let filter = ctx.i8(self.filter)?;
+                let bias = ctx.opt_i32(self.bias)?;
+                let out = ctx.out_i8();
+                window_loop(&self.w, dm, input, filter, input_offset, out, |oc, acc| {
+                    let acc = acc.wrapping_add(bias.map_or(0, |b| b[oc]));
+                    requantize(acc, mult[oc], shift[oc], output_offset, act_min, act_max)
+                });
+            }
+            Mode::F32 { act_min, act_max } => {
+                let input = ctx.f32(self.input)?;
+                let filter = ctx.f32(self.filter)?;
+                let bias = ctx.opt_f32(self.bias)?;
+                let out = ctx.out_f32()?;
+                depthwise_f32(&self.w, dm, input, filter, bias, out, act_min, act_max);
+            }
+            Mode::Hybrid {
+                act_min,
+                act_max,
+                at,
+            } => {
+                let w = &self.w;
+                let c = w.out_c as usize;
+                let scales = ctx.pool(at, c)?;
+                let input = ctx.f32(self.input)?;
+                let filter = ctx.i8(self.filter)?;
+                let bias = ctx.opt_f32(self.bias)?;
+                let out = ctx.out_f32()?;
+                let scratch: &mut [i8] = bytemuck::cast_slice_mut(ctx.scratch());
+                let in_size = w.in_h as usize * w.in_w as usize * w.in_c as usize;
+                let out_size = w.out_h as usize * w.out_w as usize * c;
+                let q = scratch
+                    .get_mut(..in_size)
+                    .ok_or("hybrid scratch too small (planner bug)")?;
+                let one = Window { batches: 1, ..*w };
+                for b in 0..w.batches as usize {
+                    let (factor, offset) =
+                        hybrid::asymmetric_quantize(&input[b * in_size..(b + 1) * in_size], q);
+                    window_loop(
+                        &one,
+                        dm,
+                        q,
+                        filter,
+                        -offset,
+                        &mut out[b * out_size..(b + 1) * out_size],
+                        |oc, acc| {
+                            let mut v = acc as f32;
+                            v *= f32::from_bits(scales[oc] as u32) * factor;
+                            if let Some(bias) = bias {
+                                v += bias[oc];
+                            }
+                            clamp_f32(v, act_min, act_max)
+                        },
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The integer loop of `DepthwiseConvPerChannel`: for each output channel `ic * dm + m`, acc over
+/// the window of filter * (input + input_offset), then `finish(channel, acc)`.
+fn window_loop<T>(
+    w: &Window,
+    dm: usize,
+    input: &[i8],
+    filter: &[i8],
+    input_offset: i32,
+    out: &mut [T],
+    finish: impl Fn(usize, i32) -> T,
+) {
+    let (in_h, in_w, in_c) = (w.in_h as isize, w.in_w as isize, w.in_c as usize);
+    let (k_h, k_w, out_c) = (w.k_h as usize, w.k_w as usize, w.out_c as usize);
+    let mut o = 0;
+    for b in 0..w.batches as usize {
+        for oy in 0..w.out_h as isize {
+            let y0 = oy * w.stride_h as isize - w.pad_h as isize;
+            for ox in 0..w.out_w as isize {
+                let x0 = ox * w.stride_w as isize - w.pad_w as isize;
+                for ic in 0..in_c {
+                    for m in 0..dm {
+                        let oc = m + ic * dm;
+                        let mut acc: i32 = 0;
+                        for fy in 0..k_h {
+                            let y = y0 + (w.dil_h as usize * fy) as isize;
+                            if y < 0 || y >= in_h {
+                                continue;
+                            }
+                            for fx in 0..k_w {
+                                let x = x0 + (w.dil_w as usize * fx) as isize;
+                                if x < 0 || x >= in_w {
+                                    continue;
+                                }
+                                let xv = input[((b * in_h as usize + y as usize) * in_w as usize
+                                    + x as usize)
+                                    * in_c
+                                    + ic] as i32;
+                                let fv = filter[(fy * k_w + fx) * out_c + oc] as i32;
+                                acc = acc.wrapping_add(fv * (xv + input_offset));
+                            }
+                        }
+                        out[o + oc] = finish(oc, acc);
+                    }
+                }
+                o += out_c;
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn depthwise_f32(
+    w: &Window,
+    dm: usize,
+    input: &[f32],
+    filter: &[f32],
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+    act_min: f32,
+    act_max: f32,
+) {
+    let (in_h, in_w, in_c) = (w.in_h as isize, w.in_w as isize, w.in_c as usize);
+    let (k_h, k_w, out_c) = (w.k_h as usize, w.k_w as usize, w.out_c as usize);
+    let mut o = 0;
+    for b in 0..w.batches as usize {
+        for oy in 0..w.out_h as isize {
+            let y0 = oy * w.stride_h as isize - w.pad_h as isize;
+            for ox in 0..w.out_w as isize {
+                let x0 = ox * w.stride_w as isize - w.pad_w as isize;
+                for ic in 0..in_c {
+                    for m in 0..dm {
+                        let oc = m + ic * dm;
+                        let mut total = 0.0f32;
+                        for fy in 0..k_h {
+                            let y = y0 + (w.dil_h as usize * fy) as isize;
+                            if y < 0 || y >= in_h {
+                                continue;
+                            }
+                            for fx in 0..k_w {
+                                let x = x0 + (w.dil_w as usize * fx) as isize;
+                                if x < 0 || x >= in_w {
+                                    continue;
+                                }
+                                let xv = input[((b * in_h as usize + y as usize) * in_w as usize
+                                    + x as usize)
+                                    * in_c
+                                    + ic];
+                                total += xv * filter[(fy * k_w + fx) * out_c + oc];
+                            }
+                        }
+                        let bias = bias.map_or(0.0, |bias| bias[oc]);
+                        out[o + oc] = clamp_f32(total + bias, act_min, act_max);
+                    }
+                }
+                o += out_c;
+            }
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! FULLY_CONNECTED: int8 (TFLite Micro `reference_integer_ops::FullyConnected`, per-tensor or
+//! per-channel), float32 (`reference_ops::FullyConnected`) and hybrid (desktop TFLite
+//! fully_connected.cc `EvalHybridDense`: per-batch symmetric or asymmetric input quantization,
+//! per-tensor or per-channel weights).
+
+use super::conv2d::{check_scales, push_multipliers};
+use super::{clamp_f32, expect_type, hybrid, OpKind, Pool, Prep, Prepared, TensorId, NO_TENSOR};
+use crate::error::Error;
+use crate::quant::{quantize_multiplier, requantize};
+use crate::schema::TensorType;
+
+#[derive(Clone, Copy, Debug)]
+pub struct FullyConnected {
+    pub input: TensorId,
+    pub filter: TensorId,
+    pub bias: TensorId,
+    pub batches: u32,
+    pub depth: u32,
+    pub units: u32,
+    pub mode: Mode,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Mode {
+    /// `channels` multipliers at `pool[at..]`, then as many shifts (1 channel when per-tensor).
+    Int8 {
+        input_offset: i32,
+        filter_offset: i32,
+        output_offset: i32,
+        act_min: i32,
+        act_max: i32,
+        channels: u32,
+        at: u32,
+    },
+    F32 {
+        act_min: f32,
+        act_max: f32,
+    },
+    /// Per-channel scales (f32 bits) at `pool[at..at+units]` when `per_channel`.
+    Hybrid {
+        act_min: f32,
+        act_max: f32,
+        filter_scale: f32,
+        per_channel: bool,
+        asymmetric: bool,
+        at: u32,
+    },
+}
+
+pub fn prepare(p: &Prep<'_, '_>, pool: &mut Pool<'_>) -> Result<Prepared, Error> {
+    p.expect_options(8)?;
+    let input = p.input(0)?;
+    let filter = p.input(1)?;
+    let bias = p.optional_input(2)?;
+    let output = p.output(0)?;
+    // FullyConnectedOptions: fused_activation_function 0, weights_format 1, keep_num_dims 2,
+    // asymmetric_quantize_inputs 3.
+    let act = p.activation(0)?;
+    if p.opt_i8(1, 0)? != 0 {
+        return Err(p.unsupported("shuffled FULLY_CONNECTED weights are not supported"));
+    }
+    let asymmetric = p.opt_bool(3)?;
+    if filter.shape.rank != 2 {
+        return Err(p.invalid("the weights are not 2-D"));
+    }
+    let units = filter.shape.dim(0);
+    let depth = filter.shape.dim(1);
+    if depth == 0 || input.shape.elements() % depth != 0 {
+        return Err(p.invalid("the input size is not a multiple of the weights' depth"));
+    }
+    let batches = input.shape.elements() / depth;
+    if output.shape.elements() != batches * units {
+        return Err(p.invalid("the output does not hold batches x units values"));
+    }
+    if let Some(b) = &bias {
+        if b.shape.elements() != units {
+            return Err(p.invalid("the bias does not have one value per unit"));
+        }
+    }
+    let mut scratch_bytes = 0;
+    let mode = match (input.dtype, filter.dtype, output.dtype) {
+        (TensorType::Int8, TensorType::Int8, TensorType::Int8) => {
+            if let Some(b) = &bias {
+                expect_type(
+                    p,
+                    b,
+                    TensorType::Int32,
+                    "int8 FULLY_CONNECTED needs an int32 bias",
+                )?;
+            }
+            check_scales(p, &filter, units)?;
+            let (act_min, act_max) = act.range_i8(output.scale, output.zero_point);
+            let (channels, at) = if filter.scale_count() > 1 {
+                (
+                    units,
+                    push_multipliers(pool, &input, &filter, &output, units),
+                )
+            } else {
+                // GetQuantizedConvolutionMultipler (kernel_util.cc): the input*filter product is
+                // taken in float, then divided by the output scale in double.
+                let real = (input.scale * filter.scale) as f64 / output.scale as f64;
+                let (m, s) = quantize_multiplier(real);
+                let at = pool.at();
+                pool.push(m);
+                pool.push(s);
+                (1, at)
+            };
+            Mode::Int8 {
+                input_offset: -input.zero_point,
+                filter_offset: -filter.zero_point,
+                output_offset: output.zero_point,
+                act_min,
+                act_max,
+                channels: channels as u32,
+                at,
+            }
+        }
+        (TensorType::Float32, TensorType::Float32, TensorType::Float32) => {
+            if let Some(b) = &bias {
+                expect_type(
+                    p,
+                    b,
+                    TensorType::Float32,
+                    "float FULLY_CONNECTED needs a float32 bias",
+                )?;
+            }
+            let (act_min, act_max) = act.range_f32();
+            Mode::F32 { act_min, act_max }
+        }
+        (TensorType::Float32, TensorType::Int8, TensorType::Float32) => {
+            if let Some(b) = &bias {
+                expect_type(
+                    p,
+                    b,
+                    TensorType::Float32,
+                    "hybrid FULLY_CONNECTED needs a float32 bias",
+                )?;
+            }
+            check_scales(p, &filter, units)?;
+            let per_channel = filter.scale_count() > 1;
+            let at = pool.at();
+            if per_channel {
+                for c in 0..units {
+                    pool.push(filter.scale_at(c).to_bits() as i32);
+                }
+            }
+            scratch_bytes = depth;
+            let (act_min, act_max) = act.range_f32();
+            Mode::Hybrid {
+                act_min,
+                act_max,
+                filter_scale: filter.scale,
+                per_channel,
+                asymmetric,
+                at,
+            }
+        }
+        _ => {
+            return Err(p.unsupported(
+                "FULLY_CONNECTED runs int8, float32 and hybrid (float32 input, int8 weights)",
+            ))
+        }
+    };
+    let u32_of = |v: usize| u32::try_from(v).map_err(|_| p.unsupported("a dimension exceeds 2^32"));
+    let kind = OpKind::FullyConnected(FullyConnected {
+        input: p.id(&input),
+        filter: p.id(&filter),
+        bias: bias.as_ref().map_or(NO_TENSOR, |b| p.id(b)),
+        batches: u32_of(batches)?,
+        depth: u32_of(depth)?,
+        units: u32_of(units)?,
+        mode,
+    });
+    Ok(Prepared {
+        kind,
+        scratch_bytes,
+    })
+}
+
+impl FullyConnected {
+    pub fn macs(&self) -> u64 {
+        self.batches as u64 * self.depth as u64 * self.units as u64
+    }
+
+    pub(crate) fn eval(&self, ctx: &mut super::Ctx<'_>) -> Result<(), &'static str> {
+        let (batches, depth, units) = (
+            self.batches as usize,
+            self.depth as usize,
+            self.units as usize,
+        );
+        match self.mode {
+            Mode::Int8 {
+                input_offset,
+                filter_offset,
+                output_offset,
+                act_min,
+                act_max,
+                channels,
+                at,
+            } => {
+                let mult = ctx.pool(at, channels as usize)?;
+                let shift = ctx.pool(at + channels, channels as usize)?;
+                let input = ctx.i8(self.input)?;
+                let filter = ctx.i8(self.filter)?;
+                let bias = ctx.opt_i32(self.bias)?;
+                let out = ctx.out_i8();
+                let per_channel = channels > 1;
+                for b in 0..batches {
+                    let x = &input[b * depth..(b + 1) * depth];
+                    for u in 0..units {
+                        let row = &filter[u * depth..(u + 1) * depth];
+                        let mut acc: i32 = 0;
+                        if filter_offset == 0 {
+                            // Symmetric weights (all TFLite int8 converters write these).
+                            acc = super::dot::offset_dot(x, row, input_offset);
+                        } else {
+                            for (&f, &xv) in row.iter().zip(x) {
+                                acc = acc.wrapping_add(
+                                    (f as i32 + filter_offset) * (xv as i32 + input_offset),
+                                );
+                            }
+                        }
+                        if let Some(bias) = bias {
+                            acc = acc.wrapping_add(bias[u]);
+                        }
+                        let c = if per_channel { u } else { 0 };
+                        out[b * units + u] =
+                            requantize(acc, mult[c], shift[c], output_offset, act_min, act_max);
+                    }
+                }
+            }
+            Mode::F32 { act_min, act_max } => {
+                let input = ctx.f32(self.input)?;
+                let filter = ctx.f32(self.filter)?;
+                let bias = ctx.opt_f32(self.bias)?;
+                let out = ctx.out_f32()?;
+                for b in 0..batches {
+                    let x = &input[b * depth..(b + 1) * depth];
+                    for u in 0..units {
+                        let mut total = 0.0f32;
+                        for (&f, &xv) in filter[u * depth..(u + 1) * depth].iter().zip(x) {
+                            total += xv * f;
+                        }
+                        let bias = bias.map_or(0.0, |bias| bias[u]);
+                        out[b * units + u] = clamp_f32(total + bias, act_min, act_max);
+                    }
+                }
+            }
+            Mode::Hybrid {
+                act_min,
+                act_max,
+                filter_scale,
+                per_channel,
+                asymmetric,
+                at,
+            } => {
+                let scales = if per_channel {
+                    Some(ctx.pool(at, units)?)
+                } else {
+                    None
+                };
+                let input = ctx.f32(self.input)?;
+                let filter = ctx.i8(self.filter)?;
+                let bias = ctx.opt_f32(self.bias)?;
+                let out = ctx.out_f32()?;
+                let scratch: &mut [i8] = bytemuck::cast_slice_mut(ctx.scratch());
+                let q = scratch
+                    .get_mut(..depth)
+                    .ok_or("hybrid scratch too small (planner bug)")?;
+                for b in 0..batches {
+                    let x = &input[b * depth..(b + 1) * depth];
+                    // BatchQuantizeFloats, then scaling_factor *= filter scale (per-tensor only).
+                    let (factor, offset) = if asymmetric {
+                        hybrid::asymmetric_quantize(x, q)
+                    } else {
+                        (hybrid::symmetric_quantize(x, q), 0)
+                    };
+                    let factor = if per_channel {
+                        factor
+                    } else {
+                        factor * filter_scale
+                    };
+                    for u in 0..units {
+                        let row = &filter[u * depth..(u + 1) * depth];
+                        let mut dot = super::dot::offset_dot(q, row, 0);
+                        if asymmetric {
+                            // MatrixBatchVectorMultiplyAccumulate: dotprod -= row_sums[row] * offset.
+                            let row_sum: i32 = row.iter().map(|&f| f as i32).sum();
+                            dot = dot.wrapping_sub(row_sum.wrapping_mul(offset));
+                        }
+                        let scale = match scales {
+                            Some(s) => factor * f32::from_bits(s[u] as u32),
+                            None => factor,
+                        };
+                        // Output starts as the bias (VectorBatchVectorAssign), then += dot * scale.
+                        let start = bias.map_or(0.0, |bias| bias[u]);
+                        out[b * units + u] =
+                            clamp_f32(start + dot as f32 * scale, act_min, act_max);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

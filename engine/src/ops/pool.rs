@@ -1,0 +1,252 @@
+//! AVERAGE_POOL_2D and MAX_POOL_2D: int8 (TFLite Micro `reference_integer_ops::AveragePool` /
+//! `MaxPool`, which keep the input's quantization) and float32 (`reference_ops`).
+
+use super::{clamp_f32, Prep, TensorId, Window};
+use crate::error::Error;
+use crate::schema::TensorType;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Pool2d {
+    pub input: TensorId,
+    pub w: Window,
+    pub float: bool,
+    pub act_min: i32,
+    pub act_max: i32,
+    pub act_min_f: f32,
+    pub act_max_f: f32,
+}
+
+pub fn prepare(p: &Prep<'_, '_>) -> Result<Pool2d, Error> {
+    p.expect_options(5)?;
+    let input = p.input(0)?;
+    let output = p.output(0)?;
+    let float = match (input.dtype, output.dtype) {
+        (TensorType::Int8, TensorType::Int8) => {
+            if input.scale != output.scale || input.zero_point != output.zero_point {
+                return Err(
+                    p.unsupported("int8 pooling needs the same quantization on input and output")
+                );
+            }
+            false
+        }
+        (TensorType::Float32, TensorType::Float32) => true,
+        _ => return Err(p.unsupported("pooling runs int8 and float32")),
+    };
+    // Pool2DOptions: padding 0, stride_w 1, stride_h 2, filter_width 3, filter_height 4,
+    // fused_activation_function 5.
+    let kw = usize::try_from(p.opt_i32(3, 0)?).unwrap_or(0);
+    let kh = usize::try_from(p.opt_i32(4, 0)?).unwrap_or(0);
+    let w = Window::new(
+        p,
+        &input,
+        &output,
+        (kh, kw),
+        (p.opt_i32(2, 1)?, p.opt_i32(1, 1)?),
+        (1, 1),
+        p.opt_i8(0, 0)?,
+    )?;
+    if w.in_c != w.out_c {
+        return Err(p.invalid("pooling changes the number of channels"));
+    }
+    let act = p.activation(5)?;
+    let (act_min, act_max) = act.range_i8(output.scale, output.zero_point);
+    let (act_min_f, act_max_f) = act.range_f32();
+    Ok(Pool2d {
+        input: p.id(&input),
+        w,
+        float,
+        act_min,
+        act_max,
+        act_min_f,
+        act_max_f,
+    })
+}
+
+/// One output element's window: output index, batch, channel, window origin (may lie in the
+/// padding) and the filter rows/columns that fall inside the image.
+struct Tap {
+    o: usize,
+    b: usize,
+    ch: usize,
+    y0: isize,
+    x0: isize,
+    ys: usize,
+    ye: usize,
+    xs: usize,
+    xe: usize,
+}
+
+/// Calls `f` for every output element, with the window clipped to
+/// the image as the reference kernels clip it.
+fn for_each_window(w: &Window, mut f: impl FnMut(Tap)) {
+    let (in_h, in_w, c) = (w.in_h as isize, w.in_w as isize, w.in_c as usize);
+    let mut o = 0;
+    for b in 0..w.batches as usize {
+        for oy in 0..w.out_h as isize {
+            let y0 = oy * w.stride_h as isize - w.pad_h as isize;
+            let fy_start = (-y0).max(0) as usize;
+            let fy_end = (w.k_h as isize).min(in_h - y0).max(0) as usize;
+            for ox in 0..w.out_w as isize {
+                let x0 = ox * w.stride_w as isize - w.pad_w as isize;
+                let fx_start = (-x0).max(0) as usize;
+                let fx_end = (w.k_w as isize).min(in_w - x0).max(0) as usize;
+                for ch in 0..c {
+                    f(Tap {
+                        o,
+                        b,
+                        ch,
+                        y0,
+                        x0,
+                        ys: fy_start,
+                        ye: fy_end,
+                        xs: fx_start,
+                        xe: fx_end,
+                    });
+                    o += 1;
+                }
+            }
+        }
+    }
+}
+
+impl Pool2d {
+    fn index(&self, b: usize, oy: isize, ox: isize, ch: usize) -> usize {
+        let w = &self.w;
+        ((b * w.in_h as usize + oy as usize) * w.in_w as usize + ox as usize) * w.in_c as usize + ch
+    }
+
+    pub(crate) fn eval_average(&self, ctx: &mut super::Ctx<'_>) -> Result<(), &'static str> {
+        if self.float {
+            let input = ctx.f32(self.input)?;
+            let out = ctx.out_f32()?;
+            for_each_window(
+                &self.w,
+                |Tap {
+                     o,
+                     b,
+                     ch,
+                     y0,
+                     x0,
+                     ys,
+                     ye,
+                     xs,
+                     xe,
+                 }| {
+                    let mut total = 0.0f32;
+                    let mut count = 0;
+                    for fy in ys..ye {
+                        for fx in xs..xe {
+                            total += input[self.index(b, y0 + fy as isize, x0 + fx as isize, ch)];
+                            count += 1;
+                        }
+                    }
+                    // The reference skips empty windows (it returns false); they cannot occur with
+                    // TFLite's padding, so 0 is written rather than leaving memory undefined.
+                    let average = if count == 0 {
+                        0.0
+                    } else {
+                        total / count as f32
+                    };
+                    out[o] = clamp_f32(average, self.act_min_f, self.act_max_f);
+                },
+            );
+        } else {
+            let input = ctx.i8(self.input)?;
+            let out = ctx.out_i8();
+            for_each_window(
+                &self.w,
+                |Tap {
+                     o,
+                     b,
+                     ch,
+                     y0,
+                     x0,
+                     ys,
+                     ye,
+                     xs,
+                     xe,
+                 }| {
+                    // int32 in the reference; i64 here so a forged huge window cannot overflow
+                    // (identical results for any real window).
+                    let mut acc: i64 = 0;
+                    let mut count: i64 = 0;
+                    for fy in ys..ye {
+                        for fx in xs..xe {
+                            acc +=
+                                input[self.index(b, y0 + fy as isize, x0 + fx as isize, ch)] as i64;
+                            count += 1;
+                        }
+                    }
+                    // Round to the nearest integer, half away from zero (reference_integer_ops/pooling.h).
+                    let avg = if count == 0 {
+                        0
+                    } else if acc > 0 {
+                        (acc + count / 2) / count
+                    } else {
+                        (acc - count / 2) / count
+                    };
+                    out[o] = avg.clamp(self.act_min as i64, self.act_max as i64) as i8;
+                },
+            );
+        }
+        Ok(())
+    }
+
+    pub(crate) fn eval_max(&self, ctx: &mut super::Ctx<'_>) -> Result<(), &'static str> {
+        if self.float {
+            let input = ctx.f32(self.input)?;
+            let out = ctx.out_f32()?;
+            for_each_window(
+                &self.w,
+                |Tap {
+                     o,
+                     b,
+                     ch,
+                     y0,
+                     x0,
+                     ys,
+                     ye,
+                     xs,
+                     xe,
+                 }| {
+                    let mut max = f32::MIN;
+                    for fy in ys..ye {
+                        for fx in xs..xe {
+                            max = max
+                                .max(input[self.index(b, y0 + fy as isize, x0 + fx as isize, ch)]);
+                        }
+                    }
+                    out[o] = clamp_f32(max, self.act_min_f, self.act_max_f);
+                },
+            );
+        } else {
+            let input = ctx.i8(self.input)?;
+            let out = ctx.out_i8();
+            for_each_window(
+                &self.w,
+                |Tap {
+                     o,
+                     b,
+                     ch,
+                     y0,
+                     x0,
+                     ys,
+                     ye,
+                     xs,
+                     xe,
+                 }| {
+                    let mut max = i8::MIN as i32;
+                    for fy in ys..ye {
+                        for fx in xs..xe {
+                            max = max.max(
+                                input[self.index(b, y0 + fy as isize, x0 + fx as isize, ch)] as i32,
+                            );
+                        }
+                    }
+                    out[o] = max.clamp(self.act_min, self.act_max) as i8;
+                },
+            );
+        }
+        Ok(())
+    }
+}

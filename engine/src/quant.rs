@@ -1,0 +1,196 @@
+//! Fixed-point arithmetic exactly as TFLite (Micro) computes it: gemmlowp's
+//! `SaturatingRoundingDoublingHighMul` and `RoundingDivideByPOT` (gemmlowp/fixedpoint/fixedpoint.h),
+//! `MultiplyByQuantizedMultiplier` and `QuantizeMultiplier` (tensorflow/lite/kernels/internal/
+//! common.h, quantization_util.cc), without `TFLITE_SINGLE_ROUNDING` (the default build).
+
+/// gemmlowp `SaturatingRoundingDoublingHighMul`: (a * b * 2) >> 32, rounded to nearest, with the
+/// single overflow case (MIN * MIN) saturated.
+#[inline(always)]
+pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
+    if a == b && a == i32::MIN {
+        return i32::MAX;
+    }
+    let ab = a as i64 * b as i64;
+    let nudge: i64 = if ab >= 0 { 1 << 30 } else { 1 - (1 << 30) };
+    // C++ integer division truncates toward zero, as Rust's does.
+    ((ab + nudge) / (1i64 << 31)) as i32
+}
+
+/// gemmlowp `RoundingDivideByPOT`: x / 2^exponent, rounded half away from zero.
+#[inline(always)]
+pub fn rounding_divide_by_pot(x: i32, exponent: i32) -> i32 {
+    // Valid models give 0..=31; the clamp keeps forged parameters from panicking.
+    let exponent = exponent.clamp(0, 31);
+    let mask = ((1i64 << exponent) - 1) as i32;
+    let remainder = x & mask;
+    let threshold = (mask >> 1) + (x < 0) as i32;
+    (x >> exponent) + (remainder > threshold) as i32
+}
+
+/// TFLite `MultiplyByQuantizedMultiplier` (double rounding): x * multiplier * 2^shift.
+#[inline(always)]
+pub fn multiply_by_quantized_multiplier(x: i32, multiplier: i32, shift: i32) -> i32 {
+    let left = shift.clamp(0, 31) as u32;
+    let right = (-shift).max(0);
+    // x * (1 << left) wraps as the C++ does on the targets TFLite runs on.
+    let shifted = x.wrapping_mul((1u32 << left) as i32);
+    rounding_divide_by_pot(
+        saturating_rounding_doubling_high_mul(shifted, multiplier),
+        right,
+    )
+}
+
+/// gemmlowp `SaturatingRoundingMultiplyByPOT` with a positive exponent: a saturating left shift.
+#[inline(always)]
+pub fn saturating_shift_left(x: i32, exponent: i32) -> i32 {
+    let threshold = ((1i64 << (31 - exponent.clamp(0, 31))) - 1) as i32;
+    if x > threshold {
+        i32::MAX
+    } else if x < -threshold {
+        i32::MIN
+    } else {
+        x.wrapping_shl(exponent as u32)
+    }
+}
+
+/// TFLite `QuantizeMultiplier`: a real multiplier as a Q31 significand and a power-of-two shift,
+/// using `frexp` and round-half-away-from-zero on doubles, as quantization_util.cc does.
+pub fn quantize_multiplier(real: f64) -> (i32, i32) {
+    if real == 0.0 {
+        return (0, 0);
+    }
+    let (q, mut shift) = libm::frexp(real);
+    let mut q_fixed = libm::round(q * (1i64 << 31) as f64) as i64;
+    if q_fixed == 1i64 << 31 {
+        q_fixed /= 2;
+        shift += 1;
+    }
+    if shift < -31 {
+        shift = 0;
+        q_fixed = 0;
+    }
+    (
+        q_fixed.clamp(i32::MIN as i64, i32::MAX as i64) as i32,
+        shift,
+    )
+}
+
+/// `ActivationFunctionType` of schema.fbs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Activation {
+    None,
+    Relu,
+    ReluN1To1,
+    Relu6,
+}
+
+impl Activation {
+    /// Decodes the schema byte; TANH and SIGN_BIT fused activations are not supported (`None`).
+    pub fn from_code(code: i8) -> Option<Self> {
+        match code {
+            0 => Some(Activation::None),
+            1 => Some(Activation::Relu),
+            2 => Some(Activation::ReluN1To1),
+            3 => Some(Activation::Relu6),
+            _ => None,
+        }
+    }
+
+    /// TFLite `CalculateActivationRange` for float.
+    pub fn range_f32(self) -> (f32, f32) {
+        match self {
+            Activation::None => (f32::MIN, f32::MAX),
+            Activation::Relu => (0.0, f32::MAX),
+            Activation::ReluN1To1 => (-1.0, 1.0),
+            Activation::Relu6 => (0.0, 6.0),
+        }
+    }
+
+    /// TFLite `CalculateActivationRangeQuantized` for int8 (kernel_util.cc): the clamp bounds in the
+    /// output's quantized domain.
+    pub fn range_i8(self, scale: f32, zero_point: i32) -> (i32, i32) {
+        let (qmin, qmax) = (i8::MIN as i32, i8::MAX as i32);
+        // zero_point + TfLiteRound(f / scale), in float as TFLite computes it.
+        let quantize = |f: f32| zero_point.saturating_add(libm::roundf(f / scale) as i32);
+        match self {
+            Activation::None => (qmin, qmax),
+            Activation::Relu => (qmin.max(quantize(0.0)), qmax),
+            Activation::Relu6 => (qmin.max(quantize(0.0)), qmax.min(quantize(6.0))),
+            Activation::ReluN1To1 => (qmin.max(quantize(-1.0)), qmax.min(quantize(1.0))),
+        }
+    }
+}
+
+/// Requantizes an int32 accumulator to int8: scale, add the output zero point, clamp.
+#[inline(always)]
+pub fn requantize(
+    acc: i32,
+    multiplier: i32,
+    shift: i32,
+    output_offset: i32,
+    min: i32,
+    max: i32,
+) -> i8 {
+    let v = multiply_by_quantized_multiplier(acc, multiplier, shift).wrapping_add(output_offset);
+    v.clamp(min, max) as i8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding_divide_rounds_half_away_from_zero() {
+        assert_eq!(rounding_divide_by_pot(5, 1), 3);
+        assert_eq!(rounding_divide_by_pot(-5, 1), -3);
+        assert_eq!(rounding_divide_by_pot(4, 1), 2);
+        assert_eq!(rounding_divide_by_pot(-6, 2), -2);
+        assert_eq!(rounding_divide_by_pot(-7, 2), -2);
+        assert_eq!(rounding_divide_by_pot(i32::MIN, 31), -1);
+        assert_eq!(rounding_divide_by_pot(7, 0), 7);
+    }
+
+    #[test]
+    fn high_mul_saturates_and_rounds() {
+        assert_eq!(
+            saturating_rounding_doubling_high_mul(i32::MIN, i32::MIN),
+            i32::MAX
+        );
+        assert_eq!(
+            saturating_rounding_doubling_high_mul(1 << 30, 1 << 30),
+            1 << 29
+        );
+        // gemmlowp's nudge for negative products is 1 - 2^30, so -0.5 rounds toward zero.
+        assert_eq!(saturating_rounding_doubling_high_mul(-1, 1 << 30), 0);
+        assert_eq!(saturating_rounding_doubling_high_mul(1, 1 << 30), 1);
+    }
+
+    #[test]
+    fn quantize_multiplier_matches_tflite() {
+        // Values checked against tflite::QuantizeMultiplier.
+        assert_eq!(quantize_multiplier(0.5), (1 << 30, 0));
+        assert_eq!(quantize_multiplier(1.0), (1 << 30, 1));
+        assert_eq!(quantize_multiplier(0.0), (0, 0));
+        assert_eq!(quantize_multiplier(0.1), (1717986918, -3));
+        // Significand rounding up to 2^31 renormalises.
+        assert_eq!(quantize_multiplier(0.999_999_999_9), (1 << 30, 1));
+        // Below 2^-31 flushes to zero.
+        assert_eq!(quantize_multiplier(1e-12), (0, 0));
+    }
+
+    #[test]
+    fn multiply_by_quantized_multiplier_double_rounds() {
+        let (m, s) = quantize_multiplier(0.1);
+        assert_eq!(multiply_by_quantized_multiplier(1000, m, s), 100);
+        assert_eq!(multiply_by_quantized_multiplier(-15, m, s), -2);
+        let (m, s) = quantize_multiplier(3.0);
+        assert_eq!(multiply_by_quantized_multiplier(7, m, s), 21);
+    }
+
+    #[test]
+    fn relu6_range_in_quantized_domain() {
+        assert_eq!(Activation::Relu6.range_i8(0.05, -128), (-128, -8));
+        assert_eq!(Activation::Relu.range_i8(0.1, 3), (3, 127));
+        assert_eq!(Activation::None.range_i8(0.1, 3), (-128, 127));
+    }
+}
