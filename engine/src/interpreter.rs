@@ -9,7 +9,7 @@
 use core::mem::{align_of, size_of};
 
 use crate::error::Error;
-use crate::ops::{self, Ctx, OpKind, Place, Pool, TensorId, TensorSlot};
+use crate::ops::{self, Constants, Ctx, OpKind, Place, TensorId, TensorSlot};
 use crate::plan;
 use crate::schema::{Model, TensorInfo, TensorType};
 
@@ -55,7 +55,7 @@ impl ArenaLayout {
 /// Resolves every operator of the model (the check the host runs before building firmware) and
 /// returns the persistent part's sizes. An unsupported operator or type is an [`Error::Unsupported`].
 pub fn resolve(model: &Model<'_>) -> Result<ArenaLayout, Error> {
-    let mut pool = Pool { buf: None, len: 0 };
+    let mut pool = Constants { buf: None, len: 0 };
     for i in 0..model.operator_count() {
         ops::prepare(model, i, &mut pool)?;
     }
@@ -139,7 +139,7 @@ impl<'m, 'a> Interpreter<'m, 'a> {
         let pool_words: &mut [i32] = bytemuck::try_cast_slice_mut(pool_part)
             .map_err(|_| internal("cannot lay out the constant pool"))?;
 
-        let mut pool = Pool {
+        let mut pool = Constants {
             buf: Some(pool_words),
             len: 0,
         };

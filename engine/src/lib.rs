@@ -3,7 +3,7 @@
 //!
 //! * [`Model::parse`] reads a `.tflite` flatbuffer in place, every offset bounds-checked;
 //! * [`resolve`] checks every operator has a kernel for its types (the host's check before a
-//!   firmware build) and [`summary`] gives the figures reports use (MACs, weights, arena);
+//!   firmware build) and [`summary()`] gives the figures reports use (MACs, weights, arena);
 //! * [`Interpreter::new`] resolves the operators once and plans the tensors in a caller-provided
 //!   arena; [`Interpreter::invoke`] runs them.
 //!
@@ -31,6 +31,7 @@ extern crate std;
 
 pub mod error;
 mod fb;
+pub mod fixedpoint;
 pub mod interpreter;
 pub mod ops;
 mod plan;

@@ -2,7 +2,7 @@
 
 use crate::error::Error;
 use crate::interpreter::{resolve, ArenaLayout};
-use crate::ops::{self, OpKind, Pool};
+use crate::ops::{self, Constants, OpKind};
 use crate::schema::{builtin_name, Model};
 
 /// One operator as reports list it.
@@ -30,7 +30,7 @@ pub struct ModelSummary {
 
 /// Operator `index` resolved, with its MACs.
 pub fn op_summary(model: &Model<'_>, index: usize) -> Result<OpSummary, Error> {
-    let mut pool = Pool { buf: None, len: 0 };
+    let mut pool = Constants { buf: None, len: 0 };
     let p = ops::prepare(model, index, &mut pool)?;
     let code = model.operator(index)?.code;
     Ok(OpSummary {

@@ -5,8 +5,9 @@ per-operator tests (engine/tests/golden/ops/<case>/: model.tflite, in_<i>.npy, o
 Each case is one operator built with TFLite's schema (object API of ai-edge-litert's
 schema_py_generated), run in TensorFlow Lite Micro (`tflite-micro`) for int8/float32, or in desktop
 TFLite with BUILTIN_REF for hybrid cases, as make_goldens.py does for whole models. The case with
-constant data stored after the flatbuffer (buffer offset/size) also runs in desktop TFLite: the
-`tflite-micro` Python interpreter reads those buffers wrongly (its outputs are garbage).
+constant data stored after the flatbuffer (buffer offset/size) is referenced by TFLite Micro running
+the same model with its buffers inline: the `tflite-micro` Python interpreter reads offset buffers
+wrongly (its outputs are garbage), and desktop TFLite's int8 arithmetic is not TFLite Micro's.
 
 Usage: python scripts/goldens/make_op_goldens.py [--out engine/tests/golden/ops]
 """
@@ -189,9 +190,10 @@ def dw_case(rng, dtype, in_shape, mult, k, stride, dilation, padding, act, in_zp
 def fc_case(rng, dtype, batches, depth, units, act, in_zp=0, out_zp=0, hybrid=False, per_channel=False, asymmetric=False):
     g = Graph()
     if dtype == INT8:
+        scale = rng.uniform(0.002, 0.02, size=units).astype(np.float32) if per_channel else np.float32([0.01])
         x = g.tensor((batches, depth), INT8, 0.04, in_zp)
-        f = g.tensor((units, depth), INT8, 0.01, 0, rng.integers(-127, 128, size=(units, depth), dtype=np.int8))
-        b = g.tensor((units,), INT32, 0.0004, 0, rng.integers(-3000, 3000, size=units, dtype=np.int32))
+        f = g.tensor((units, depth), INT8, scale, np.zeros(len(scale), np.int64), rng.integers(-127, 128, size=(units, depth), dtype=np.int8))
+        b = g.tensor((units,), INT32, 0.04 * scale, np.zeros(len(scale), np.int64), rng.integers(-3000, 3000, size=units, dtype=np.int32))
         y = g.tensor((batches, units), INT8, 0.1, out_zp)
     elif hybrid:
         scale = rng.uniform(0.002, 0.02, size=units if per_channel else 1).astype(np.float32)
@@ -294,11 +296,11 @@ def strided_slice_case(dtype):
     return g
 
 
-def mean_case():
+def mean_case(dtype=FLOAT32, qi=(None, None), qo=(None, None)):
     g = Graph()
-    x = g.tensor((1, 5, 4, 3), FLOAT32)
+    x = g.tensor((2, 5, 4, 3), dtype, *qi)
     axes = g.tensor((2,), INT32, data=np.array([1, 2], np.int32))
-    y = g.tensor((1, 1, 1, 3), FLOAT32)
+    y = g.tensor((2, 1, 1, 3), dtype, *qo)
     g.op(S.BuiltinOperator.MEAN, [x, axes], [y], S.BuiltinOptions.ReducerOptions, opts(S.ReducerOptionsT, keepDims=True))
     g.inputs, g.outputs = [x], [y]
     return g
@@ -345,7 +347,11 @@ def cases(rng):
     yield "concat_int8", concat_case(INT8), "tflm"
     yield "strided_slice_f32", strided_slice_case(FLOAT32), "tflm"
     yield "mean_f32", mean_case(), "tflm"
-    yield "buffers_after_flatbuffer_fc_int8", fc_case(rng, INT8, 2, 16, 5, A.NONE, in_zp=3, out_zp=-4), "litert-after"
+    yield "mean_int8_rescaled", mean_case(INT8, (0.05, -20), (0.02, 9)), "tflm"
+    yield "fc_int8_per_channel", fc_case(rng, INT8, 2, 30, 6, A.NONE, in_zp=-7, out_zp=-60, per_channel=True), "tflm"
+    yield "buffers_after_flatbuffer_fc_int8", fc_case(rng, INT8, 2, 16, 5, A.NONE, in_zp=3, out_zp=-4), "tflm-after"
+    yield "logistic_int8", unary_case(O.LOGISTIC, INT8, INT8, (4, 32), (0.06, 3), (1 / 256, -128)), "tflm"
+    yield "tanh_int8", unary_case(O.TANH, INT8, INT8, (4, 32), (0.008, -10), (1 / 128, 0)), "tflm"
 
 
 def run(kind, model, inputs):
@@ -376,7 +382,10 @@ def main():
     if args.out.exists():
         shutil.rmtree(args.out)
     for name, g, kind in cases(rng):
-        model = g.build(buffers_after=kind.endswith("-after"))
+        # The reference runs the inline-buffer build (see the module comment); the test gets the
+        # same model with its buffers after the flatbuffer.
+        model = g.build()
+        saved = g.build(buffers_after=True) if kind.endswith("-after") else model
         kind = kind.removesuffix("-after")
         inputs = []
         for t in g.inputs:
@@ -385,7 +394,7 @@ def main():
         y = run(kind, model, inputs)
         d = args.out / name
         d.mkdir(parents=True)
-        (d / "model.tflite").write_bytes(model)
+        (d / "model.tflite").write_bytes(saved)
         for i, x in enumerate(inputs):
             np.save(d / f"in_{i}.npy", x)
         np.save(d / "out.npy", y)

@@ -3,7 +3,7 @@
 //! `EvalHybrid` / `EvalHybridPerChannel`).
 
 use super::{
-    clamp_f32, expect_type, hybrid, OpKind, Pool, Prep, Prepared, TensorId, Window, NO_TENSOR,
+    clamp_f32, expect_type, hybrid, Constants, OpKind, Prep, Prepared, TensorId, Window, NO_TENSOR,
 };
 use crate::error::Error;
 use crate::quant::{quantize_multiplier, requantize};
@@ -80,7 +80,7 @@ pub(crate) fn check_scales(
 /// Pushes TFLite's per-channel requantization constants (`PopulateConvolutionQuantizationParams`):
 /// effective scale = input_scale * filter_scale[c] / output_scale, in double.
 pub(crate) fn push_multipliers(
-    pool: &mut Pool<'_>,
+    pool: &mut Constants<'_>,
     input: &TensorInfo<'_>,
     filter: &TensorInfo<'_>,
     output: &TensorInfo<'_>,
@@ -104,7 +104,7 @@ pub(crate) fn hybrid_per_channel(filter: &TensorInfo<'_>) -> bool {
     (1..n).any(|c| filter.scale_at(c) != filter.scale)
 }
 
-pub fn prepare(p: &Prep<'_, '_>, pool: &mut Pool<'_>) -> Result<Prepared, Error> {
+pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, Error> {
     p.expect_options(1)?;
     let input = p.input(0)?;
     let filter = p.input(1)?;
@@ -363,34 +363,41 @@ fn conv_generic<T>(
     finish: impl Fn(usize, i32) -> T,
     out: &mut [T],
 ) {
-    let (in_h, in_w, in_c) = (w.in_h as isize, w.in_w as isize, w.in_c as usize);
+    let (in_h, in_w, in_c) = (w.in_h as usize, w.in_w as usize, w.in_c as usize);
     let (k_h, k_w) = (w.k_h as usize, w.k_w as usize);
+    let (dil_h, dil_w) = (w.dil_h as usize, w.dil_w as usize);
     let out_c = w.out_c as usize;
     let mut o = 0;
     for b in 0..w.batches as usize {
         for oy in 0..w.out_h as isize {
             let y0 = oy * w.stride_h as isize - w.pad_h as isize;
+            // Only in-image taps, as the reference's per-tap test keeps.
+            let (fy0, fy1) = super::tap_range(y0, in_h, k_h, dil_h);
             for ox in 0..w.out_w as isize {
                 let x0 = ox * w.stride_w as isize - w.pad_w as isize;
+                let (fx0, fx1) = super::tap_range(x0, in_w, k_w, dil_w);
                 for oc in 0..out_c {
                     let mut acc: i32 = 0;
-                    for fy in 0..k_h {
-                        let y = y0 + (w.dil_h as usize * fy) as isize;
-                        if y < 0 || y >= in_h {
-                            continue;
-                        }
-                        for fx in 0..k_w {
-                            let x = x0 + (w.dil_w as usize * fx) as isize;
-                            if x < 0 || x >= in_w {
-                                continue;
-                            }
-                            let ib = ((b * in_h as usize + y as usize) * in_w as usize
-                                + x as usize)
-                                * in_c;
-                            let fb = ((oc * k_h + fy) * k_w + fx) * in_c;
-                            let xs = &input[ib..ib + in_c];
-                            let fs = &filter[fb..fb + in_c];
+                    for fy in fy0..fy1 {
+                        let y = (y0 + (dil_h * fy) as isize) as usize;
+                        let row = (b * in_h + y) * in_w;
+                        let frow = (oc * k_h + fy) * k_w;
+                        if dil_w == 1 {
+                            // Undilated: the row's taps are contiguous in input and filter, one dot
+                            // product (integer sums do not depend on order).
+                            let x = (x0 + fx0 as isize) as usize;
+                            let n = (fx1 - fx0) * in_c;
+                            let xs = &input[(row + x) * in_c..][..n];
+                            let fs = &filter[(frow + fx0) * in_c..][..n];
                             acc = acc.wrapping_add(super::dot::offset_dot(xs, fs, input_offset));
+                        } else {
+                            for fx in fx0..fx1 {
+                                let x = (x0 + (dil_w * fx) as isize) as usize;
+                                let xs = &input[(row + x) * in_c..][..in_c];
+                                let fs = &filter[(frow + fx) * in_c..][..in_c];
+                                acc =
+                                    acc.wrapping_add(super::dot::offset_dot(xs, fs, input_offset));
+                            }
                         }
                     }
                     out[o] = finish(oc, acc);

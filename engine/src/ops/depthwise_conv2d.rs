@@ -4,7 +4,8 @@
 
 use super::conv2d::{check_scales, filter_dims, push_multipliers};
 use super::{
-    clamp_f32, expect_type, hybrid, OpKind, Pool, Prep, Prepared, TensorId, Window, NO_TENSOR,
+    clamp_f32, expect_type, hybrid, tap_range, Constants, OpKind, Prep, Prepared, TensorId, Window,
+    NO_TENSOR,
 };
 use crate::error::Error;
 use crate::quant::requantize;
@@ -42,7 +43,7 @@ pub enum Mode {
     },
 }
 
-pub fn prepare(p: &Prep<'_, '_>, pool: &mut Pool<'_>) -> Result<Prepared, Error> {
+pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, Error> {
     p.expect_options(2)?;
     let input = p.input(0)?;
     let filter = p.input(1)?;
@@ -70,6 +71,7 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Pool<'_>) -> Result<Prepared, Error>
         p.opt_i8(0, 0)?,
     )?;
     let act = p.activation(4)?;
+    // int8 and hybrid: one i32 accumulator per output channel (16-byte-aligned scratch).
     let mut scratch_bytes = 0;
     let mode = match (input.dtype, filter.dtype, output.dtype) {
         (TensorType::Int8, TensorType::Int8, TensorType::Int8) => {
@@ -84,6 +86,7 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Pool<'_>) -> Result<Prepared, Error>
             check_scales(p, &filter, out_c)?;
             let (act_min, act_max) = act.range_i8(output.scale, output.zero_point);
             let at = push_multipliers(pool, &input, &filter, &output, out_c);
+            scratch_bytes = out_c * 4;
             Mode::Int8 {
                 input_offset: -input.zero_point,
                 output_offset: output.zero_point,
@@ -118,7 +121,7 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Pool<'_>) -> Result<Prepared, Error>
             for c in 0..out_c {
                 pool.push(filter.scale_at(c).to_bits() as i32);
             }
-            scratch_bytes = input.shape.elements() / input.shape.dim(0).max(1);
+            scratch_bytes = out_c * 4 + input.shape.elements() / input.shape.dim(0).max(1);
             let (act_min, act_max) = act.range_f32();
             Mode::Hybrid {
                 act_min,
@@ -172,10 +175,20 @@ impl DepthwiseConv2d {
                 let filter = ctx.i8(self.filter)?;
                 let bias = ctx.opt_i32(self.bias)?;
                 let out = ctx.out_i8();
-                window_loop(&self.w, dm, input, filter, input_offset, out, |oc, acc| {
-                    let acc = acc.wrapping_add(bias.map_or(0, |b| b[oc]));
-                    requantize(acc, mult[oc], shift[oc], output_offset, act_min, act_max)
-                });
+                let acc = accumulators(ctx.scratch(), c)?;
+                window_loop(
+                    &self.w,
+                    dm,
+                    input,
+                    filter,
+                    input_offset,
+                    acc,
+                    out,
+                    |oc, acc| {
+                        let acc = acc.wrapping_add(bias.map_or(0, |b| b[oc]));
+                        requantize(acc, mult[oc], shift[oc], output_offset, act_min, act_max)
+                    },
+                );
             }
             Mode::F32 { act_min, act_max } => {
                 let input = ctx.f32(self.input)?;
@@ -196,7 +209,9 @@ impl DepthwiseConv2d {
                 let filter = ctx.i8(self.filter)?;
                 let bias = ctx.opt_f32(self.bias)?;
                 let out = ctx.out_f32()?;
-                let scratch: &mut [i8] = bytemuck::cast_slice_mut(ctx.scratch());
+                let (acc_bytes, scratch) = ctx.scratch().split_at_mut(c * 4);
+                let acc = accumulators(acc_bytes, c)?;
+                let scratch: &mut [i8] = bytemuck::cast_slice_mut(scratch);
                 let in_size = w.in_h as usize * w.in_w as usize * w.in_c as usize;
                 let out_size = w.out_h as usize * w.out_w as usize * c;
                 let q = scratch
@@ -212,6 +227,7 @@ impl DepthwiseConv2d {
                         q,
                         filter,
                         -offset,
+                        acc,
                         &mut out[b * out_size..(b + 1) * out_size],
                         |oc, acc| {
                             let mut v = acc as f32;
@@ -229,49 +245,65 @@ impl DepthwiseConv2d {
     }
 }
 
+/// The i32 accumulators (one per output channel) at the start of the scratch buffer.
+fn accumulators(scratch: &mut [u8], channels: usize) -> Result<&mut [i32], &'static str> {
+    scratch
+        .get_mut(..channels * 4)
+        .and_then(|b| bytemuck::try_cast_slice_mut(b).ok())
+        .ok_or("depthwise scratch too small or misaligned (planner bug)")
+}
+
 /// The integer loop of `DepthwiseConvPerChannel`: for each output channel `ic * dm + m`, acc over
-/// the window of filter * (input + input_offset), then `finish(channel, acc)`.
+/// the window of filter * (input + input_offset), then `finish(channel, acc)`. The reference loops
+/// channel by channel; here each in-image tap updates all channels of a pixel at once (contiguous
+/// in NHWC input and [1, H, W, C] filter), accumulating in `acc` (one i32 per output channel).
+/// Integer sums do not depend on order, so the results are the reference's.
+#[allow(clippy::too_many_arguments)]
 fn window_loop<T>(
     w: &Window,
     dm: usize,
     input: &[i8],
     filter: &[i8],
     input_offset: i32,
+    acc: &mut [i32],
     out: &mut [T],
     finish: impl Fn(usize, i32) -> T,
 ) {
-    let (in_h, in_w, in_c) = (w.in_h as isize, w.in_w as isize, w.in_c as usize);
-    let (k_h, k_w, out_c) = (w.k_h as usize, w.k_w as usize, w.out_c as usize);
+    let (in_h, in_w, in_c) = (w.in_h as usize, w.in_w as usize, w.in_c as usize);
+    let (k_w, out_c) = (w.k_w as usize, w.out_c as usize);
+    let acc = &mut acc[..out_c];
     let mut o = 0;
     for b in 0..w.batches as usize {
         for oy in 0..w.out_h as isize {
             let y0 = oy * w.stride_h as isize - w.pad_h as isize;
+            let (fy0, fy1) = tap_range(y0, in_h, w.k_h as usize, w.dil_h as usize);
             for ox in 0..w.out_w as isize {
                 let x0 = ox * w.stride_w as isize - w.pad_w as isize;
-                for ic in 0..in_c {
-                    for m in 0..dm {
-                        let oc = m + ic * dm;
-                        let mut acc: i32 = 0;
-                        for fy in 0..k_h {
-                            let y = y0 + (w.dil_h as usize * fy) as isize;
-                            if y < 0 || y >= in_h {
-                                continue;
+                let (fx0, fx1) = tap_range(x0, in_w, k_w, w.dil_w as usize);
+                acc.fill(0);
+                for fy in fy0..fy1 {
+                    let y = (y0 + (w.dil_h as usize * fy) as isize) as usize;
+                    for fx in fx0..fx1 {
+                        let x = (x0 + (w.dil_w as usize * fx) as isize) as usize;
+                        let xs = &input[((b * in_h + y) * in_w + x) * in_c..][..in_c];
+                        let fs = &filter[(fy * k_w + fx) * out_c..][..out_c];
+                        if dm == 1 {
+                            for ((a, &f), &x) in acc.iter_mut().zip(fs).zip(xs) {
+                                *a = a.wrapping_add(f as i32 * (x as i32 + input_offset));
                             }
-                            for fx in 0..k_w {
-                                let x = x0 + (w.dil_w as usize * fx) as isize;
-                                if x < 0 || x >= in_w {
-                                    continue;
+                        } else {
+                            for (ic, &x) in xs.iter().enumerate() {
+                                let xv = x as i32 + input_offset;
+                                for m in 0..dm {
+                                    let oc = ic * dm + m;
+                                    acc[oc] = acc[oc].wrapping_add(fs[oc] as i32 * xv);
                                 }
-                                let xv = input[((b * in_h as usize + y as usize) * in_w as usize
-                                    + x as usize)
-                                    * in_c
-                                    + ic] as i32;
-                                let fv = filter[(fy * k_w + fx) * out_c + oc] as i32;
-                                acc = acc.wrapping_add(fv * (xv + input_offset));
                             }
                         }
-                        out[o + oc] = finish(oc, acc);
                     }
+                }
+                for (oc, &a) in acc.iter().enumerate() {
+                    out[o + oc] = finish(oc, a);
                 }
                 o += out_c;
             }

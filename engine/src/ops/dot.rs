@@ -1,4 +1,4 @@
-//! The int8 dot product at the heart of CONV_2D and FULLY_CONNECTED: Σ f[i] * (x[i] + offset).
+//! The int8 dot product at the heart of CONV_2D and FULLY_CONNECTED: `Σ f[i] * (x[i] + offset)`.
 //!
 //! The reference is a scalar loop. The Cortex-M4/M7 fast path (`dsp` feature, Armv7E-M only) does
 //! what CMSIS-NN does (arm_nnsupportfunctions.h: `read_and_pad`, `__SXTB16`, `__SMLAD`): four int8
@@ -17,7 +17,7 @@ pub fn offset_dot_reference(x: &[i8], f: &[i8], offset: i32) -> i32 {
     acc
 }
 
-/// Σ f[i] * (x[i] + offset) over the shorter slice; `offset` is an int8 zero point negated
+/// `Σ f[i] * (x[i] + offset)` over the shorter slice; `offset` is an int8 zero point negated
 /// (-127..=128), so `x + offset` fits in int16.
 #[inline(always)]
 pub fn offset_dot(x: &[i8], f: &[i8], offset: i32) -> i32 {

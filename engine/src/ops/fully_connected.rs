@@ -4,7 +4,9 @@
 //! per-tensor or per-channel weights).
 
 use super::conv2d::{check_scales, push_multipliers};
-use super::{clamp_f32, expect_type, hybrid, OpKind, Pool, Prep, Prepared, TensorId, NO_TENSOR};
+use super::{
+    clamp_f32, expect_type, hybrid, Constants, OpKind, Prep, Prepared, TensorId, NO_TENSOR,
+};
 use crate::error::Error;
 use crate::quant::{quantize_multiplier, requantize};
 use crate::schema::TensorType;
@@ -47,7 +49,7 @@ pub enum Mode {
     },
 }
 
-pub fn prepare(p: &Prep<'_, '_>, pool: &mut Pool<'_>) -> Result<Prepared, Error> {
+pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, Error> {
     p.expect_options(8)?;
     let input = p.input(0)?;
     let filter = p.input(1)?;

@@ -96,12 +96,12 @@ pub struct Prepared {
 
 /// Per-channel constants (multipliers, shifts, scales) go in one `i32` pool kept in the arena's
 /// persistent part. Preparing runs twice: once counting (`buf: None`) to size the pool, once writing.
-pub struct Pool<'p> {
+pub struct Constants<'p> {
     pub(crate) buf: Option<&'p mut [i32]>,
     pub(crate) len: usize,
 }
 
-impl Pool<'_> {
+impl Constants<'_> {
     /// Appends a value; returns its index.
     pub fn push(&mut self, v: i32) -> usize {
         if let Some(slot) = self.buf.as_mut().and_then(|b| b.get_mut(self.len)) {
@@ -233,7 +233,11 @@ impl<'m> Prep<'m, '_> {
 }
 
 /// Resolves operator `index`: picks the kernel for its code and tensor types, or says why not.
-pub fn prepare(model: &Model<'_>, index: usize, pool: &mut Pool<'_>) -> Result<Prepared, Error> {
+pub fn prepare(
+    model: &Model<'_>,
+    index: usize,
+    pool: &mut Constants<'_>,
+) -> Result<Prepared, Error> {
     let p = Prep {
         model,
         op: model.operator(index)?,
@@ -483,6 +487,25 @@ impl Window {
     }
 }
 
+/// The filter taps `start..end` of a window starting at `origin` (may be negative: padding) that
+/// fall inside an image of `size`, with taps `dilation` apart: the same taps the reference kernels
+/// keep with their per-tap `is_point_inside_image` test.
+#[inline(always)]
+pub fn tap_range(origin: isize, size: usize, taps: usize, dilation: usize) -> (usize, usize) {
+    let d = dilation as isize;
+    // First tap with origin + d * t >= 0, first tap with origin + d * t >= size.
+    let start = if origin < 0 { (-origin + d - 1) / d } else { 0 };
+    let end = if (size as isize) > origin {
+        (size as isize - origin + d - 1) / d
+    } else {
+        0
+    };
+    (
+        start.min(taps as isize) as usize,
+        end.clamp(0, taps as isize) as usize,
+    )
+}
+
 /// Checks a tensor has the given type.
 pub fn expect_type(
     p: &Prep<'_, '_>,
@@ -514,4 +537,33 @@ pub fn same_elements(
 #[inline(always)]
 pub fn clamp_f32(x: f32, min: f32, max: f32) -> f32 {
     x.max(min).min(max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tap_range;
+
+    #[test]
+    fn tap_range_keeps_exactly_the_in_image_taps() {
+        for origin in -7isize..12 {
+            for size in 0usize..9 {
+                for taps in 1usize..6 {
+                    for dilation in 1usize..4 {
+                        let inside: std::vec::Vec<usize> = (0..taps)
+                            .filter(|&t| {
+                                let p = origin + (dilation * t) as isize;
+                                p >= 0 && p < size as isize
+                            })
+                            .collect();
+                        let (start, end) = tap_range(origin, size, taps, dilation);
+                        let got: std::vec::Vec<usize> = (start..end).collect();
+                        assert_eq!(
+                            got, inside,
+                            "origin {origin} size {size} taps {taps} dilation {dilation}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 }

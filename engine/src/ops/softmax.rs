@@ -4,9 +4,9 @@
 
 use super::{Prep, TensorId};
 use crate::error::Error;
+use crate::fixedpoint::{exp_on_negative_values, one_over_one_plus_x_for_x_in_0_1};
 use crate::quant::{
     quantize_multiplier, rounding_divide_by_pot, saturating_rounding_doubling_high_mul as mul,
-    saturating_shift_left,
 };
 use crate::schema::TensorType;
 
@@ -88,76 +88,6 @@ pub fn prepare(p: &Prep<'_, '_>) -> Result<Softmax, Error> {
     })
 }
 
-/// gemmlowp `exp_on_interval_between_negative_one_quarter_and_0_excl` on Q0.31 raw values.
-fn exp_on_interval_between_negative_one_quarter_and_0_excl(a: i32) -> i32 {
-    const CONSTANT_TERM: i32 = 1895147668; // exp(-1/8)
-    const CONSTANT_1_OVER_3: i32 = 715827883;
-    let x = a.wrapping_add(1 << 28); // a + 1/8
-    let x2 = mul(x, x);
-    let x3 = mul(x2, x);
-    let x4 = mul(x2, x2);
-    let x4_over_4 = rounding_divide_by_pot(x4, 2);
-    let poly = rounding_divide_by_pot(
-        mul(x4_over_4.wrapping_add(x3), CONSTANT_1_OVER_3).wrapping_add(x2),
-        1,
-    );
-    CONSTANT_TERM.wrapping_add(mul(CONSTANT_TERM, x.wrapping_add(poly)))
-}
-
-/// gemmlowp `exp_on_negative_values` for a Q5.26 input; returns Q0.31.
-fn exp_on_negative_values(a: i32) -> i32 {
-    const FRACTIONAL_BITS: i32 = 31 - SCALED_DIFF_INTEGER_BITS;
-    let one_quarter = 1i32 << (FRACTIONAL_BITS - 2);
-    let mask = one_quarter - 1;
-    let a_mod_quarter_minus_one_quarter = (a & mask).wrapping_sub(one_quarter);
-    // Rescale<0> from Q5.26 to Q0.31: saturating multiply by 2^5.
-    let mut result = exp_on_interval_between_negative_one_quarter_and_0_excl(
-        saturating_shift_left(a_mod_quarter_minus_one_quarter, SCALED_DIFF_INTEGER_BITS),
-    );
-    let remainder = a_mod_quarter_minus_one_quarter.wrapping_sub(a);
-    // Barrel shifter: exp(-2^k) for k = -2..4 in Q0.31.
-    const MULTIPLIERS: [(i32, i32); 7] = [
-        (-2, 1672461947),
-        (-1, 1302514674),
-        (0, 790015084),
-        (1, 290630308),
-        (2, 39332535),
-        (3, 720401),
-        (4, 242),
-    ];
-    for (exponent, multiplier) in MULTIPLIERS {
-        if SCALED_DIFF_INTEGER_BITS > exponent
-            && remainder & (1 << (FRACTIONAL_BITS + exponent)) != 0
-        {
-            result = mul(result, multiplier);
-        }
-    }
-    if a == 0 {
-        i32::MAX
-    } else {
-        result
-    }
-}
-
-/// gemmlowp `one_over_one_plus_x_for_x_in_0_1` on Q0.31 raw values.
-fn one_over_one_plus_x_for_x_in_0_1(a: i32) -> i32 {
-    // RoundingHalfSum(a, One) in 64-bit.
-    let sum = a as i64 + i32::MAX as i64;
-    let half_denominator = ((sum + if sum >= 0 { 1 } else { -1 }) / 2) as i32;
-    const CONSTANT_48_OVER_17: i32 = 1515870810; // Q2.29
-    const CONSTANT_NEG_32_OVER_17: i32 = -1010580540; // Q2.29
-    let mut x = CONSTANT_48_OVER_17.wrapping_add(mul(half_denominator, CONSTANT_NEG_32_OVER_17));
-    const ONE_Q2: i32 = 1 << 29;
-    for _ in 0..3 {
-        let half_denominator_times_x = mul(half_denominator, x);
-        let one_minus = ONE_Q2.wrapping_sub(half_denominator_times_x);
-        // Q2 * Q2 = Q4, Rescale<2>: saturating multiply by 2^2.
-        x = x.wrapping_add(saturating_shift_left(mul(x, one_minus), 2));
-    }
-    // ExactMulByPot<-1> keeps the raw value (Q2 -> Q1); Rescale<0> from Q1: multiply by 2.
-    saturating_shift_left(x, 1)
-}
-
 /// TFLite `GetReciprocal` (common.h): 1 / x for a Q(x_integer_digits) value, as a Q0.31 scale and
 /// the number of bits above one.
 fn get_reciprocal(x: i32, x_integer_digits: i32) -> (i32, i32) {
@@ -193,7 +123,7 @@ impl Softmax {
                         if diff >= diff_min {
                             // Rescale<12> of a Q0.31 value: divide by 2^12 with rounding.
                             sum_of_exps = sum_of_exps.wrapping_add(rounding_divide_by_pot(
-                                exp_on_negative_values(rescaled(diff)),
+                                exp_on_negative_values(rescaled(diff), SCALED_DIFF_INTEGER_BITS),
                                 ACCUMULATION_INTEGER_BITS,
                             ));
                         }
@@ -203,7 +133,8 @@ impl Softmax {
                     for (o, &v) in out[i * depth..(i + 1) * depth].iter_mut().zip(row) {
                         let diff = v as i32 - max;
                         *o = if diff >= diff_min {
-                            let exp_in_0 = exp_on_negative_values(rescaled(diff));
+                            let exp_in_0 =
+                                exp_on_negative_values(rescaled(diff), SCALED_DIFF_INTEGER_BITS);
                             let unsat = rounding_divide_by_pot(
                                 mul(shifted_scale, exp_in_0),
                                 num_bits_over_unit + 31 - 8,
@@ -246,13 +177,17 @@ mod tests {
 
     #[test]
     fn exp_of_zero_is_one() {
-        assert_eq!(exp_on_negative_values(0), i32::MAX);
+        assert_eq!(
+            exp_on_negative_values(0, SCALED_DIFF_INTEGER_BITS),
+            i32::MAX
+        );
     }
 
     #[test]
     fn exp_of_minus_one_is_close() {
         // -1.0 in Q5.26.
-        let e = exp_on_negative_values(-(1 << 26)) as f64 / (1u64 << 31) as f64;
+        let e = exp_on_negative_values(-(1 << 26), SCALED_DIFF_INTEGER_BITS) as f64
+            / (1u64 << 31) as f64;
         assert!((e - (-1.0f64).exp()).abs() < 1e-6, "{e}");
     }
 

@@ -1,11 +1,15 @@
-//! RELU, RELU6 (int8 as TFLite Micro's `ReluQuantized`/`Relu6Quantized`: rescale input to output,
-//! clamp; and float32), LOGISTIC and TANH (float32 only: TFLite Micro's int8 versions use
-//! fixed-point approximations not implemented here, so int8 models with them are rejected).
+//! RELU and RELU6 (int8 as TFLite Micro's `ReluQuantized` / `Relu6Quantized`), LOGISTIC and TANH
+//! (int8 in gemmlowp fixed point as `reference_integer_ops::Logistic` / `Tanh`, inputs in Q4.27),
+//! and all four in float32.
 
 use super::{same_elements, Prep, TensorId};
 use crate::error::Error;
-use crate::quant::{multiply_by_quantized_multiplier, quantize_multiplier};
+use crate::fixedpoint;
+use crate::quant::{multiply_by_quantized_multiplier, quantize_multiplier, rounding_divide_by_pot};
 use crate::schema::{op, TensorType};
+
+/// Integer bits of the int8 LOGISTIC/TANH input (`kInputIntegerBits`).
+const FIXED_INPUT_INTEGER_BITS: i32 = 4;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Function {
@@ -31,6 +35,13 @@ pub enum Mode {
         shift: i32,
         act_min: i32,
         act_max: i32,
+    },
+    /// int8 LOGISTIC/TANH in fixed point.
+    Int8Fixed {
+        input_zero_point: i32,
+        radius: i32,
+        multiplier: i32,
+        left_shift: i32,
     },
     /// Clamp without rescaling (int8 RELU6).
     Int8Clamp {
@@ -80,7 +91,43 @@ pub fn prepare(p: &Prep<'_, '_>) -> Result<Unary, Error> {
                 hi: six.clamp(i8::MIN as i32, i8::MAX as i32),
             }
         }
-        _ => return Err(p.unsupported("this activation runs float32 (and int8 for RELU/RELU6)")),
+        (TensorType::Int8, TensorType::Int8, Function::Logistic | Function::Tanh) => {
+            // logistic_common.cc / tanh_common.cc: the output quantization is fixed.
+            let (scale, zero_point) = if function == Function::Logistic {
+                (1.0 / 256.0, -128)
+            } else {
+                (1.0 / 128.0, 0)
+            };
+            if output.scale != scale || output.zero_point != zero_point {
+                return Err(p.unsupported(
+                    "int8 LOGISTIC needs output scale 1/256 and zero point -128, TANH 1/128 and 0",
+                ));
+            }
+            // input_real_multiplier = scale * 2^(31 - 4), split by frexp (not QuantizeMultiplier).
+            let (q, left_shift) =
+                libm::frexp(input.scale as f64 * (1i64 << (31 - FIXED_INPUT_INTEGER_BITS)) as f64);
+            if !(0..=31).contains(&left_shift) {
+                return Err(
+                    p.unsupported("int8 LOGISTIC/TANH with this input scale is not supported")
+                );
+            }
+            // The C++ converts the rounded double to int32 directly; it reaches 2^31 only for q
+            // within 2^-32 of 1, where this saturates.
+            let multiplier = libm::round(q * (1i64 << 31) as f64) as i32;
+            // CalculateInputRadius(4, left_shift, 31).
+            let radius = libm::floor(
+                ((1i64 << FIXED_INPUT_INTEGER_BITS) - 1) as f64
+                    * (1i64 << (31 - FIXED_INPUT_INTEGER_BITS)) as f64
+                    / (1i64 << left_shift) as f64,
+            ) as i32;
+            Mode::Int8Fixed {
+                input_zero_point: input.zero_point,
+                radius,
+                multiplier,
+                left_shift,
+            }
+        }
+        _ => return Err(p.unsupported("this activation runs float32 and int8")),
     };
     Ok(Unary {
         input: p.id(&input),
@@ -109,6 +156,44 @@ impl Unary {
                         shift,
                     ));
                     *o = r.clamp(act_min, act_max) as i8;
+                }
+            }
+            Mode::Int8Fixed {
+                input_zero_point,
+                radius,
+                multiplier,
+                left_shift,
+            } => {
+                let input = ctx.i8(self.input)?;
+                let out = ctx.out_i8();
+                let logistic = self.function == Function::Logistic;
+                for (o, &v) in out.iter_mut().zip(input) {
+                    let x = v as i32 - input_zero_point;
+                    *o = if x <= -radius {
+                        if logistic {
+                            i8::MIN
+                        } else {
+                            -128
+                        }
+                    } else if x >= radius {
+                        i8::MAX
+                    } else {
+                        let q4 = multiply_by_quantized_multiplier(x, multiplier, left_shift);
+                        let r = if logistic {
+                            // Q0.31 -> 1/256 steps, output zero point -128.
+                            rounding_divide_by_pot(
+                                fixedpoint::logistic(q4, FIXED_INPUT_INTEGER_BITS),
+                                31 - 8,
+                            ) - 128
+                        } else {
+                            // Q0.31 -> 1/128 steps (kOutputScale 7).
+                            rounding_divide_by_pot(
+                                fixedpoint::tanh(q4, FIXED_INPUT_INTEGER_BITS),
+                                31 - 7,
+                            )
+                        };
+                        r.clamp(i8::MIN as i32, i8::MAX as i32) as i8
+                    };
                 }
             }
             Mode::Int8Clamp { lo, hi } => {

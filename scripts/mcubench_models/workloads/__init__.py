@@ -1,0 +1,31 @@
+"""The workloads the scripts know, by name."""
+
+
+def registry():
+    from .digits import Digits
+
+    ws = [Digits()]
+    try:
+        from .kws import Kws
+        ws.append(Kws())
+    except ImportError:
+        pass
+    try:
+        from .anomaly import Anomaly
+        ws.append(Anomaly())
+    except ImportError:
+        pass
+    try:
+        from .gesture import Gesture
+        ws.append(Gesture())
+    except ImportError:
+        pass
+    try:
+        from .shapes import Shapes
+        ws.append(Shapes())
+    except ImportError:
+        pass
+    from .mlperf import MLPERF
+
+    ws.extend(MLPERF)
+    return {w.name: w for w in ws}
