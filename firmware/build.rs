@@ -31,9 +31,6 @@ const TRANSPORTS: [(&str, &str); 4] = [
     ("pico", "rtt"),
 ];
 
-/// RAM kept for the firmware's statics other than the engine arena.
-const STATICS_RESERVE_BYTES: u64 = 24 * 1024;
-
 struct Region {
     name: String,
     kind: String,
@@ -176,23 +173,13 @@ fn main() {
         "/// The stack reserve at the top of RAM (linker symbols `_stack_end`..`_stack_start`)."
     );
     let _ = writeln!(rs, "pub const STACK_BYTES: u32 = {stack_bytes};");
-    // The engine arena: the RAM region less the stack reserve and room for the firmware's
-    // other statics (RTT buffers, the dot_i8 self-test's vectors, counters).
-    let ram_size = regions
-        .iter()
-        .find(|r| r.kind == "ram" && r.name == "RAM")
-        .map_or(0, |r| r.size);
-    let arena_bytes = ram_size.saturating_sub(stack_bytes + STATICS_RESERVE_BYTES) & !15;
-    if arena_bytes < 16 * 1024 {
-        board.fail(
-            "stack_bytes",
-            &format!("leaves only {arena_bytes} bytes of RAM for the engine arena"),
-        );
+    // The engine arena (arena_bytes in targets.toml; the harness checks it fits RAM with the
+    // stack reserve and the other statics, and the linker script checks it again).
+    let arena_bytes = board.integer("arena_bytes");
+    if arena_bytes < 16 * 1024 || !arena_bytes.is_multiple_of(16) {
+        board.fail("arena_bytes", "must be a multiple of 16 and at least 16384");
     }
-    let _ = writeln!(
-        rs,
-        "/// The engine arena: region RAM less the stack reserve and {STATICS_RESERVE_BYTES} bytes of other statics."
-    );
+    let _ = writeln!(rs, "/// The engine arena (arena_bytes in targets.toml).");
     let _ = writeln!(rs, "pub const ARENA_BYTES: usize = {arena_bytes};");
     if let Some(model) = regions.iter().find(|r| r.kind == "model") {
         let _ = writeln!(

@@ -52,7 +52,7 @@ fn main() -> ExitCode {
                 Command::Build(args) => cmd::build::run(&project, args),
                 Command::Size(args) => cmd::size::run(&project, args),
                 Command::Workloads(args) => cmd::workloads::run(&project, args),
-                Command::Run(args) => cmd::run::run(&project, args),
+                Command::Run(args) => return cmd::run::run(&project, args),
                 Command::Baseline(command) => cmd::baseline::run(&project, command),
                 Command::Emulate(args) => return cmd::emulate::run(&project, args),
                 Command::Compare(_) | Command::Report(_) => unreachable!("handled above"),

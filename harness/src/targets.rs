@@ -10,6 +10,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+/// RAM the benchmark firmware needs for its statics besides the arena (RTT buffers, the
+/// self-test's vectors, counters); checked against region RAM with the stack and the arena.
+pub const STATICS_BYTES: u64 = 16 * 1024;
+
 /// The processor core of a board; it decides the Rust target the firmware is built for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 pub enum Core {
@@ -99,6 +103,7 @@ struct RawBoard {
     core: Core,
     clock_hz: Spanned<u64>,
     stack_bytes: Spanned<u64>,
+    arena_bytes: Spanned<u64>,
     memory: Spanned<Vec<Spanned<RawRegion>>>,
     deploy: Spanned<RawDeploy>,
     transport: Spanned<RawTransport>,
@@ -204,6 +209,8 @@ pub struct Board {
     pub core: Core,
     pub clock_hz: u64,
     pub stack_bytes: u32,
+    /// The engine arena the firmware reserves in region RAM.
+    pub arena_bytes: u32,
     pub memory: Vec<MemoryRegion>,
     pub deploy: Deploy,
     pub transport: Transport,
@@ -442,6 +449,27 @@ impl Validator<'_> {
                 ));
             }
         }
+        let arena = *raw.arena_bytes.get_ref();
+        if arena < 16 * 1024 || !arena.is_multiple_of(16) {
+            return Err(self.error(
+                raw.arena_bytes.span(),
+                format!("{}: {arena} must be a multiple of 16 and at least 16384", field("arena_bytes")),
+            ));
+        }
+        if let Some(ram) = &ram {
+            let needed = stack + arena + STATICS_BYTES;
+            if needed > u64::from(ram.size) {
+                return Err(self.error(
+                    raw.arena_bytes.span(),
+                    format!(
+                        "{}: stack_bytes + arena_bytes + {STATICS_BYTES} bytes for the firmware's other statics = {needed} bytes, more than the {} bytes of region RAM; lower arena_bytes to at most {}",
+                        field("arena_bytes"),
+                        ram.size,
+                        (u64::from(ram.size).saturating_sub(stack + STATICS_BYTES)) & !15
+                    ),
+                ));
+            }
+        }
         let deploy = self.deploy(&name, raw.deploy)?;
         let transport = self.transport(&name, raw.transport)?;
         let energy = self.energy(&name, raw.energy)?;
@@ -451,6 +479,7 @@ impl Validator<'_> {
             core: raw.core,
             clock_hz: *raw.clock_hz.get_ref(),
             stack_bytes: stack as u32,
+            arena_bytes: arena as u32,
             memory,
             deploy,
             transport,

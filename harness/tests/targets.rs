@@ -168,7 +168,9 @@ fn a_misaligned_region_is_rejected_with_the_nearest_aligned_value() {
 #[test]
 fn other_mistakes_have_messages_that_say_the_fix() {
     let cases = [
-        ("stack_bytes = 32768\nmemory = [\n  { name = \"FLASH\", kind = \"flash\", origin = 0x0000_0000", "stack_bytes = 30\nmemory = [\n  { name = \"FLASH\", kind = \"flash\", origin = 0x0000_0000", "field `stack_bytes`: 30 is not a positive multiple of 8"),
+        ("stack_bytes = 32768\narena_bytes = 204800", "stack_bytes = 30\narena_bytes = 204800", "field `stack_bytes`: 30 is not a positive multiple of 8"),
+        ("arena_bytes = 204800", "arena_bytes = 204801", "must be a multiple of 16"),
+        ("arena_bytes = 212992", "arena_bytes = 240000", "lower arena_bytes to at most 221184"),
         ("deploy = { probe_rs_chip = \"RP2040\" }", "deploy = { }", "give probe_rs_chip"),
         ("deploy = { probe_rs_chip = \"RP2040\" }", "deploy = { probe_rs_chip = \"RP2040\", bootloader = \"sparkfun-variable-loader\" }", "not both"),
         ("bootloader = \"sparkfun-variable-loader\", port", "bootloader = \"uf2\", port", "unknown bootloader \"uf2\""),

@@ -74,7 +74,7 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
             eprintln!("-- {line}");
             1
         }
-        End::Stopped(why) => {
+        End::Stopped(why) | End::TimedOut(why) => {
             eprintln!("-- {why}");
             1
         }

@@ -1,26 +1,423 @@
-//! `mcubench run`: the benchmark matrix (boards x workloads x variants).
+//! `mcubench run`: the benchmark matrix (boards x workloads x variants) on the virtual boards.
 
-use anyhow::{bail, Result};
+use std::collections::{BTreeMap, HashMap};
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
+use anyhow::{bail, Context, Result};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sha2::{Digest, Sha256};
+
+use crate::deploy::emulator::{Limits, CYCLE_MODEL_VERSION};
+use crate::job::RunSettings;
+use crate::plan::{self, Filter, Shard};
 use crate::project::Project;
+use crate::results::{JobKey, JobStatus, Manifest, RunDir};
+use crate::runner::{self, BoardFirmware, Event, Sink};
+use crate::workloads::{sha256_file, Workload};
+use crate::{firmware, size};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Print the plan and stop.
+    /// Boards to run on (globs, comma-separated; default: all of targets.toml).
+    #[arg(long, value_delimiter = ',')]
+    pub board: Vec<String>,
+    /// Workloads to run (globs, comma-separated; default: all of workloads/).
+    #[arg(long, value_delimiter = ',')]
+    pub workload: Vec<String>,
+    /// Variants to run (fp32, drq, fiq, qat; globs, comma-separated; default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub variant: Vec<String>,
+    /// Print the plan (and what it rejects, with the numbers) and stop.
     #[arg(long)]
     pub dry_run: bool,
+    /// Jobs run in parallel on the virtual boards (default: the number of cores).
+    #[arg(short = 'j', long)]
+    pub jobs: Option<usize>,
+    /// Warm-up runs before the timed runs.
+    #[arg(long, default_value_t = 1)]
+    pub warmup: u32,
+    /// Timed runs per job. Emulated cycles are deterministic, so a few suffice.
+    #[arg(long, default_value_t = 3)]
+    pub runs: u32,
+    /// Per-job limit of host time, in seconds.
+    #[arg(long, default_value_t = 900)]
+    pub timeout_s: u64,
+    /// Per-job limit of emulated instructions.
+    #[arg(long, default_value_t = Limits::default().max_instructions)]
+    pub max_instructions: u64,
+    /// Retries of a job that failed in a way that may pass (a host-time limit), with backoff.
+    #[arg(long, default_value_t = 1)]
+    pub retries: u32,
+    /// Continue the run with this id (or directory): skip the jobs already stored, redo the rest.
+    #[arg(long)]
+    pub resume: Option<String>,
+    /// Run only shard i of n of the job list (e.g. 2/4), for CI matrices.
+    #[arg(long)]
+    pub shard: Option<Shard>,
+    /// Where run directories go.
+    #[arg(long, default_value = "results/runs")]
+    pub runs_dir: PathBuf,
+    /// Do not write the report (tables) at the end.
+    #[arg(long)]
+    pub no_report: bool,
 }
 
-pub fn run(project: &Project, args: &Args) -> Result<()> {
+pub fn run(project: &Project, args: &Args) -> Result<i32> {
     let targets = project.targets()?;
-    let boards: Vec<&str> = targets.boards.iter().map(|b| b.name.as_str()).collect();
-    if args.dry_run {
-        println!("boards: {}", boards.join(", "));
+    let workloads = Workload::load_all(&project.root)?;
+    if workloads.is_empty() {
+        bail!("no workloads under {}: add workloads/<name>/workload.toml", project.root.join("workloads").display());
     }
-    bail!(
-        "`mcubench run` is not available yet: the virtual boards (emulator) and the engine that \
-         it deploys to are still being built. What works today: `mcubench boards`, \
-         `mcubench build --all` and `mcubench size --all` for {}.",
-        boards.join(", ")
+    let settings = RunSettings {
+        warmup_runs: args.warmup,
+        timed_runs: args.runs.max(1),
+        sample: 0,
+        limits: Limits {
+            max_instructions: args.max_instructions,
+            timeout: Duration::from_secs(args.timeout_s),
+        },
+    };
+    let filter = Filter {
+        boards: args.board.clone(),
+        workloads: args.workload.clone(),
+        variants: args.variant.clone(),
+    };
+    let interactive = std::io::stderr().is_terminal();
+    let planning = ProgressBar::new_spinner().with_message("planning");
+    if !interactive {
+        planning.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    let plan = plan::plan(&targets, &workloads, &filter, args.shard, &settings, |key| {
+        planning.set_message(format!("checking {key}"));
+        planning.tick();
+    })?;
+    planning.finish_and_clear();
+
+    eprintln!(
+        "plan: {} jobs to run, {} rejected",
+        plan.jobs.len(),
+        plan.rejected.len()
+    );
+    for r in &plan.rejected {
+        eprintln!("  rejected {}: {}", r.key, r.reason);
+    }
+    if args.dry_run {
+        for job in &plan.jobs {
+            println!(
+                "{}  model {} B, partition {} B, arena {} B",
+                job.key,
+                job.model_bytes,
+                job.partition.len(),
+                job.arena_needed
+            );
+        }
+        return Ok(0);
+    }
+    if plan.jobs.is_empty() {
+        bail!("nothing to run: every selected job was rejected (see above)");
+    }
+
+    // The run directory: a new one, or the one to resume.
+    let keys: Vec<JobKey> = plan.jobs.iter().map(|j| j.key.clone()).collect();
+    let (run_dir, done) = match &args.resume {
+        Some(id) => resume(project, &args.runs_dir, id, &keys)?,
+        None => {
+            let manifest = manifest(project, &keys, &workloads, args)?;
+            let path = project.root.join(&args.runs_dir).join(&manifest.run_id);
+            (RunDir::create(&path, &manifest)?, Vec::new())
+        }
+    };
+    let todo: Vec<_> = plan.jobs.into_iter().filter(|j| !done.contains(&j.key)).collect();
+    if !done.is_empty() {
+        eprintln!("resuming {}: {} jobs stored, {} to run", run_dir.path.display(), done.len(), todo.len());
+    }
+
+    // Firmware once per board, then the jobs.
+    let mut firmware_of = HashMap::new();
+    let mut firmware_hashes = BTreeMap::new();
+    for board in &targets.boards {
+        if !todo.iter().any(|j| j.key.board == board.name) {
+            continue;
+        }
+        eprintln!("building firmware for {}", board.name);
+        let fw = firmware::build(project, board)?;
+        let elf = std::fs::read(&fw.elf).with_context(|| format!("cannot read {}", fw.elf.display()))?;
+        let size = size::measure(&fw.elf, board)?;
+        firmware_hashes.insert(board.name.clone(), fw.hash.clone());
+        firmware_of.insert(board.name.clone(), BoardFirmware { board, elf, size });
+    }
+    if args.resume.is_none() {
+        let mut m = run_dir.manifest()?;
+        m.firmware = firmware_hashes;
+        run_dir.write_manifest(&m)?;
+    }
+
+    let cancel = Arc::new(AtomicBool::new(false));
+    {
+        let cancel = cancel.clone();
+        // A second Ctrl-C while the first is being handled exits at once.
+        let _ = ctrlc::set_handler(move || {
+            if cancel.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+        });
+    }
+    let workers = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let total = todo.len() as u64;
+    let mut store = StoreSink { run: &run_dir };
+    let mut progress = ProgressSink::new(total, interactive);
+    let results = runner::run(
+        todo,
+        &firmware_of,
+        &settings,
+        workers,
+        args.retries,
+        &cancel,
+        &mut [&mut store, &mut progress],
+    )?;
+    progress.finish();
+
+    run_dir.write_csv()?;
+    let all = run_dir.results()?;
+    let failed = all.iter().filter(|r| r.status == JobStatus::Failed).count();
+    let interrupted = cancel.load(Ordering::Relaxed);
+    eprintln!(
+        "\n{} jobs stored in {} ({} this time, {} failed)",
+        all.len(),
+        run_dir.path.display(),
+        results.len(),
+        failed
+    );
+    if interrupted {
+        let id = run_dir.path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        eprintln!("interrupted: finished jobs are stored; continue with `cargo run --release -- run --resume {id}` (same filters)");
+        return Ok(130);
+    }
+    if !args.no_report {
+        let out = run_dir.path.join("report");
+        let n = super::report::write_report(&out, &all)?;
+        eprintln!("report: {n} tables in {}", out.display());
+    }
+    eprintln!("results: {}", run_dir.path.join(RunDir::CSV).display());
+    Ok(if failed > 0 { 1 } else { 0 })
+}
+
+/// Opens a run to resume: its plan must be the same jobs.
+fn resume(project: &Project, runs_dir: &std::path::Path, id: &str, keys: &[JobKey]) -> Result<(RunDir, Vec<JobKey>)> {
+    let direct = PathBuf::from(id);
+    let path = if direct.join(RunDir::MANIFEST).is_file() {
+        direct
+    } else {
+        project.root.join(runs_dir).join(id)
+    };
+    let run = RunDir::open(&path)?;
+    let manifest = run.manifest()?;
+    if manifest.plan != keys {
+        let planned: std::collections::BTreeSet<_> = manifest.plan.iter().collect();
+        let now: std::collections::BTreeSet<_> = keys.iter().collect();
+        let missing: Vec<String> = planned.difference(&now).map(|k| k.to_string()).collect();
+        let extra: Vec<String> = now.difference(&planned).map(|k| k.to_string()).collect();
+        bail!(
+            "cannot resume {}: the plan differs from the run's (not planned now: [{}]; new now: [{}]); resume with the same --board/--workload/--variant filters and workloads",
+            path.display(),
+            missing.join(", "),
+            extra.join(", ")
+        );
+    }
+    run.repair()?;
+    let done = run.results()?.into_iter().map(|r| r.key).collect();
+    Ok((run, done))
+}
+
+fn manifest(project: &Project, keys: &[JobKey], workloads: &[Workload], args: &Args) -> Result<Manifest> {
+    let git = |a: &[&str]| {
+        std::process::Command::new("git")
+            .current_dir(&project.root)
+            .args(a)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    let revision = git(&["rev-parse", "HEAD"]);
+    let dirty = git(&["status", "--porcelain"]).map(|s| !s.is_empty());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let stamp = utc_stamp(now);
+    let mut plan_hash = Sha256::new();
+    for k in keys {
+        plan_hash.update(k.to_string().as_bytes());
+        plan_hash.update(b"\n");
+    }
+    let short: String = plan_hash.finalize().iter().take(3).map(|b| format!("{b:02x}")).collect();
+    let mut models = BTreeMap::new();
+    for w in workloads {
+        for v in &w.variants {
+            if keys.iter().any(|k| k.workload == w.name && k.variant == v.variant) {
+                models.insert(format!("{}/{}", w.name, v.variant), v.sha256.clone());
+            }
+        }
+    }
+    let toolchain = std::process::Command::new("rustc")
+        .current_dir(&project.root)
+        .arg("--version")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    Ok(Manifest {
+        mcubench_version: env!("CARGO_PKG_VERSION").into(),
+        run_id: format!("{}-{short}", stamp.replace([':', '-'], "").replace('T', "-").trim_end_matches('Z')),
+        created_utc: stamp,
+        host: std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_default(),
+        git_revision: revision,
+        git_dirty: dirty,
+        toolchain,
+        targets_sha256: sha256_file(&project.targets_path())?,
+        firmware: BTreeMap::new(),
+        models,
+        cycle_model: Some(CYCLE_MODEL_VERSION.into()),
+        plan: keys.to_vec(),
+        warmup_runs: args.warmup,
+        timed_runs: args.runs.max(1),
+    })
+}
+
+/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (civil-from-days, H. Hinnant).
+fn utc_stamp(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
     )
+}
+
+/// Appends each finished job to results.jsonl (fsynced) and writes its log.
+struct StoreSink<'a> {
+    run: &'a RunDir,
+}
+
+impl Sink for StoreSink<'_> {
+    fn event(&mut self, event: &Event) -> Result<()> {
+        if let Event::Finished { result, log } = event {
+            let path = self.run.log_path(&result.key);
+            std::fs::write(&path, log).with_context(|| format!("cannot write {}", path.display()))?;
+            self.run.append(result)?;
+        }
+        Ok(())
+    }
+}
+
+/// One bar for the matrix with its ETA and a line per running job; plain lines when stderr
+/// is not a terminal (CI logs).
+struct ProgressSink {
+    multi: MultiProgress,
+    bar: ProgressBar,
+    running: HashMap<JobKey, ProgressBar>,
+    interactive: bool,
+}
+
+impl ProgressSink {
+    fn new(total: u64, interactive: bool) -> ProgressSink {
+        let multi = MultiProgress::new();
+        if !interactive {
+            multi.set_draw_target(ProgressDrawTarget::hidden());
+        }
+        let bar = multi.add(ProgressBar::new(total));
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} jobs  {elapsed_precise} elapsed, ETA {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        ProgressSink {
+            multi,
+            bar,
+            running: HashMap::new(),
+            interactive,
+        }
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+
+    fn line(&self, text: String) {
+        if self.interactive {
+            let _ = self.multi.println(text);
+        } else {
+            eprintln!("{text}");
+        }
+    }
+}
+
+impl Sink for ProgressSink {
+    fn event(&mut self, event: &Event) -> Result<()> {
+        match event {
+            Event::Started { key, attempt } => {
+                let spinner = self.multi.add(ProgressBar::new_spinner());
+                spinner.enable_steady_tick(Duration::from_millis(200));
+                let again = if *attempt > 1 { format!(" (attempt {attempt})") } else { String::new() };
+                spinner.set_message(format!("{key}{again}"));
+                if let Some(old) = self.running.insert((*key).clone(), spinner) {
+                    old.finish_and_clear();
+                }
+            }
+            Event::Finished { result, .. } => {
+                if let Some(s) = self.running.remove(&result.key) {
+                    s.finish_and_clear();
+                }
+                self.bar.inc(1);
+                let text = match (&result.status, &result.latency) {
+                    (JobStatus::Ok, Some(l)) => format!(
+                        "ok      {}  {:.3} ms ({} cycles, emulated)",
+                        result.key, l.ms_median, l.cycles_median
+                    ),
+                    (JobStatus::Ok, None) => format!("ok      {}", result.key),
+                    (JobStatus::Failed, _) => format!(
+                        "FAILED  {}  {}",
+                        result.key,
+                        result.failure.as_deref().unwrap_or("")
+                    ),
+                };
+                self.line(text);
+            }
+            Event::Interrupted { key } => {
+                if let Some(s) = self.running.remove(*key) {
+                    s.finish_and_clear();
+                }
+                self.line(format!("stopped {key} (interrupted; redone on resume)"));
+            }
+            Event::Retrying { key, attempt, reason, wait } => {
+                self.line(format!("retry   {key} after attempt {attempt} in {} s: {reason}", wait.as_secs()));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_stamps() {
+        assert_eq!(super::utc_stamp(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::utc_stamp(1_795_045_800), "2026-11-18T23:50:00Z");
+        assert_eq!(super::utc_stamp(951_782_400), "2000-02-29T00:00:00Z");
+    }
 }

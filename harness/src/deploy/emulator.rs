@@ -4,6 +4,7 @@
 //! RTT up-channel by finding the control block in emulated RAM, or takes the bytes the chip's
 //! UART sent; both feed the same record parser as a real board's.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use emulator::chips::{Chip, ChipPeripherals, UartPort};
@@ -44,8 +45,11 @@ pub enum End {
     Malformed(String),
     /// Semihosting exit (bring-your-own firmware that does not speak the protocol).
     Exit(i32),
-    /// A fault, hang, breakpoint, or a budget or time limit: the firmware did not finish.
+    /// A fault, hang, breakpoint, the instruction budget, or an interrupt: the firmware did not
+    /// finish.
     Stopped(String),
+    /// The host-time limit: the host was too slow or too busy, which may pass on a retry.
+    TimedOut(String),
 }
 
 /// The outcome of running firmware on a virtual board.
@@ -185,7 +189,17 @@ impl VirtualBoard {
 
     /// Runs until the firmware's report ends (or it exits, faults, hangs, or a limit is hit),
     /// handing every chunk of transport output to `on_output` as it arrives.
-    pub fn run(&mut self, limits: Limits, mut on_output: impl FnMut(&[u8])) -> Run {
+    pub fn run(&mut self, limits: Limits, on_output: impl FnMut(&[u8])) -> Run {
+        self.run_cancellable(limits, &AtomicBool::new(false), on_output)
+    }
+
+    /// As [`VirtualBoard::run`], and stops when `cancel` is set (Ctrl-C).
+    pub fn run_cancellable(
+        &mut self,
+        limits: Limits,
+        cancel: &AtomicBool,
+        mut on_output: impl FnMut(&[u8]),
+    ) -> Run {
         let started = Instant::now();
         let mut stream = RecordStream::new();
         let start_instructions = self.machine.instructions();
@@ -216,6 +230,9 @@ impl VirtualBoard {
                 StopReason::Exit { code } => break End::Exit(code),
                 other => break End::Stopped(self.describe(&other)),
             }
+            if cancel.load(Ordering::Relaxed) {
+                break End::Stopped("interrupted".into());
+            }
             let executed = self.machine.instructions() - start_instructions;
             if executed >= limits.max_instructions {
                 break End::Stopped(format!(
@@ -224,7 +241,7 @@ impl VirtualBoard {
                 ));
             }
             if started.elapsed() >= limits.timeout {
-                break End::Stopped(format!(
+                break End::TimedOut(format!(
                     "the firmware did not finish within {} s of host time (pc {:#010x})",
                     limits.timeout.as_secs(),
                     self.machine.cpu.pc

@@ -1,0 +1,287 @@
+//! One job: a workload variant on a board. Prepared on the host (checks that reject what cannot
+//! run, the model partition), executed on a virtual board, turned into a `JobResult`.
+
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use engine::{Interpreter, Model, TensorType};
+use protocol::partition::Header;
+
+use crate::deploy::emulator::{End, Limits, VirtualBoard, CYCLE_MODEL_VERSION};
+use crate::npy::{Array, Elem};
+use crate::results::{Energy, Flash, JobKey, JobResult, JobStatus, Latency, Ram};
+use crate::size::FirmwareSize;
+use crate::stream::Measurements;
+use crate::targets::Board;
+use crate::workloads::{ModelVariant, Workload};
+
+/// How many runs and which test sample a job uses.
+#[derive(Debug, Clone, Copy)]
+pub struct RunSettings {
+    pub warmup_runs: u32,
+    pub timed_runs: u32,
+    /// The row of test_inputs.npy / the golden used for the latency runs and the output check.
+    pub sample: usize,
+    pub limits: Limits,
+}
+
+/// Largest |device - golden| / max(|golden|, 1) allowed for float outputs. int8 outputs must be
+/// bit-exact. Float kernels keep the reference's summation order, so only the last bits of
+/// transcendental functions (exp, tanh) may differ.
+pub const FLOAT_TOLERANCE: f32 = 1e-4;
+
+/// A job ready to run: its partition and what its output must be.
+#[derive(Debug, Clone)]
+pub struct PreparedJob {
+    pub key: JobKey,
+    pub partition: Vec<u8>,
+    pub model_bytes: u64,
+    pub expected: Vec<u8>,
+    pub output_type: TensorType,
+    pub arena_needed: u64,
+}
+
+/// Keeps model bytes 16-byte aligned, as the engine reads weights in place.
+fn aligned_copy(bytes: &[u8]) -> Vec<u128> {
+    let mut words = vec![0u128; bytes.len().div_ceil(16)];
+    bytemuck::cast_slice_mut::<u128, u8>(&mut words)[..bytes.len()].copy_from_slice(bytes);
+    words
+}
+
+/// Quantizes float32 input bytes for an int8 input tensor: round half to even, as numpy's
+/// `np.round(x / scale) + zero_point` in the export script does, then saturate.
+pub fn quantize_input(input_f32: &[u8], scale: f32, zero_point: i32) -> Vec<u8> {
+    input_f32
+        .chunks_exact(4)
+        .map(|c| {
+            let x = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+            let q = (x / scale).round_ties_even() as i64 + i64::from(zero_point);
+            q.clamp(-128, 127) as i8 as u8
+        })
+        .collect()
+}
+
+/// Everything about the job that can be checked before any build: the model parses, every
+/// operator has a kernel, the arena fits the board, the partition fits its region. `Err` is the
+/// reason to reject the job, in a sentence.
+pub fn prepare(
+    board: &Board,
+    workload: &Workload,
+    variant: &ModelVariant,
+    settings: &RunSettings,
+) -> Result<PreparedJob, String> {
+    let key = JobKey {
+        board: board.name.clone(),
+        workload: workload.name.clone(),
+        variant: variant.variant,
+    };
+    let model_file = std::fs::read(&variant.model)
+        .map_err(|e| format!("cannot read {}: {e}", variant.model.display()))?;
+    let words = aligned_copy(&model_file);
+    let bytes = &bytemuck::cast_slice::<u128, u8>(&words)[..model_file.len()];
+    let name = format!("{}/{}", workload.name, variant.variant);
+    let model = Model::parse(&name, bytes).map_err(|e| e.to_string())?;
+    let layout = Interpreter::arena_bytes(&model).map_err(|e| e.to_string())?;
+    let arena_needed = (layout.total_bytes() + engine::ARENA_ALIGN) as u64;
+    if arena_needed > u64::from(board.arena_bytes) {
+        return Err(format!(
+            "{name} needs {arena_needed} bytes of arena but board \"{}\" has {} (arena_bytes in targets.toml)",
+            board.name, board.arena_bytes
+        ));
+    }
+    let input_info = model
+        .input_tensor(0)
+        .and_then(|t| model.tensor(t))
+        .map_err(|e| e.to_string())?;
+    let output_info = model
+        .output_tensor(0)
+        .and_then(|t| model.tensor(t))
+        .map_err(|e| e.to_string())?;
+
+    let inputs = Array::read(&workload.test_inputs).map_err(|e| e.to_string())?;
+    let golden = Array::read(&variant.golden).map_err(|e| e.to_string())?;
+    let sample = settings.sample;
+    let raw_input = inputs
+        .row(sample)
+        .ok_or_else(|| format!("{} has no row {sample}", workload.test_inputs.display()))?;
+    let input = match (input_info.dtype, inputs.elem) {
+        (TensorType::Int8, Elem::F32) => {
+            quantize_input(raw_input, input_info.scale, input_info.zero_point)
+        }
+        (TensorType::Float32, Elem::F32) | (TensorType::Int8, Elem::I8) => raw_input.to_vec(),
+        (t, e) => {
+            return Err(format!(
+                "{name}: input tensor is {t:?} but {} holds {e:?}",
+                workload.test_inputs.display()
+            ))
+        }
+    };
+    let expected = golden
+        .row(sample)
+        .ok_or_else(|| format!("{} has no row {sample}", variant.golden.display()))?
+        .to_vec();
+    let region = board
+        .model_partition()
+        .ok_or_else(|| format!("board \"{}\" has no model region", board.name))?;
+    let mut header = Header::layout(bytes.len(), input.len(), expected.len(), region.size as usize)
+        .map_err(|e| format!("{name} does not fit board \"{}\": {e}", board.name))?;
+    header.warmup_runs = settings.warmup_runs;
+    header.timed_runs = settings.timed_runs;
+    let mut partition = vec![0u8; header.total_bytes as usize];
+    header
+        .write(&mut partition, bytes, &input, &expected)
+        .map_err(|e| e.to_string())?;
+    Ok(PreparedJob {
+        key,
+        partition,
+        model_bytes: bytes.len() as u64,
+        expected,
+        output_type: output_info.dtype,
+        arena_needed,
+    })
+}
+
+/// Compares the device's output with the golden output.
+pub fn check_output(got: &[u8], expected: &[u8], output_type: TensorType) -> Result<(), String> {
+    if got.len() != expected.len() {
+        return Err(format!(
+            "the output has {} bytes, the golden output {}",
+            got.len(),
+            expected.len()
+        ));
+    }
+    match output_type {
+        TensorType::Float32 => {
+            for (i, (g, e)) in got.chunks_exact(4).zip(expected.chunks_exact(4)).enumerate() {
+                let g = f32::from_le_bytes([g[0], g[1], g[2], g[3]]);
+                let e = f32::from_le_bytes([e[0], e[1], e[2], e[3]]);
+                let err = (g - e).abs() / e.abs().max(1.0);
+                if err.is_nan() || err > FLOAT_TOLERANCE {
+                    return Err(format!(
+                        "output element {i} is {g}, the golden output {e} (relative error {err:.2e} > {FLOAT_TOLERANCE:e})"
+                    ));
+                }
+            }
+            Ok(())
+        }
+        _ => match got.iter().zip(expected).position(|(g, e)| g != e) {
+            None => Ok(()),
+            Some(i) => Err(format!(
+                "output byte {i} is {}, the golden output {} (int8 outputs must be bit-exact)",
+                got[i] as i8, expected[i] as i8
+            )),
+        },
+    }
+}
+
+/// Runs a prepared job on a virtual board.
+pub fn execute(
+    board: &Board,
+    elf: &[u8],
+    firmware: &FirmwareSize,
+    job: &PreparedJob,
+    settings: &RunSettings,
+    cancel: &AtomicBool,
+) -> (JobResult, Vec<u8>, bool) {
+    let started = Instant::now();
+    let mut result = JobResult {
+        key: job.key.clone(),
+        status: JobStatus::Failed,
+        failure: None,
+        deploy: "emulator".into(),
+        cycle_model: Some(CYCLE_MODEL_VERSION.into()),
+        clock_hz: board.clock_hz,
+        latency: None,
+        flash: None,
+        ram: None,
+        energy: None,
+        correct: None,
+        accuracy: None,
+        attempts: 1,
+        duration_s: 0.0,
+    };
+    let mut vb = match VirtualBoard::new(board, elf, "firmware") {
+        Ok(vb) => vb,
+        Err(e) => {
+            result.failure = Some(e.to_string());
+            return (result, Vec::new(), false);
+        }
+    };
+    if let Err(e) = vb.write_partition(board, &job.partition) {
+        result.failure = Some(e);
+        return (result, Vec::new(), false);
+    }
+    let run = vb.run_cancellable(settings.limits, cancel, |_| {});
+    result.duration_s = started.elapsed().as_secs_f64();
+    let m = &run.stream.measurements;
+    fill_measurements(&mut result, board, firmware, job, m);
+    let outcome = match &run.end {
+        End::Done => match m.checked_output() {
+            Ok(out) => check_output(out, &job.expected, job.output_type),
+            Err(e) => Err(e),
+        }
+        .map_err(|e| {
+            result.correct = Some(false);
+            e
+        }),
+        End::FirmwareError(reason) => Err(format!("the firmware reported: {reason}")),
+        End::Malformed(line) => Err(line.clone()),
+        End::Exit(code) => Err(format!("the firmware exited (code {code}) without @done")),
+        End::Stopped(why) | End::TimedOut(why) => Err(why.clone()),
+    };
+    let transient = matches!(run.end, End::TimedOut(_));
+    match outcome {
+        Ok(()) => {
+            result.correct = Some(true);
+            result.status = JobStatus::Ok;
+        }
+        Err(reason) => result.failure = Some(reason),
+    }
+    if result.status == JobStatus::Failed {
+        // A failed job is never a number in a table.
+        result.latency = None;
+        result.energy = None;
+    }
+    (result, run.stream.log, transient)
+}
+
+fn fill_measurements(
+    result: &mut JobResult,
+    board: &Board,
+    firmware: &FirmwareSize,
+    job: &PreparedJob,
+    m: &Measurements,
+) {
+    result.latency = Latency::from_cycles(&m.cycles, board.clock_hz);
+    let partition_bytes = job.partition.len() as u64;
+    result.flash = Some(Flash {
+        firmware_bytes: firmware.flash_used_bytes,
+        model_bytes: job.model_bytes,
+        partition_bytes,
+        total_bytes: firmware.flash_used_bytes + partition_bytes,
+    });
+    if let (Some((stack_used, _)), Some((arena_used, arena_size))) = (m.stack, m.arena) {
+        // The arena is a static in .bss: count what the model used of it, not the reserve.
+        let bss_other = firmware.bss_bytes.saturating_sub(u64::from(arena_size));
+        result.ram = Some(Ram {
+            data_bytes: firmware.data_bytes,
+            bss_bytes: bss_other,
+            stack_peak_bytes: u64::from(stack_used),
+            arena_bytes: u64::from(arena_used),
+            peak_bytes: firmware.data_bytes + bss_other + u64::from(stack_used) + u64::from(arena_used),
+        });
+    }
+    if let Some(latency) = &result.latency {
+        let current_ma = board.energy.run_current_ma(board.clock_hz);
+        // mW x ms = uJ.
+        let energy_uj = board.energy.voltage_v * current_ma * latency.ms_median;
+        result.energy = Some(Energy {
+            energy_uj,
+            estimated: true,
+            method: format!(
+                "estimated: {} V x {current_ma:.2} mA x latency ({})",
+                board.energy.voltage_v, board.energy.source
+            ),
+        });
+    }
+}
