@@ -63,17 +63,23 @@ impl<T: Timing> Machine<T> {
     #[inline(never)]
     fn read_slow(&mut self, addr: u32, size: u8) -> Result<u32, Trap> {
         let now = self.cycles;
-        let v = if addr >= SYSTEM_SPACE && addr < 0xe010_0000 {
+        let v = if (SYSTEM_SPACE..0xe010_0000).contains(&addr) {
             let v = self.sys.read(addr, now);
             // A read of SYST_CSR may have advanced SysTick and pended its exception.
             self.next_check = 0;
             v
         } else if let Some(p) = self.peripherals.as_mut() {
+            // The access may have raised or cleared an interrupt request.
+            self.next_check = 0;
             p.read(addr, size, now)
         } else {
             None
         };
-        let mask = if size == 4 { u32::MAX } else { (1u32 << (8 * size as u32)) - 1 };
+        let mask = if size == 4 {
+            u32::MAX
+        } else {
+            (1u32 << (8 * size as u32)) - 1
+        };
         v.map(|v| v & mask).ok_or(Trap::Bus { addr, write: false })
     }
 
@@ -81,12 +87,13 @@ impl<T: Timing> Machine<T> {
     #[inline(never)]
     fn write_slow(&mut self, addr: u32, size: u8, v: u32) -> Result<(), Trap> {
         let now = self.cycles;
-        let ok = if addr >= SYSTEM_SPACE && addr < 0xe010_0000 {
+        let ok = if (SYSTEM_SPACE..0xe010_0000).contains(&addr) {
             let ok = self.sys.write(addr, size, v, now);
             // Pending bits, masks, SysTick or the FPU configuration may have changed.
             self.next_check = 0;
             ok
         } else if let Some(p) = self.peripherals.as_mut() {
+            self.next_check = 0;
             p.write(addr, size, v, now)
         } else {
             false

@@ -164,44 +164,172 @@ impl ChipPeripherals {
     pub fn new(chip: Chip, clock_hz: u64) -> ChipPeripherals {
         let blocks = match chip {
             Chip::Stm32l4r5 => vec![
-                Block { name: "PWR", base: 0x4000_7000, size: 0x400 },
-                Block { name: "RCC", base: 0x4002_1000, size: 0x400 },
-                Block { name: "FLASH", base: 0x4002_2000, size: 0x400 },
-                Block { name: "GPIO", base: 0x4800_0000, size: 0x2400 },
-                Block { name: "DBGMCU", base: 0xE004_2000, size: 0x400 },
+                Block {
+                    name: "PWR",
+                    base: 0x4000_7000,
+                    size: 0x400,
+                },
+                Block {
+                    name: "RCC",
+                    base: 0x4002_1000,
+                    size: 0x400,
+                },
+                Block {
+                    name: "FLASH",
+                    base: 0x4002_2000,
+                    size: 0x400,
+                },
+                Block {
+                    name: "GPIO",
+                    base: 0x4800_0000,
+                    size: 0x2400,
+                },
+                Block {
+                    name: "DBGMCU",
+                    base: 0xE004_2000,
+                    size: 0x400,
+                },
             ],
             Chip::Nrf52840 => vec![
-                Block { name: "CLOCK/POWER", base: 0x4000_0000, size: 0x1000 },
-                Block { name: "NVMC", base: 0x4001_E000, size: 0x1000 },
-                Block { name: "P0", base: 0x5000_0000, size: 0x1000 },
-                Block { name: "FICR", base: 0x1000_0000, size: 0x1000 },
-                Block { name: "UICR", base: 0x1000_1000, size: 0x1000 },
+                Block {
+                    name: "CLOCK/POWER",
+                    base: 0x4000_0000,
+                    size: 0x1000,
+                },
+                Block {
+                    name: "NVMC",
+                    base: 0x4001_E000,
+                    size: 0x1000,
+                },
+                Block {
+                    name: "P0",
+                    base: 0x5000_0000,
+                    size: 0x1000,
+                },
+                Block {
+                    name: "FICR",
+                    base: 0x1000_0000,
+                    size: 0x1000,
+                },
+                Block {
+                    name: "UICR",
+                    base: 0x1000_1000,
+                    size: 0x1000,
+                },
             ],
             Chip::Apollo3 => vec![
-                Block { name: "CLKGEN", base: 0x4000_4000, size: 0x400 },
-                Block { name: "GPIO", base: 0x4001_0000, size: 0x400 },
-                Block { name: "CACHECTRL", base: 0x4001_8000, size: 0x400 },
-                Block { name: "UART0", base: 0x4001_C000, size: 0x400 },
-                Block { name: "PWRCTRL", base: 0x4002_1000, size: 0x400 },
-                Block { name: "MCUCTRL", base: 0x4002_0000, size: 0x400 },
+                Block {
+                    name: "CLKGEN",
+                    base: 0x4000_4000,
+                    size: 0x400,
+                },
+                Block {
+                    name: "GPIO",
+                    base: 0x4001_0000,
+                    size: 0x400,
+                },
+                Block {
+                    name: "CACHECTRL",
+                    base: 0x4001_8000,
+                    size: 0x400,
+                },
+                Block {
+                    name: "UART0",
+                    base: 0x4001_C000,
+                    size: 0x400,
+                },
+                Block {
+                    name: "PWRCTRL",
+                    base: 0x4002_1000,
+                    size: 0x400,
+                },
+                Block {
+                    name: "MCUCTRL",
+                    base: 0x4002_0000,
+                    size: 0x400,
+                },
             ],
             Chip::Rp2040 => vec![
-                Block { name: "SYSINFO", base: 0x4000_0000, size: 0x1000 },
-                Block { name: "SYSCFG", base: 0x4000_4000, size: 0x1000 },
-                Block { name: "CLOCKS", base: 0x4000_8000, size: 0x1000 },
-                Block { name: "RESETS", base: 0x4000_C000, size: 0x1000 },
-                Block { name: "IO_BANK0", base: 0x4001_4000, size: 0x1000 },
-                Block { name: "PADS_BANK0", base: 0x4001_C000, size: 0x1000 },
-                Block { name: "XOSC", base: 0x4002_4000, size: 0x1000 },
-                Block { name: "PLL_SYS", base: 0x4002_8000, size: 0x1000 },
-                Block { name: "PLL_USB", base: 0x4002_C000, size: 0x1000 },
-                Block { name: "TIMER", base: 0x4005_4000, size: 0x1000 },
-                Block { name: "WATCHDOG", base: 0x4005_8000, size: 0x1000 },
-                Block { name: "ROSC", base: 0x4006_0000, size: 0x1000 },
-                Block { name: "VREG_AND_CHIP_RESET", base: 0x4006_4000, size: 0x1000 },
-                Block { name: "XIP_CTRL", base: 0x1400_0000, size: 0x1000 },
-                Block { name: "SSI", base: 0x1800_0000, size: 0x1000 },
-                Block { name: "SIO", base: 0xD000_0000, size: 0x1000 },
+                Block {
+                    name: "SYSINFO",
+                    base: 0x4000_0000,
+                    size: 0x1000,
+                },
+                Block {
+                    name: "SYSCFG",
+                    base: 0x4000_4000,
+                    size: 0x1000,
+                },
+                Block {
+                    name: "CLOCKS",
+                    base: 0x4000_8000,
+                    size: 0x1000,
+                },
+                Block {
+                    name: "RESETS",
+                    base: 0x4000_C000,
+                    size: 0x1000,
+                },
+                Block {
+                    name: "IO_BANK0",
+                    base: 0x4001_4000,
+                    size: 0x1000,
+                },
+                Block {
+                    name: "PADS_BANK0",
+                    base: 0x4001_C000,
+                    size: 0x1000,
+                },
+                Block {
+                    name: "XOSC",
+                    base: 0x4002_4000,
+                    size: 0x1000,
+                },
+                Block {
+                    name: "PLL_SYS",
+                    base: 0x4002_8000,
+                    size: 0x1000,
+                },
+                Block {
+                    name: "PLL_USB",
+                    base: 0x4002_C000,
+                    size: 0x1000,
+                },
+                Block {
+                    name: "TIMER",
+                    base: 0x4005_4000,
+                    size: 0x1000,
+                },
+                Block {
+                    name: "WATCHDOG",
+                    base: 0x4005_8000,
+                    size: 0x1000,
+                },
+                Block {
+                    name: "ROSC",
+                    base: 0x4006_0000,
+                    size: 0x1000,
+                },
+                Block {
+                    name: "VREG_AND_CHIP_RESET",
+                    base: 0x4006_4000,
+                    size: 0x1000,
+                },
+                Block {
+                    name: "XIP_CTRL",
+                    base: 0x1400_0000,
+                    size: 0x1000,
+                },
+                Block {
+                    name: "SSI",
+                    base: 0x1800_0000,
+                    size: 0x1000,
+                },
+                Block {
+                    name: "SIO",
+                    base: 0xD000_0000,
+                    size: 0x1000,
+                },
             ],
         };
         let mut p = ChipPeripherals {
@@ -221,11 +349,11 @@ impl ChipPeripherals {
     fn reset_values(&mut self) {
         let values: &[(u32, u32)] = match self.chip {
             Chip::Stm32l4r5 => &[
-                (stm32::RCC_CR, 0x0000_0063),     // MSI on and ready (RM0432 §6.4.1)
-                (0x4002_100C, 0x0000_1000),       // RCC_PLLCFGR: PLLN = 16
-                (0x4000_7000, 0x0000_0200),       // PWR_CR1: VOS = range 1
-                (0x4000_7080, 0x0000_0100),       // PWR_CR5: R1MODE = 1 (range 1 normal)
-                (0x4002_2000, 0x0000_0600),       // FLASH_ACR: ICEN, DCEN (RM0432 §3.7.1)
+                (stm32::RCC_CR, 0x0000_0063), // MSI on and ready (RM0432 §6.4.1)
+                (0x4002_100C, 0x0000_1000),   // RCC_PLLCFGR: PLLN = 16
+                (0x4000_7000, 0x0000_0200),   // PWR_CR1: VOS = range 1
+                (0x4000_7080, 0x0000_0100),   // PWR_CR5: R1MODE = 1 (range 1 normal)
+                (0x4002_2000, 0x0000_0600),   // FLASH_ACR: ICEN, DCEN (RM0432 §3.7.1)
             ],
             Chip::Nrf52840 => &[
                 (nrf::NVMC_READY, 1),
@@ -240,8 +368,8 @@ impl ChipPeripherals {
                 (rp2040::PLL_SYS + 0xC, 0x0007_7000), // PRIM: POSTDIV1 = POSTDIV2 = 7
                 (rp2040::PLL_USB + 0x4, 0x2D),
                 (rp2040::PLL_USB + 0xC, 0x0007_7000),
-                (0x4000_8034, 1 << 8), // CLK_REF_DIV
-                (0x4000_8040, 1 << 8), // CLK_SYS_DIV
+                (0x4000_8034, 1 << 8),      // CLK_REF_DIV
+                (0x4000_8040, 1 << 8),      // CLK_SYS_DIV
                 (0x4000_0000, 0x1000_2927), // SYSINFO CHIP_ID
             ],
         };
@@ -302,7 +430,8 @@ impl ChipPeripherals {
         match (self.chip, addr) {
             (Chip::Stm32l4r5, stm32::RCC_CR) => {
                 // Each xxxRDY follows its xxxON.
-                let mut v = stored & !((1 << 1) | (1 << 10) | (1 << 17) | (1 << 25) | (1 << 27) | (1 << 29));
+                let mut v = stored
+                    & !((1 << 1) | (1 << 10) | (1 << 17) | (1 << 25) | (1 << 27) | (1 << 29));
                 for (on, rdy) in [(0, 1), (8, 10), (16, 17), (24, 25), (26, 27), (28, 29)] {
                     if stored & (1 << on) != 0 {
                         v |= 1 << rdy;
@@ -378,7 +507,7 @@ impl ChipPeripherals {
             }
             (Chip::Rp2040, a) if (rp2040::SIO..rp2040::SIO + 0x1000).contains(&a) => {
                 match a - rp2040::SIO {
-                    0x000 => 0,      // CPUID: core 0
+                    0x000 => 0,                                            // CPUID: core 0
                     0x050 => 0b0010, // FIFO_ST: RDY (room to write), nothing valid
                     0x078 => 1,      // DIV_CSR: READY (results are computed on write)
                     0x100..=0x17C => 1 << ((a - rp2040::SIO - 0x100) / 4), // spinlock claimed
@@ -427,7 +556,11 @@ impl ChipPeripherals {
             // Division by zero: quotient all ones (unsigned) or ±1 by sign (signed), remainder
             // the dividend, as the RP2040 divider gives.
             let q = if signed {
-                if (dividend as i32) < 0 { 1 } else { u32::MAX }
+                if (dividend as i32) < 0 {
+                    1
+                } else {
+                    u32::MAX
+                }
             } else {
                 u32::MAX
             };
@@ -455,7 +588,11 @@ impl Peripherals for ChipPeripherals {
         }
         let word = self.read_reg(reg & !3, cycles);
         let shift = 8 * (reg & 3);
-        let mask = if size >= 4 { u32::MAX } else { (1u32 << (8 * u32::from(size))) - 1 };
+        let mask = if size >= 4 {
+            u32::MAX
+        } else {
+            (1u32 << (8 * u32::from(size))) - 1
+        };
         Some((word >> shift) & mask)
     }
 
@@ -472,7 +609,11 @@ impl Peripherals for ChipPeripherals {
         // Narrow writes replace their bytes of the word (the buses of all four chips
         // replicate narrow data; byte lanes are kept here).
         let shift = 8 * (reg & 3);
-        let mask = if size >= 4 { u32::MAX } else { ((1u32 << (8 * u32::from(size))) - 1) << shift };
+        let mask = if size >= 4 {
+            u32::MAX
+        } else {
+            ((1u32 << (8 * u32::from(size))) - 1) << shift
+        };
         let value = (value << shift) & mask;
         let old = self.read_reg(word_addr, cycles);
         let new = match alias {
@@ -490,7 +631,10 @@ impl std::fmt::Debug for ChipPeripherals {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ChipPeripherals")
             .field("chip", &self.chip)
-            .field("blocks", &self.blocks.iter().map(|b| b.name).collect::<Vec<_>>())
+            .field(
+                "blocks",
+                &self.blocks.iter().map(|b| b.name).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }

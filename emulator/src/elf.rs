@@ -93,7 +93,10 @@ impl SymbolTable {
     /// matches within its size.
     pub fn lookup(&self, addr: u32) -> Option<(&str, u32)> {
         let idx = self.symbols.partition_point(|s| s.addr <= addr);
-        let s = self.symbols[..idx].iter().rev().find(|s| s.size == 0 || addr - s.addr < s.size)?;
+        let s = self.symbols[..idx]
+            .iter()
+            .rev()
+            .find(|s| s.size == 0 || addr - s.addr < s.size)?;
         Some((&s.name, addr - s.addr))
     }
 }
@@ -113,7 +116,9 @@ pub struct LoadedImage {
 pub(crate) fn load<T: Timing>(m: &mut Machine<T>, bytes: &[u8]) -> Result<LoadedImage, ElfError> {
     // Check the header ourselves first, so a wrong architecture is reported as such.
     if bytes.len() < 20 || &bytes[..4] != b"\x7fELF" {
-        return Err(ElfError::Parse("missing ELF magic or file shorter than an ELF header".into()));
+        return Err(ElfError::Parse(
+            "missing ELF magic or file shorter than an ELF header".into(),
+        ));
     }
     if bytes[4] != 1 {
         return Err(ElfError::Parse("not a 32-bit (ELFCLASS32) file".into()));
@@ -130,7 +135,10 @@ pub(crate) fn load<T: Timing>(m: &mut Machine<T>, bytes: &[u8]) -> Result<Loaded
     let header = file.elf_header();
     let mut segments = Vec::new();
     let mut flash_bytes = 0u64;
-    for ph in header.program_headers(endian, bytes).map_err(|e| ElfError::Parse(e.to_string()))? {
+    for ph in header
+        .program_headers(endian, bytes)
+        .map_err(|e| ElfError::Parse(e.to_string()))?
+    {
         if ph.p_type(endian) != PT_LOAD {
             continue;
         }
@@ -141,12 +149,14 @@ pub(crate) fn load<T: Timing>(m: &mut Machine<T>, bytes: &[u8]) -> Result<Loaded
         let addr = ph.p_paddr(endian);
         let offset = ph.p_offset(endian) as u64;
         let end = offset + filesz as u64;
-        let data = bytes.get(offset as usize..end as usize).ok_or(ElfError::Truncated {
-            addr,
-            offset,
-            end,
-            len: bytes.len(),
-        })?;
+        let data = bytes
+            .get(offset as usize..end as usize)
+            .ok_or(ElfError::Truncated {
+                addr,
+                offset,
+                end,
+                len: bytes.len(),
+            })?;
         if !m.mem.host_write(addr, data) {
             return Err(ElfError::SegmentOutsideMemory { addr, size: filesz });
         }
@@ -156,7 +166,9 @@ pub(crate) fn load<T: Timing>(m: &mut Machine<T>, bytes: &[u8]) -> Result<Loaded
         segments.push((addr, filesz));
     }
     if segments.is_empty() {
-        return Err(ElfError::Parse("no loadable (PT_LOAD) segment with data".into()));
+        return Err(ElfError::Parse(
+            "no loadable (PT_LOAD) segment with data".into(),
+        ));
     }
     let entry = file.entry() as u32;
     let in_flash = |a: u32| m.map.region_at(a).is_some_and(|r| r.kind.is_flash());
@@ -166,11 +178,16 @@ pub(crate) fn load<T: Timing>(m: &mut Machine<T>, bytes: &[u8]) -> Result<Loaded
     // Vector table: word 0 the initial SP (in RAM, or one past its end), word 1 a Thumb
     // address of code in flash.
     let vtor = m.sys.reset_vtor;
-    let covered = segments.iter().any(|&(a, n)| vtor >= a && (vtor as u64) + 8 <= a as u64 + n as u64);
+    let covered = segments
+        .iter()
+        .any(|&(a, n)| vtor >= a && (vtor as u64) + 8 <= a as u64 + n as u64);
     let sp = m.mem.read32(vtor);
     let reset = m.mem.read32(vtor.wrapping_add(4));
     let sp_ok = sp.is_some_and(|sp| {
-        m.map.regions.iter().any(|r| r.kind == RegionKind::Ram && sp > r.origin && sp as u64 <= r.end())
+        m.map
+            .regions
+            .iter()
+            .any(|r| r.kind == RegionKind::Ram && sp > r.origin && sp as u64 <= r.end())
     });
     let reset_ok = reset.is_some_and(|r| r & 1 == 1 && in_flash(r & !1));
     if !covered || !sp_ok || !reset_ok {
@@ -178,7 +195,12 @@ pub(crate) fn load<T: Timing>(m: &mut Machine<T>, bytes: &[u8]) -> Result<Loaded
     }
     let mut symbols: Vec<Symbol> = file
         .symbols()
-        .filter(|s| matches!(s.kind(), SymbolKind::Text | SymbolKind::Data | SymbolKind::Unknown))
+        .filter(|s| {
+            matches!(
+                s.kind(),
+                SymbolKind::Text | SymbolKind::Data | SymbolKind::Unknown
+            )
+        })
         .filter(|s| s.address() != 0 || s.size() != 0)
         .filter_map(|s| {
             let name = s.name().ok()?;
@@ -186,11 +208,23 @@ pub(crate) fn load<T: Timing>(m: &mut Machine<T>, bytes: &[u8]) -> Result<Loaded
                 return None;
             }
             let addr = s.address() as u32;
-            let addr = if s.kind() == SymbolKind::Text { addr & !1 } else { addr };
-            Some(Symbol { name: name.to_string(), addr, size: s.size() as u32 })
+            let addr = if s.kind() == SymbolKind::Text {
+                addr & !1
+            } else {
+                addr
+            };
+            Some(Symbol {
+                name: name.to_string(),
+                addr,
+                size: s.size() as u32,
+            })
         })
         .collect();
     symbols.sort_by(|a, b| a.addr.cmp(&b.addr).then_with(|| a.name.cmp(&b.name)));
     m.symbols = SymbolTable { symbols };
-    Ok(LoadedImage { entry, segments, flash_bytes })
+    Ok(LoadedImage {
+        entry,
+        segments,
+        flash_bytes,
+    })
 }

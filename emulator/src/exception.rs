@@ -61,9 +61,11 @@ impl<T: Timing> Machine<T> {
             exc_return &= !0x10;
         }
         self.cpu.r[13] = frame;
-        let vector = self.read32(self.sys.vtor.wrapping_add(4 * exc)).map_err(|_| Trap::Stacking {
-            addr: self.sys.vtor.wrapping_add(4 * exc),
-        })?;
+        let vector = self
+            .read32(self.sys.vtor.wrapping_add(4 * exc))
+            .map_err(|_| Trap::Stacking {
+                addr: self.sys.vtor.wrapping_add(4 * exc),
+            })?;
         // ExceptionTaken: Handler mode on the MSP.
         self.select_sp(false);
         self.sys.ipsr = exc;
@@ -98,7 +100,10 @@ impl<T: Timing> Machine<T> {
         let m4 = self.core == CoreKind::M4F;
         let low = exc_return & 0xf;
         let fp_frame = exc_return & 0x10 == 0;
-        if exc_return & 0x0fff_ffe0 != 0x0fff_ffe0 || !matches!(low, 0b0001 | 0b1001 | 0b1101) || (fp_frame && !m4) {
+        if exc_return & 0x0fff_ffe0 != 0x0fff_ffe0
+            || !matches!(low, 0b0001 | 0b1001 | 0b1101)
+            || (fp_frame && !m4)
+        {
             return Err(Trap::Usage(UsageFault::InvalidPc { value: exc_return }));
         }
         let returning = self.sys.ipsr;
@@ -126,7 +131,8 @@ impl<T: Timing> Machine<T> {
             }
         }
         let xpsr = v[7];
-        let new_sp = frame + if fp_frame { 0x68 } else { 0x20 } + if xpsr & (1 << 9) != 0 { 4 } else { 0 };
+        let new_sp =
+            frame + if fp_frame { 0x68 } else { 0x20 } + if xpsr & (1 << 9) != 0 { 4 } else { 0 };
         if use_psp {
             self.sys.psp = new_sp;
         } else {
@@ -137,10 +143,15 @@ impl<T: Timing> Machine<T> {
             self.sys.control = (self.sys.control & !2) | if use_psp { 2 } else { 0 };
         }
         if m4 {
-            self.sys.control = (self.sys.control & !CONTROL_FPCA) | if fp_frame { CONTROL_FPCA } else { 0 };
+            self.sys.control =
+                (self.sys.control & !CONTROL_FPCA) | if fp_frame { CONTROL_FPCA } else { 0 };
         }
         self.sys.ipsr = if to_thread { 0 } else { xpsr & 0x1ff };
-        self.cpu.r[13] = if to_thread && use_psp { self.sys.psp } else { self.sys.msp };
+        self.cpu.r[13] = if to_thread && use_psp {
+            self.sys.psp
+        } else {
+            self.sys.msp
+        };
         for (k, r) in [0usize, 1, 2, 3, 12, 14].iter().enumerate() {
             self.cpu.r[*r] = v[k];
         }

@@ -8,7 +8,7 @@
 //! round-to-odd value with at least two extra bits rounds correctly to f32 in every mode. The
 //! final rounding ([`round`]) is done in integer arithmetic so it honours the mode and flags.
 
-/// FPSCR cumulative exception flags (A2.5.3 / B1.4.? FPSCR).
+/// FPSCR cumulative exception flags (A2.5.3): invalid operation.
 pub const IOC: u32 = 1 << 0;
 /// Division by zero.
 pub const DZC: u32 = 1 << 1;
@@ -68,7 +68,10 @@ impl FpControl {
 
     /// The same controls with round-towards-zero (VCVT to integer without R).
     pub fn toward_zero(self) -> FpControl {
-        FpControl { rounding: Rounding::Zero, ..self }
+        FpControl {
+            rounding: Rounding::Zero,
+            ..self
+        }
     }
 }
 
@@ -112,7 +115,9 @@ fn process_nans(ops: &[u32], ctl: FpControl, flags: &mut u32) -> Option<u32> {
     if let Some(&x) = ops.iter().find(|&&x| is_snan(x)) {
         return Some(propagate(x, ctl, flags));
     }
-    ops.iter().find(|&&x| is_nan(x)).map(|&x| propagate(x, ctl, flags))
+    ops.iter()
+        .find(|&&x| is_nan(x))
+        .map(|&x| propagate(x, ctl, flags))
 }
 
 /// Step `x` one ulp away from zero (`away`) or towards zero: the round-to-odd correction.
@@ -152,7 +157,11 @@ fn round_finite(x: f64, frac: u32, emin: i32, emax: i32, ctl: FpControl) -> (u32
     let ebits = if frac == 23 { 8 } else { 5 };
     let sign_bit = sign << (frac + ebits);
     let exp = ((bits >> 52) & 0x7ff) as i32;
-    let (e, m) = if exp == 0 { (-1022, bits & ((1 << 52) - 1)) } else { (exp - 1023, (bits & ((1 << 52) - 1)) | (1 << 52)) };
+    let (e, m) = if exp == 0 {
+        (-1022, bits & ((1 << 52) - 1))
+    } else {
+        (exp - 1023, (bits & ((1 << 52) - 1)) | (1 << 52))
+    };
     if ctl.fz && e < emin && frac == 23 {
         return (sign_bit, UFC);
     }
@@ -196,7 +205,10 @@ fn round_finite(x: f64, frac: u32, emin: i32, emax: i32, ctl: FpControl) -> (u32
         let v = if to_inf { inf } else { inf - 1 };
         return (sign_bit | v, OFC | IXC);
     }
-    (sign_bit | ((biased as u32) << frac) | (q as u32 & ((1 << frac) - 1)), flags)
+    (
+        sign_bit | ((biased as u32) << frac) | (q as u32 & ((1 << frac) - 1)),
+        flags,
+    )
 }
 
 /// Round an f64 (exact or round-to-odd) to f32 bits under `ctl`, with flags.
@@ -266,7 +278,11 @@ pub fn add(a: u32, b: u32, ctl: FpControl, flags: &mut u32) -> u32 {
             let s = add_odd(x, y);
             if s == 0.0 && !(x.is_infinite() || y.is_infinite()) {
                 // x = -y exactly: +0, or -0 when rounding towards minus infinity (IEEE 754 6.3).
-                return if ctl.rounding == Rounding::MinusInf { 0x8000_0000 } else { 0 };
+                return if ctl.rounding == Rounding::MinusInf {
+                    0x8000_0000
+                } else {
+                    0
+                };
             }
             finish(s, ctl, flags)
         }
@@ -360,7 +376,11 @@ pub fn mul_add(addend: u32, a: u32, b: u32, ctl: FpControl, flags: &mut u32) -> 
     }
     let s = add_odd(p, c);
     if s == 0.0 && p.is_finite() && c.is_finite() {
-        return if ctl.rounding == Rounding::MinusInf { 0x8000_0000 } else { 0 };
+        return if ctl.rounding == Rounding::MinusInf {
+            0x8000_0000
+        } else {
+            0
+        };
     }
     finish(s, ctl, flags)
 }
@@ -397,7 +417,14 @@ fn round_to_integral(x: f64, mode: Rounding) -> f64 {
 
 /// FPToFixed: f32 to a `size`-bit (16 or 32) integer with `frac_bits` fraction bits,
 /// saturating with IOC on overflow or NaN, IXC when inexact. Result sign/zero-extended to 32.
-pub fn to_fixed(a: u32, size: u32, frac_bits: u32, unsigned: bool, ctl: FpControl, flags: &mut u32) -> u32 {
+pub fn to_fixed(
+    a: u32,
+    size: u32,
+    frac_bits: u32,
+    unsigned: bool,
+    ctl: FpControl,
+    flags: &mut u32,
+) -> u32 {
     let a = flush_input(a, ctl, flags);
     if is_nan(a) {
         *flags |= IOC;
@@ -408,7 +435,10 @@ pub fn to_fixed(a: u32, size: u32, frac_bits: u32, unsigned: bool, ctl: FpContro
     let (lo, hi) = if unsigned {
         (0.0, ((1u64 << size) - 1) as f64)
     } else {
-        (-((1u64 << (size - 1)) as f64), ((1u64 << (size - 1)) - 1) as f64)
+        (
+            -((1u64 << (size - 1)) as f64),
+            ((1u64 << (size - 1)) - 1) as f64,
+        )
     };
     let v = if r < lo {
         *flags |= IOC;
@@ -431,7 +461,14 @@ pub fn to_fixed(a: u32, size: u32, frac_bits: u32, unsigned: bool, ctl: FpContro
 }
 
 /// FixedToFP: a `size`-bit integer with `frac_bits` fraction bits to f32, rounded per `ctl`.
-pub fn from_fixed(v: u32, size: u32, frac_bits: u32, unsigned: bool, ctl: FpControl, flags: &mut u32) -> u32 {
+pub fn from_fixed(
+    v: u32,
+    size: u32,
+    frac_bits: u32,
+    unsigned: bool,
+    ctl: FpControl,
+    flags: &mut u32,
+) -> u32 {
     let int = match (size, unsigned) {
         (16, true) => (v & 0xffff) as f64,
         (16, false) => v as u16 as i16 as f64,
@@ -514,4 +551,205 @@ pub fn expand_imm(imm8: u32) -> u32 {
     let b6 = (imm8 >> 6) & 1;
     let exp = ((b6 ^ 1) << 7) | (if b6 == 1 { 0b11111 << 2 } else { 0 }) | ((imm8 >> 4) & 3);
     (sign << 31) | (exp << 23) | ((imm8 & 0xf) << 19)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RN: FpControl = FpControl {
+        rounding: Rounding::Nearest,
+        fz: false,
+        dn: false,
+        ahp: false,
+    };
+
+    fn ctl(rounding: Rounding) -> FpControl {
+        FpControl { rounding, ..RN }
+    }
+
+    /// Deterministic operands biased towards the interesting cases: denormals, huge values,
+    /// values whose sum cancels, exact ties.
+    fn operands(n: usize) -> Vec<(u32, u32)> {
+        let mut s = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        (0..n)
+            .map(|_| {
+                let r = next();
+                let a = r as u32;
+                let b = match r >> 60 {
+                    0 => a ^ 0x8000_0000,       // cancellation
+                    1 => a & 0x807f_ffff,       // denormal or zero
+                    2 => (a & 0xff80_0000) | 1, // near a power of two
+                    _ => (r >> 32) as u32,
+                };
+                (a, b)
+            })
+            .filter(|&(a, b)| !f32::from_bits(a).is_nan() && !f32::from_bits(b).is_nan())
+            .collect()
+    }
+
+    fn same(x: u32, y: f32) -> bool {
+        (f32::from_bits(x).is_nan() && y.is_nan()) || x == y.to_bits()
+    }
+
+    #[test]
+    fn round_to_nearest_matches_the_host() {
+        let mut flags = 0;
+        for (a, b) in operands(200_000) {
+            let (x, y) = (f32::from_bits(a), f32::from_bits(b));
+            assert!(same(add(a, b, RN, &mut flags), x + y), "{x:e} + {y:e}");
+            assert!(same(sub(a, b, RN, &mut flags), x - y), "{x:e} - {y:e}");
+            assert!(same(mul(a, b, RN, &mut flags), x * y), "{x:e} * {y:e}");
+            assert!(same(div(a, b, RN, &mut flags), x / y), "{x:e} / {y:e}");
+            assert!(same(sqrt(a, RN, &mut flags), x.sqrt()), "sqrt {x:e}");
+            let c = f32::from_bits(a.rotate_left(7));
+            if !c.is_nan() {
+                assert!(
+                    same(mul_add(c.to_bits(), a, b, RN, &mut flags), x.mul_add(y, c)),
+                    "{x:e} * {y:e} + {c:e}"
+                );
+            }
+        }
+    }
+
+    /// Check `r` is the rounding of the exact value whose sign relative to candidates is given
+    /// by `cmp(candidate) = sign(candidate - exact)`.
+    fn directed_ok(r: u32, mode: Rounding, cmp: impl Fn(f32) -> std::cmp::Ordering) -> bool {
+        use std::cmp::Ordering::*;
+        let v = f32::from_bits(r);
+        if !v.is_finite() {
+            return true; // overflow behaviour is checked separately
+        }
+        let neg = r >> 31 == 1;
+        // Neighbours towards +inf and -inf (the zeros are skipped over).
+        let up = f32::from_bits(match (neg, r) {
+            (true, 0x8000_0000) => 1,
+            (true, _) => r - 1,
+            (false, _) => r + 1,
+        });
+        let down = f32::from_bits(match (neg, r) {
+            (false, 0) => 0x8000_0001,
+            (false, _) => r - 1,
+            (true, _) => r + 1,
+        });
+        match mode {
+            Rounding::PlusInf => cmp(v) != Less && (cmp(v) == Equal || cmp(down) == Less),
+            Rounding::MinusInf => cmp(v) != Greater && (cmp(v) == Equal || cmp(up) == Greater),
+            Rounding::Zero => {
+                if !neg {
+                    cmp(v) != Greater && (cmp(v) == Equal || cmp(up) == Greater)
+                } else {
+                    cmp(v) != Less && (cmp(v) == Equal || cmp(down) == Less)
+                }
+            }
+            Rounding::Nearest => true,
+        }
+    }
+
+    #[test]
+    fn directed_rounding_of_products_and_quotients() {
+        let mut flags = 0;
+        for mode in [Rounding::PlusInf, Rounding::MinusInf, Rounding::Zero] {
+            for (a, b) in operands(50_000) {
+                let (x, y) = (f32::from_bits(a) as f64, f32::from_bits(b) as f64);
+                let p = mul(a, b, ctl(mode), &mut flags);
+                assert!(
+                    directed_ok(p, mode, |c| (c as f64).partial_cmp(&(x * y)).unwrap()),
+                    "{mode:?}: {x:e} * {y:e} gave {:e}",
+                    f32::from_bits(p)
+                );
+                if y != 0.0 && x.is_finite() && y.is_finite() {
+                    let q = div(a, b, ctl(mode), &mut flags);
+                    // sign(c - x/y) = sign(c*y - x) * sign(y); c*y is exact in f64.
+                    let cmp = |c: f32| {
+                        let d = (c as f64 * y).partial_cmp(&x).unwrap();
+                        if y < 0.0 {
+                            d.reverse()
+                        } else {
+                            d
+                        }
+                    };
+                    assert!(
+                        directed_ok(q, mode, cmp),
+                        "{mode:?}: {x:e} / {y:e} gave {:e}",
+                        f32::from_bits(q)
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn flags_for_special_cases() {
+        let mut f = 0;
+        assert_eq!(div(0x3f80_0000, 0, RN, &mut f), 0x7f80_0000);
+        assert_eq!(f, DZC);
+        f = 0;
+        assert_eq!(sqrt(0xbf80_0000, RN, &mut f), DEFAULT_NAN);
+        assert_eq!(f, IOC);
+        f = 0;
+        // Smallest normal / 2: tiny and exact is no underflow; / 3 is tiny and inexact.
+        assert_eq!(div(0x0080_0000, 0x4000_0000, RN, &mut f), 0x0040_0000);
+        assert_eq!(f, 0);
+        div(0x0080_0000, 0x4040_0000, RN, &mut f);
+        assert_eq!(f, UFC | IXC);
+        f = 0;
+        let fz = FpControl { fz: true, ..RN };
+        assert_eq!(
+            mul(0x0080_0000, 0x3f00_0000, fz, &mut f),
+            0,
+            "FZ flushes a tiny result"
+        );
+        assert_eq!(f, UFC);
+        f = 0;
+        assert_eq!(
+            add(0x3f80_0000, 0xbf80_0000, ctl(Rounding::MinusInf), &mut f),
+            0x8000_0000,
+            "x - x = -0 in RM"
+        );
+        assert_eq!(f, 0);
+    }
+
+    #[test]
+    fn integer_and_half_conversions() {
+        let mut f = 0;
+        assert_eq!(
+            to_fixed(0x4020_0000, 32, 0, false, RN, &mut f),
+            2,
+            "2.5 ties to even"
+        );
+        assert_eq!(
+            to_fixed(0x4060_0000, 32, 0, false, RN, &mut f),
+            4,
+            "3.5 ties to even"
+        );
+        assert_eq!(f, IXC);
+        f = 0;
+        assert_eq!(to_fixed(DEFAULT_NAN, 32, 0, false, RN, &mut f), 0);
+        assert_eq!(f, IOC);
+        f = 0;
+        assert_eq!(
+            to_half(0x477f_f000, RN, &mut f),
+            0x7c00,
+            "65520 rounds to infinity in half"
+        );
+        assert_eq!(f, OFC | IXC);
+        f = 0;
+        assert_eq!(
+            to_half(0x3380_0000, RN, &mut f),
+            0x0001,
+            "2^-24 is the smallest half subnormal"
+        );
+        assert_eq!(from_half(0x0001, RN, &mut f), 0x3380_0000);
+        assert_eq!(from_half(0xfc00, RN, &mut f), 0xff80_0000);
+        assert_eq!(f, 0);
+        assert_eq!(expand_imm(0x70), 0x3f80_0000, "VMOV.F32 #1.0");
+        assert_eq!(expand_imm(0xf8), 0xbfc0_0000, "VMOV.F32 #-1.5");
+    }
 }

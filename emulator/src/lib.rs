@@ -39,7 +39,8 @@ pub mod timing;
 
 pub use elf::{ElfError, LoadedImage, Symbol, SymbolTable};
 pub use machine::{
-    CoreKind, Cpu, FaultKind, FaultReport, Fpu, HangKind, Machine, MachineConfig, Peripherals, StopReason, UsageFault,
+    CoreKind, Cpu, FaultKind, FaultReport, Fpu, HangKind, Machine, MachineConfig, Peripherals,
+    StopReason, UsageFault,
 };
 pub use memory::{MapError, MemoryMap, Region, RegionKind};
 pub use timing::{CountingTiming, InsnClass, InsnEvent, NullTiming, Timing};

@@ -38,6 +38,11 @@ pub struct MachineConfig {
     pub vector_table: Option<u32>,
     /// Implemented priority bits of the NVIC (M0+: 2; STM32L4: 4; nRF52840, Apollo3: 3).
     pub priority_bits: u8,
+    /// Take UsageFault/BusFault/HardFault exceptions as the hardware does (the firmware's
+    /// handlers run) instead of stopping the run with a [`FaultReport`]. Off by default: the
+    /// report says more than any handler can. A fault the core cannot take (in HardFault or
+    /// NMI: lockup) still stops the run.
+    pub fault_exceptions: bool,
 }
 
 impl MachineConfig {
@@ -47,16 +52,24 @@ impl MachineConfig {
             CoreKind::M0Plus => 2,
             CoreKind::M4F => 3,
         };
-        MachineConfig { core, memory, vector_table: None, priority_bits }
+        MachineConfig {
+            core,
+            memory,
+            vector_table: None,
+            priority_bits,
+            fault_exceptions: false,
+        }
     }
 }
 
 /// General-purpose core registers and the APSR/EPSR state the executor touches on every step.
 #[derive(Clone, Debug, Default)]
 pub struct Cpu {
-    /// R0-R15 plus an always-zero slot 16. R13 is the active stack pointer; R15 holds the
-    /// architectural PC value (instruction address + 4) while an instruction executes.
-    pub r: [u32; 17],
+    /// R0-R15, then an always-zero slot 16 (the base of decoded literal loads) and unused
+    /// slots up to 31, so that any 5-bit register field indexes it without a bounds check.
+    /// R13 is the active stack pointer; R15 holds the architectural PC value (instruction
+    /// address + 4) while an instruction executes.
+    pub r: [u32; 32],
     /// Address of the next instruction to execute.
     pub pc: u32,
     /// APSR.N
@@ -69,7 +82,7 @@ pub struct Cpu {
     pub v: bool,
     /// APSR.Q (sticky saturation)
     pub q: bool,
-    /// APSR.GE[3:0]
+    /// APSR.GE, bits 3..0
     pub ge: u8,
     /// EPSR.IT: ITSTATE (firstcond:mask, advanced after each instruction of the block).
     pub it: u8,
@@ -168,8 +181,12 @@ impl fmt::Display for UsageFault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             UsageFault::Undefined { encoding } => write!(f, "UNDEFINED instruction {encoding:#x}"),
-            UsageFault::Unpredictable { encoding } => write!(f, "UNPREDICTABLE instruction {encoding:#x}"),
-            UsageFault::InvalidState { target } => write!(f, "branch to {target:#010x} with bit 0 clear (ARM state)"),
+            UsageFault::Unpredictable { encoding } => {
+                write!(f, "UNPREDICTABLE instruction {encoding:#x}")
+            }
+            UsageFault::InvalidState { target } => {
+                write!(f, "branch to {target:#010x} with bit 0 clear (ARM state)")
+            }
             UsageFault::InvalidPc { value } => write!(f, "invalid EXC_RETURN {value:#010x}"),
             UsageFault::NoCoprocessor => write!(f, "FP instruction while CPACR disables the FPU"),
             UsageFault::Unaligned { addr } => write!(f, "unaligned access at {addr:#010x}"),
@@ -224,9 +241,14 @@ impl fmt::Display for FaultReport {
                 let what = if write { "write to" } else { "read from" };
                 write!(f, "bus fault: {what} {addr:#010x}, which no memory region or modelled peripheral covers")?
             }
-            FaultKind::InstructionFetch { addr } => write!(f, "bus fault: instruction fetch from {addr:#010x}")?,
+            FaultKind::InstructionFetch { addr } => {
+                write!(f, "bus fault: instruction fetch from {addr:#010x}")?
+            }
             FaultKind::Usage(u) => write!(f, "usage fault: {u}")?,
-            FaultKind::Stacking { addr } => write!(f, "bus fault while stacking an exception frame at {addr:#010x}")?,
+            FaultKind::Stacking { addr } => write!(
+                f,
+                "bus fault while stacking an exception frame at {addr:#010x}"
+            )?,
         }
         write!(f, " at pc {:#010x}", self.pc)?;
         if let Some((name, off)) = &self.symbol {
@@ -240,7 +262,11 @@ impl fmt::Display for FaultReport {
                 15 => "pc".to_string(),
                 _ => format!("r{i}"),
             };
-            write!(f, "{name:>3}={r:#010x}{}", if i % 4 == 3 { "\n" } else { " " })?;
+            write!(
+                f,
+                "{name:>3}={r:#010x}{}",
+                if i % 4 == 3 { "\n" } else { " " }
+            )?;
         }
         write!(f, "xpsr={:#010x}", self.xpsr)
     }
@@ -286,10 +312,17 @@ pub enum HangKind {
 /// Internal: why an instruction did not complete normally.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Trap {
-    Bus { addr: u32, write: bool },
-    Fetch { addr: u32 },
+    Bus {
+        addr: u32,
+        write: bool,
+    },
+    Fetch {
+        addr: u32,
+    },
     Usage(UsageFault),
-    Stacking { addr: u32 },
+    Stacking {
+        addr: u32,
+    },
     Stop(StopReason),
     /// A self-branch or sleep: the run loop decides between idling and reporting a hang.
     Idle(HangKind),
@@ -303,6 +336,15 @@ pub trait Peripherals {
     fn read(&mut self, addr: u32, size: u8, cycles: u64) -> Option<u32>;
     /// Write `size` bytes at `addr`; false if the register is not modelled.
     fn write(&mut self, addr: u32, size: u8, value: u32, cycles: u64) -> bool;
+    /// External interrupt lines (IRQ numbers, 0-based) that are asserted at `cycles`. Called
+    /// between instructions after every peripheral access and at [`Self::next_event`]; each
+    /// returned line is pended in the NVIC (like a pulse: the peripheral clears its own request).
+    fn take_irqs(&mut self, _cycles: u64, _pend: &mut dyn FnMut(u32)) {}
+    /// The next cycle at which the peripheral will raise an interrupt on its own (a timer alarm,
+    /// a received byte), so sleeping cores and self-loops can be woken then. `None`: never.
+    fn next_event(&self, _cycles: u64) -> Option<u64> {
+        None
+    }
 }
 
 /// The virtual board. `T` is the timing model (static dispatch; [`NullTiming`] costs nothing).
@@ -317,6 +359,7 @@ pub struct Machine<T: Timing = NullTiming> {
     pub(crate) mem: Memory,
     pub(crate) sys: SystemState,
     pub(crate) exclusive: Option<u32>,
+    fault_exceptions: bool,
     /// The timing model.
     pub timing: T,
     pub(crate) peripherals: Option<Box<dyn Peripherals>>,
@@ -330,10 +373,11 @@ pub struct Machine<T: Timing = NullTiming> {
     /// Output written through semihosting (stdout, stderr).
     pub(crate) semihost_stdout: Vec<u8>,
     pub(crate) semihost_stderr: Vec<u8>,
-    /// Current code block for instruction fetch: base, length in bytes, block index.
+    /// Current code block for instruction fetch: base address, length in bytes, and the index
+    /// of its first slot in the flat predecode cache.
     code_base: u32,
     code_len: u32,
-    code_block: usize,
+    code_slot: usize,
 }
 
 impl Machine<NullTiming> {
@@ -367,6 +411,7 @@ impl<T: Timing> Machine<T> {
             mem,
             sys: SystemState::new(config.core, vtor, config.priority_bits),
             exclusive: None,
+            fault_exceptions: config.fault_exceptions,
             timing,
             peripherals: None,
             symbols: SymbolTable::default(),
@@ -377,7 +422,7 @@ impl<T: Timing> Machine<T> {
             semihost_stderr: Vec::new(),
             code_base: 0,
             code_len: 0,
-            code_block: 0,
+            code_slot: 0,
         })
     }
 
@@ -406,8 +451,14 @@ impl<T: Timing> Machine<T> {
     /// Reset: SP from the vector table's word 0, PC from word 1 (B1.5.5 TakeReset).
     pub fn reset(&mut self) -> Result<(), ElfError> {
         let vtor = self.sys.reset_vtor;
-        let sp = self.mem.read32(vtor).ok_or(ElfError::NoVectorTable { addr: vtor })?;
-        let entry = self.mem.read32(vtor.wrapping_add(4)).ok_or(ElfError::NoVectorTable { addr: vtor })?;
+        let sp = self
+            .mem
+            .read32(vtor)
+            .ok_or(ElfError::NoVectorTable { addr: vtor })?;
+        let entry = self
+            .mem
+            .read32(vtor.wrapping_add(4))
+            .ok_or(ElfError::NoVectorTable { addr: vtor })?;
         self.cpu = Cpu::default();
         self.fpu = Fpu::default();
         self.sys.reset(self.core);
@@ -444,6 +495,16 @@ impl<T: Timing> Machine<T> {
     /// Take (and clear) the semihosting stdout bytes written so far.
     pub fn take_semihosting_stdout(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.semihost_stdout)
+    }
+
+    /// Take (and clear) the semihosting stderr bytes written so far.
+    pub fn take_semihosting_stderr(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.semihost_stderr)
+    }
+
+    /// Take (and clear) the bytes written to ITM stimulus port 0 (Cortex-M4 only).
+    pub fn take_itm_output(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.sys.itm_output)
     }
 
     /// The ELF symbol table of the loaded image.
@@ -511,23 +572,35 @@ impl<T: Timing> Machine<T> {
     /// Run up to `budget` instructions.
     pub fn run(&mut self, budget: u64) -> StopReason {
         let end = self.instructions.saturating_add(budget);
+        // The count lives in a local while running, so the hot loop keeps it in a register.
+        let mut count = self.instructions;
+        let stop = self.run_until(end, &mut count);
+        self.instructions = count;
+        stop
+    }
+
+    #[inline(always)]
+    fn run_until(&mut self, end: u64, count: &mut u64) -> StopReason {
         loop {
             if self.cycles >= self.next_check {
                 if let Some(stop) = self.service() {
                     return stop;
                 }
             }
-            if self.instructions >= end {
+            if *count >= end {
                 return StopReason::BudgetExhausted;
             }
             let pc = self.cpu.pc;
             let off = pc.wrapping_sub(self.code_base);
             let insn = if off < self.code_len {
-                let slot = self.mem.blocks[self.code_block].code[(off >> 1) as usize];
+                let slot = self.mem.code[self.code_slot + (off >> 1) as usize];
                 if slot.op == Op::NotDecoded {
                     match self.decode_at(pc) {
                         Ok(i) => i,
-                        Err(t) => return self.stop_for(t, pc),
+                        Err(t) => match self.fault(t, pc) {
+                            Some(stop) => return stop,
+                            None => continue,
+                        },
                     }
                 } else {
                     slot
@@ -535,14 +608,21 @@ impl<T: Timing> Machine<T> {
             } else {
                 match self.decode_at(pc) {
                     Ok(i) => i,
-                    Err(t) => return self.stop_for(t, pc),
+                    Err(t) => match self.fault(t, pc) {
+                        Some(stop) => return stop,
+                        None => continue,
+                    },
                 }
             };
             let next = pc.wrapping_add(insn.len as u32);
             let it = self.cpu.it;
             let mut executed = true;
             if it != 0 {
-                self.cpu.it = if it & 0x7 == 0 { 0 } else { (it & 0xe0) | ((it << 1) & 0x1f) };
+                self.cpu.it = if it & 0x7 == 0 {
+                    0
+                } else {
+                    (it & 0xe0) | ((it << 1) & 0x1f)
+                };
                 executed = self.cpu.condition_passed((it >> 4) as u32) || insn.op == Op::Bkpt;
             }
             self.cpu.pc = next;
@@ -557,25 +637,35 @@ impl<T: Timing> Machine<T> {
                         }
                         Trap::Stop(StopReason::Exit { code }) => {
                             self.account(&insn, pc, next, true);
+                            *count += 1;
                             return StopReason::Exit { code };
                         }
                         t => {
+                            // The faulting instruction has no effect: back to its address.
                             self.cpu.it = it;
                             self.cpu.pc = pc;
-                            return self.stop_for(t, pc);
+                            match self.fault(t, pc) {
+                                Some(stop) => return stop,
+                                None => continue,
+                            }
                         }
                     }
                 }
             }
             self.account(&insn, pc, next, executed);
+            *count += 1;
         }
     }
 
     #[inline(always)]
     fn account(&mut self, insn: &Insn, pc: u32, next: u32, executed: bool) {
-        let event = InsnEvent { insn, pc, branch_taken: self.cpu.pc != next, executed };
+        let event = InsnEvent {
+            insn,
+            pc,
+            branch_taken: self.cpu.pc != next,
+            executed,
+        };
         self.cycles += self.timing.on_insn(&event) as u64;
-        self.instructions += 1;
     }
 
     /// Decode the instruction at `pc` (filling the predecode cache) and make its block current.
@@ -586,18 +676,53 @@ impl<T: Timing> Machine<T> {
         };
         let hw1 = self.mem.read16(pc).ok_or(Trap::Fetch { addr: pc })?;
         let hw2 = if isa::is_wide(hw1) {
-            self.mem.read16(pc.wrapping_add(2)).ok_or(Trap::Fetch { addr: pc.wrapping_add(2) })?
+            self.mem.read16(pc.wrapping_add(2)).ok_or(Trap::Fetch {
+                addr: pc.wrapping_add(2),
+            })?
         } else {
             0
         };
         let insn = isa::decode(self.arch, pc, hw1, hw2);
         let b = &mut self.mem.blocks[block];
         b.has_code = true;
-        b.code[(off >> 1) as usize] = insn;
+        self.mem.code[b.code_base + (off >> 1) as usize] = insn;
         self.code_base = b.base;
         self.code_len = b.len();
-        self.code_block = block;
+        self.code_slot = b.code_base;
         Ok(insn)
+    }
+
+    /// A trap at `pc`: stop with a report, or (with `fault_exceptions`) take the fault exception
+    /// the hardware would (B1.5.1): the configurable fault if SHCSR enables it and its priority
+    /// preempts, else HardFault; a fault at HardFault priority or above is a lockup and stops.
+    #[cold]
+    fn fault(&mut self, trap: Trap, pc: u32) -> Option<StopReason> {
+        let configurable = match &trap {
+            Trap::Usage(_) => 6,
+            Trap::Bus { .. } | Trap::Fetch { .. } => 5,
+            _ => return Some(self.stop_for(trap, pc)),
+        };
+        if !self.fault_exceptions || self.sys.execution_priority() < 0 {
+            return Some(self.stop_for(trap, pc));
+        }
+        let kind = match trap {
+            Trap::Usage(u) => FaultKind::Usage(u),
+            Trap::Bus { addr, write } => FaultKind::Bus { addr, write },
+            Trap::Fetch { addr } => FaultKind::InstructionFetch { addr },
+            _ => unreachable!("filtered above"),
+        };
+        self.sys.record_fault(&kind);
+        let exc = if self.core == CoreKind::M4F && self.sys.fault_enabled_and_preempts(configurable)
+        {
+            self.sys.hfsr &= !(1 << 30); // not escalated: FORCED stays clear
+            configurable
+        } else {
+            crate::system::HARDFAULT
+        };
+        match self.exception_entry(exc) {
+            Ok(()) => None,
+            Err(t) => Some(self.stop_for(t, pc)),
+        }
     }
 
     /// Turn a trap into a stop reason with a full report.
@@ -625,19 +750,26 @@ impl<T: Timing> Machine<T> {
     }
 
     /// A self-loop or sleep: jump to the next event that could wake the core, or report a hang.
+    /// A self-loop ends only by taking an exception; WFI/WFE also wake on a pending exception
+    /// that PRIMASK keeps from being taken (B1.5.19).
     #[cold]
     fn idle(&mut self, pc: u32, kind: HangKind) -> Option<StopReason> {
-        if self.sys.exception_ready() {
+        let woken = match kind {
+            HangKind::SelfLoop => self.sys.exception_ready(),
+            HangKind::Sleep => self.sys.wake_pending(),
+        };
+        if woken {
             self.next_check = 0;
             return None;
         }
-        match self.sys.next_wakeup(self.cycles) {
-            Some(at) if at > self.cycles => {
-                self.cycles = at;
-                self.next_check = 0;
-                None
-            }
-            Some(_) => {
+        let wakeup = match (self.sys.next_wakeup(self.cycles), self.peripheral_event()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        match wakeup {
+            Some(at) => {
+                // Nothing observable happens until then: skip the idle cycles.
+                self.cycles = self.cycles.max(at);
                 self.next_check = 0;
                 None
             }
@@ -649,14 +781,28 @@ impl<T: Timing> Machine<T> {
     #[cold]
     fn service(&mut self) -> Option<StopReason> {
         self.sys.advance_systick(self.cycles);
+        if let Some(p) = self.peripherals.as_mut() {
+            let sys = &mut self.sys;
+            p.take_irqs(self.cycles, &mut |irq| sys.set_pending(16 + (irq & 0xff)));
+        }
         if let Some(exc) = self.sys.exception_to_take() {
             let pc = self.cpu.pc;
             if let Err(t) = self.exception_entry(exc) {
                 return Some(self.stop_for(t, pc));
             }
         }
-        self.next_check = self.sys.next_deadline(self.cycles);
+        self.next_check = self
+            .sys
+            .next_deadline(self.cycles)
+            .min(self.peripheral_event().unwrap_or(u64::MAX));
         None
+    }
+
+    /// The peripherals' next self-timed event, if any.
+    fn peripheral_event(&self) -> Option<u64> {
+        self.peripherals
+            .as_ref()
+            .and_then(|p| p.next_event(self.cycles))
     }
 
     /// BXWritePC / LoadWritePC (A2.3.1): interworking branch, or exception return for
@@ -678,7 +824,7 @@ impl<T: Timing> Machine<T> {
     fn execute(&mut self, i: &Insn, in_it: bool) -> Result<(), Trap> {
         match i.op {
             Op::MovImm => {
-                self.cpu.r[i.rd as usize] = i.imm;
+                self.cpu.r[reg(i.rd)] = i.imm;
                 if i.flags & (F_S | isa::F_S_OUTSIDE_IT) != 0 {
                     self.exec_logical(i, in_it, true, true, |_, b| b);
                 }
@@ -752,7 +898,7 @@ impl<T: Timing> Machine<T> {
                 }
             }
             Op::Bl => self.exec_bl(i),
-            Op::Bx => self.bx_write_pc(self.cpu.r[i.rm as usize])?,
+            Op::Bx => self.bx_write_pc(self.cpu.r[reg(i.rm)])?,
             Op::Blx => self.exec_blx(i)?,
             Op::Cbz => self.exec_cbz(i),
             Op::It => self.cpu.it = i.imm as u8,
@@ -796,9 +942,14 @@ impl<T: Timing> Machine<T> {
             | Op::Usad8
             | Op::Usada8 => self.exec_multiply(i),
             Op::Sdiv | Op::Udiv => self.exec_divide(i)?,
-            Op::Ssat | Op::Usat | Op::Ssat16 | Op::Usat16 | Op::Qadd | Op::Qsub | Op::Qdadd | Op::Qdsub => {
-                self.exec_saturate(i)
-            }
+            Op::Ssat
+            | Op::Usat
+            | Op::Ssat16
+            | Op::Usat16
+            | Op::Qadd
+            | Op::Qsub
+            | Op::Qdadd
+            | Op::Qdsub => self.exec_saturate(i),
             Op::Parallel => self.exec_parallel(i),
             Op::Sel => self.exec_sel(i),
             Op::Pkh => self.exec_pkh(i),
@@ -818,13 +969,23 @@ impl<T: Timing> Machine<T> {
                 self.next_check = 0;
             }
             Op::Bkpt => self.exec_bkpt(i)?,
-            Op::Udf | Op::Undefined => return Err(Trap::Usage(UsageFault::Undefined { encoding: i.imm })),
-            Op::Unpredictable => return Err(Trap::Usage(UsageFault::Unpredictable { encoding: i.imm })),
+            Op::Udf | Op::Undefined => {
+                return Err(Trap::Usage(UsageFault::Undefined { encoding: i.imm }))
+            }
+            Op::Unpredictable => {
+                return Err(Trap::Usage(UsageFault::Unpredictable { encoding: i.imm }))
+            }
             Op::NotDecoded => unreachable!("executed an undecoded cache slot"),
             _ => self.exec_vfp(i)?,
         }
         Ok(())
     }
+}
+
+/// Index of register field `r` in [`Cpu::r`] (masked so the compiler needs no bounds check).
+#[inline(always)]
+pub(crate) fn reg(r: u8) -> usize {
+    (r & 31) as usize
 }
 
 /// AddWithCarry as a closure-friendly function.

@@ -1,7 +1,7 @@
 //! The memory map as data, and its flat fast backing store.
 //!
 //! The harness turns a board's `targets.toml` regions into a [`MemoryMap`]. Adjacent regions
-//! that are both backed (flash, model, boot2, RAM) are merged into one [`Block`] of host memory so
+//! that are both backed (flash, model, boot2, RAM) are merged into one block of host memory so
 //! an access is one subtraction and one comparison per block; there are only two or three blocks
 //! on every supported board. Code may run from any block: each carries a predecode cache.
 
@@ -40,7 +40,10 @@ impl RegionKind {
 
     /// True for the kinds that live in non-volatile program memory.
     pub fn is_flash(self) -> bool {
-        matches!(self, RegionKind::Flash | RegionKind::Model | RegionKind::Boot2)
+        matches!(
+            self,
+            RegionKind::Flash | RegionKind::Model | RegionKind::Boot2
+        )
     }
 }
 
@@ -60,7 +63,12 @@ pub struct Region {
 impl Region {
     /// A region; `name` is only used in messages.
     pub fn new(name: impl Into<String>, origin: u32, size: u32, kind: RegionKind) -> Region {
-        Region { name: name.into(), origin, size, kind }
+        Region {
+            name: name.into(),
+            origin,
+            size,
+            kind,
+        }
     }
 
     /// One past the last address (as u64 so a region may end at 4 GiB).
@@ -122,16 +130,26 @@ impl MemoryMap {
     pub fn validate(&self) -> Result<(), MapError> {
         for r in &self.regions {
             if r.size == 0 || r.end() > 1 << 32 {
-                return Err(MapError::BadSize { name: r.name.clone(), origin: r.origin, size: r.size });
+                return Err(MapError::BadSize {
+                    name: r.name.clone(),
+                    origin: r.origin,
+                    size: r.size,
+                });
             }
             if r.end() > 0xE000_0000 && r.kind.is_backed() {
-                return Err(MapError::SystemSpace { name: r.name.clone(), origin: r.origin });
+                return Err(MapError::SystemSpace {
+                    name: r.name.clone(),
+                    origin: r.origin,
+                });
             }
         }
         for (i, a) in self.regions.iter().enumerate() {
             for b in &self.regions[i + 1..] {
                 if (a.origin as u64) < b.end() && (b.origin as u64) < a.end() {
-                    return Err(MapError::Overlap { a: a.name.clone(), b: b.name.clone() });
+                    return Err(MapError::Overlap {
+                        a: a.name.clone(),
+                        b: b.name.clone(),
+                    });
                 }
             }
         }
@@ -150,9 +168,9 @@ pub(crate) struct Block {
     pub base: u32,
     pub data: Vec<u8>,
     pub writable: bool,
-    /// Predecode cache, one slot per halfword; `Op::NotDecoded` until first executed.
-    pub code: Vec<Insn>,
-    /// True once any slot of `code` may be decoded (so stores must invalidate).
+    /// Index of this block's first slot in [`Memory::code`] (one slot per halfword).
+    pub code_base: usize,
+    /// True once any slot of this block may be decoded (so stores must invalidate).
     pub has_code: bool,
 }
 
@@ -161,17 +179,18 @@ impl Block {
     pub fn len(&self) -> u32 {
         self.data.len() as u32
     }
+}
 
-    /// Forget decoded instructions that overlap bytes `off..off + size`.
-    #[inline(always)]
-    pub fn invalidate(&mut self, off: u32, size: u32) {
-        if self.has_code {
-            let first = (off >> 1).saturating_sub(1) as usize;
-            let last = ((off + size - 1) >> 1) as usize;
-            let end = (last + 1).min(self.code.len());
-            for slot in &mut self.code[first..end] {
-                *slot = Insn::default();
-            }
+/// Forget the decoded instructions of block `b` that overlap bytes `off..off + size` (a 32-bit
+/// instruction starting one halfword earlier overlaps too).
+#[inline(always)]
+fn invalidate(code: &mut [Insn], b: &Block, off: u32, size: u32) {
+    if b.has_code {
+        let first = b.code_base + (off >> 1).saturating_sub(1) as usize;
+        let last = b.code_base + ((off + size - 1) >> 1) as usize;
+        let end = (last + 1).min(b.code_base + b.data.len().div_ceil(2));
+        for slot in &mut code[first..end] {
+            *slot = Insn::default();
         }
     }
 }
@@ -180,6 +199,9 @@ impl Block {
 #[derive(Debug)]
 pub(crate) struct Memory {
     pub blocks: Vec<Block>,
+    /// The predecode cache of all blocks, one slot per halfword; `Op::NotDecoded` until first
+    /// executed. One flat vector so an instruction fetch is a single bounds-checked index.
+    pub code: Vec<Insn>,
 }
 
 impl Memory {
@@ -192,18 +214,31 @@ impl Memory {
         for r in regions {
             let writable = r.kind.is_writable();
             if let Some(last) = blocks.last_mut() {
-                if last.writable == writable && last.base as u64 + last.data.len() as u64 == r.origin as u64 {
+                if last.writable == writable
+                    && last.base as u64 + last.data.len() as u64 == r.origin as u64
+                {
                     last.data.resize(last.data.len() + r.size as usize, 0);
                     continue;
                 }
             }
-            blocks.push(Block { base: r.origin, data: vec![0; r.size as usize], writable, code: Vec::new(), has_code: false });
-        }
-        for b in &mut blocks {
-            b.code = vec![Insn::default(); b.data.len().div_ceil(2)];
+            blocks.push(Block {
+                base: r.origin,
+                data: vec![0; r.size as usize],
+                writable,
+                code_base: 0,
+                has_code: false,
+            });
         }
         blocks.sort_by_key(|b| !b.writable);
-        Memory { blocks }
+        let mut slots = 0;
+        for b in &mut blocks {
+            b.code_base = slots;
+            slots += b.data.len().div_ceil(2);
+        }
+        Memory {
+            blocks,
+            code: vec![Insn::default(); slots],
+        }
     }
 
     /// Index of the block holding `addr..addr + size`.
@@ -263,11 +298,31 @@ impl Memory {
                     return Some(false);
                 }
                 b.data[off as usize..(off + size) as usize].copy_from_slice(bytes);
-                b.invalidate(off, size);
+                invalidate(&mut self.code, b, off, size);
                 return Some(true);
             }
         }
         None
+    }
+
+    /// The bytes `addr..addr + len` of one block, for multi-word loads (LDM/POP).
+    #[inline(always)]
+    pub fn slice(&self, addr: u32, len: u32) -> Option<&[u8]> {
+        let (i, off) = self.find(addr, len)?;
+        self.blocks[i].data.get(off as usize..(off + len) as usize)
+    }
+
+    /// The bytes `addr..addr + len` of one writable block, for multi-word stores (STM/PUSH);
+    /// decoded instructions there are forgotten first. `None` if unbacked or read-only.
+    #[inline(always)]
+    pub fn slice_mut(&mut self, addr: u32, len: u32) -> Option<&mut [u8]> {
+        let (i, off) = self.find(addr, len)?;
+        let b = &mut self.blocks[i];
+        if !b.writable {
+            return None;
+        }
+        invalidate(&mut self.code, b, off, len);
+        b.data.get_mut(off as usize..(off + len) as usize)
     }
 
     /// Host write ignoring permissions (ELF loading, transports), invalidating decoded code.
@@ -278,7 +333,7 @@ impl Memory {
         let b = &mut self.blocks[i];
         b.data[off as usize..off as usize + bytes.len()].copy_from_slice(bytes);
         if !bytes.is_empty() {
-            b.invalidate(off, bytes.len() as u32);
+            invalidate(&mut self.code, b, off, bytes.len() as u32);
         }
         true
     }

@@ -108,13 +108,21 @@ impl<T: Timing> Machine<T> {
             SYS_ERRNO => 0,
             SYS_EXIT => {
                 // On AArch32 r1 is the reason code itself.
-                let code = if param == ADP_STOPPED_APPLICATION_EXIT { 0 } else { 1 };
+                let code = if param == ADP_STOPPED_APPLICATION_EXIT {
+                    0
+                } else {
+                    1
+                };
                 return Err(Trap::Stop(StopReason::Exit { code }));
             }
             SYS_EXIT_EXTENDED => {
                 let reason = self.read32(param)?;
                 let subcode = self.read32(param.wrapping_add(4))?;
-                let code = if reason == ADP_STOPPED_APPLICATION_EXIT { subcode as i32 } else { 1 };
+                let code = if reason == ADP_STOPPED_APPLICATION_EXIT {
+                    subcode as i32
+                } else {
+                    1
+                };
                 return Err(Trap::Stop(StopReason::Exit { code }));
             }
             _ => u32::MAX,

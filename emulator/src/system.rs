@@ -47,8 +47,13 @@ impl SysTick {
             return self.anchor_val;
         }
         let z0 = self.first_zero();
+        if now == self.anchor {
+            return self.anchor_val;
+        }
         if now < z0 {
-            return self.anchor_val.wrapping_sub((now - self.anchor) as u32);
+            // Counting down to the first zero (from the written value, or from LOAD after the
+            // reload that follows a zero).
+            return (z0 - now) as u32;
         }
         if self.load == 0 {
             return 0;
@@ -127,6 +132,8 @@ pub(crate) struct SystemState {
     pub div0_trap: bool,
     /// FP instructions may run without the CPACR/lazy-stacking/FPCA checks (B1.5.7 FP context).
     pub fp_ready: bool,
+    /// Bytes written to ITM stimulus port 0.
+    pub itm_output: Vec<u8>,
     /// Registers that only keep what was written (MPU, ACTLR, ITM/DWT/FPB configuration ...).
     plain: BTreeMap<u32, u32>,
 }
@@ -182,6 +189,7 @@ impl SystemState {
             unaligned_trap: m0,
             div0_trap: false,
             fp_ready: false,
+            itm_output: Vec::new(),
             plain: BTreeMap::new(),
         }
     }
@@ -206,7 +214,11 @@ impl SystemState {
         if p < 0 {
             return p;
         }
-        let sub_bits = if self.core == CoreKind::M0Plus { 0 } else { self.prigroup + 1 };
+        let sub_bits = if self.core == CoreKind::M0Plus {
+            0
+        } else {
+            self.prigroup + 1
+        };
         p & !((1i32 << sub_bits) - 1)
     }
 
@@ -314,16 +326,25 @@ impl SystemState {
         }
     }
 
-    /// When a sleeping or self-looping core would be woken: the next SysTick interrupt.
-    pub fn next_wakeup(&self, now: u64) -> Option<u64> {
-        if self.wake_pending() {
-            return Some(now);
-        }
-        if self.systick.enabled() && self.systick.ctrl & 2 != 0 && self.systick.next_zero != u64::MAX {
+    /// The next cycle at which a sleeping or self-looping core could be woken: the next SysTick
+    /// interrupt (the only time-driven exception source the core itself has).
+    pub fn next_wakeup(&self, _now: u64) -> Option<u64> {
+        if self.systick.enabled()
+            && self.systick.ctrl & 2 != 0
+            && self.systick.next_zero != u64::MAX
+        {
             Some(self.systick.next_zero)
         } else {
             None
         }
+    }
+
+    /// True if configurable fault `exc` (4 MemManage, 5 BusFault, 6 UsageFault) is enabled in
+    /// SHCSR and its priority would preempt the current execution priority (B1.5.1).
+    pub fn fault_enabled_and_preempts(&self, exc: u32) -> bool {
+        let enable_bit = 16 + (exc - 4);
+        self.shcsr & (1 << enable_bit) != 0
+            && self.group(self.priority_of(exc)) < self.execution_priority()
     }
 
     /// Record a fault in CFSR/HFSR/BFAR as the hardware would (for a debugger reading them).
@@ -355,7 +376,8 @@ impl SystemState {
 
     fn cyccnt(&self, now: u64) -> u32 {
         if self.cyccnt_running() {
-            self.cyccnt_value.wrapping_add((now - self.cyccnt_since) as u32)
+            self.cyccnt_value
+                .wrapping_add((now - self.cyccnt_since) as u32)
         } else {
             self.cyccnt_value
         }
@@ -394,7 +416,12 @@ impl SystemState {
             0xe000_e300..=0xe000_e31c => irq_word(&self.active, (word - 0xe000_e300) / 4),
             0xe000_e400..=0xe000_e4ec => {
                 let n = 16 + (word - 0xe000_e400) as usize;
-                u32::from_le_bytes([self.priority[n], self.priority[n + 1], self.priority[n + 2], self.priority[n + 3]])
+                u32::from_le_bytes([
+                    self.priority[n],
+                    self.priority[n + 1],
+                    self.priority[n + 2],
+                    self.priority[n + 3],
+                ])
             }
             0xe000_ed00 => {
                 if m4 {
@@ -410,7 +437,12 @@ impl SystemState {
             0xe000_ed14 => self.ccr,
             0xe000_ed18..=0xe000_ed20 => {
                 let n = (word - 0xe000_ed14) as usize;
-                u32::from_le_bytes([self.priority[n], self.priority[n + 1], self.priority[n + 2], self.priority[n + 3]])
+                u32::from_le_bytes([
+                    self.priority[n],
+                    self.priority[n + 1],
+                    self.priority[n + 2],
+                    self.priority[n + 3],
+                ])
             }
             0xe000_ed24 => self.shcsr,
             0xe000_ed28 if m4 => self.cfsr,
@@ -445,12 +477,13 @@ impl SystemState {
                 && matches!(word,
                     0xe000_0e00..=0xe000_0fff | 0xe000_1008..=0xe000_1fff | 0xe000_2000..=0xe000_2fff
                     | 0xe004_0000..=0xe004_0fff))
-            || (!m4 && matches!(word, 0xe000_1008..=0xe000_1fff | 0xe000_2000..=0xe000_2fff))
+            || (!m4 && matches!(word, 0xe000_1008..=0xe000_2fff))
     }
 
     fn icsr(&self) -> u32 {
         let pending = self.highest_pending().map_or(0, |(n, _)| n);
-        let isrpending = self.pending[0] & 0xffff_0000 != 0 || self.pending[1..].iter().any(|&b| b != 0);
+        let isrpending =
+            self.pending[0] & 0xffff_0000 != 0 || self.pending[1..].iter().any(|&b| b != 0);
         let mut v = self.ipsr | (pending << 12) | ((isrpending as u32) << 22);
         if self.pending[0] & (1 << PENDSV) != 0 {
             v |= 1 << 28;
@@ -473,7 +506,12 @@ impl SystemState {
         let word = addr & !3;
         // Byte/halfword writes are only meaningful for the byte-laid-out priority registers.
         if let 0xe000_e400..=0xe000_e4ec | 0xe000_ed18..=0xe000_ed20 = word {
-            let first = if word >= 0xe000_e400 { 16 + (addr - 0xe000_e400) as usize } else { (addr - 0xe000_ed14) as usize };
+            // NVIC_IPR bytes are IRQs 0.. (exceptions 16..); SHPR1-3 bytes are exceptions 4..15.
+            let first = if word <= 0xe000_e4ec {
+                16 + (addr - 0xe000_e400) as usize
+            } else {
+                (addr - 0xe000_ed14) as usize
+            };
             for k in 0..size as usize {
                 let p = self.mask_priority((value >> (8 * k)) as u8);
                 if first + k < EXCEPTIONS && first + k >= 4 {
@@ -484,7 +522,11 @@ impl SystemState {
         }
         let v = value;
         match word {
-            0xe000_0000..=0xe000_007c if m4 => {} // ITM stimulus: output is not captured
+            // ITM stimulus port 0 (the SWO "printf" port): bytes are kept for the host.
+            0xe000_0000 if m4 => self
+                .itm_output
+                .extend_from_slice(&value.to_le_bytes()[..size as usize]),
+            0xe000_0004..=0xe000_007c if m4 => {}
             0xe000_1000 => {
                 let keep = self.dwt_ctrl & !1;
                 self.with_cyccnt(now, |s| s.dwt_ctrl = keep | (v & 1));
@@ -513,10 +555,18 @@ impl SystemState {
                 self.systick.countflag = false;
                 self.systick.reanchor(now, 0);
             }
-            0xe000_e100..=0xe000_e11c => update_irq_word(&mut self.enabled, (word - 0xe000_e100) / 4, v, true),
-            0xe000_e180..=0xe000_e19c => update_irq_word(&mut self.enabled, (word - 0xe000_e180) / 4, v, false),
-            0xe000_e200..=0xe000_e21c => update_irq_word(&mut self.pending, (word - 0xe000_e200) / 4, v, true),
-            0xe000_e280..=0xe000_e29c => update_irq_word(&mut self.pending, (word - 0xe000_e280) / 4, v, false),
+            0xe000_e100..=0xe000_e11c => {
+                update_irq_word(&mut self.enabled, (word - 0xe000_e100) / 4, v, true)
+            }
+            0xe000_e180..=0xe000_e19c => {
+                update_irq_word(&mut self.enabled, (word - 0xe000_e180) / 4, v, false)
+            }
+            0xe000_e200..=0xe000_e21c => {
+                update_irq_word(&mut self.pending, (word - 0xe000_e200) / 4, v, true)
+            }
+            0xe000_e280..=0xe000_e29c => {
+                update_irq_word(&mut self.pending, (word - 0xe000_e280) / 4, v, false)
+            }
             0xe000_e300..=0xe000_e31c => {} // IABR is read-only
             0xe000_ef00 if m4 => self.set_pending(16 + (v & 0xff)), // STIR
             0xe000_ed04 => {

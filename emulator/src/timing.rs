@@ -38,22 +38,24 @@ pub enum InsnClass {
 pub fn class_of(op: Op) -> InsnClass {
     use Op::*;
     match op {
-        Mul | Mla | Mls | Smlaxy | Smulxy | Smulwy | Smlawy | Smlad | Smlsd | Smuad | Smusd | Smmul | Smmla
-        | Smmls | Usad8 | Usada8 => InsnClass::Multiply,
-        Umull | Smull | Umlal | Smlal | Umaal | Smlalxy | Smlald | Smlsld => InsnClass::LongMultiply,
+        Mul | Mla | Mls | Smlaxy | Smulxy | Smulwy | Smlawy | Smlad | Smlsd | Smuad | Smusd
+        | Smmul | Smmla | Smmls | Usad8 | Usada8 => InsnClass::Multiply,
+        Umull | Smull | Umlal | Smlal | Umaal | Smlalxy | Smlald | Smlsld => {
+            InsnClass::LongMultiply
+        }
         Sdiv | Udiv => InsnClass::Divide,
-        LdrImm | LdrbImm | LdrhImm | LdrsbImm | LdrshImm | LdrReg | LdrbReg | LdrhReg | LdrsbReg | LdrshReg
-        | Ldrex | Vldr => InsnClass::Load,
+        LdrImm | LdrbImm | LdrhImm | LdrsbImm | LdrshImm | LdrReg | LdrbReg | LdrhReg
+        | LdrsbReg | LdrshReg | Ldrex | Vldr => InsnClass::Load,
         StrImm | StrbImm | StrhImm | StrReg | StrbReg | StrhReg | Strex | Vstr => InsnClass::Store,
         Ldm | Ldrd | Vldm => InsnClass::LoadMultiple,
         Stm | Strd | Vstm => InsnClass::StoreMultiple,
         B | BCond | Bl | Bx | Blx | Cbz | Tbb | AluWritePc => InsnClass::Branch,
         Vdiv | Vsqrt => InsnClass::FpuDivSqrt,
-        VmovReg | VmovImm | VmovToS | VmovFromS | Vmov2ToS | Vmov2FromS | Vmrs | Vmsr | Vadd | Vsub | Vmul
-        | Vnmul | Vfma | Vfms | Vfnma | Vfnms | Vmla | Vmls | Vnmla | Vnmls | Vneg | Vabs | Vcmp | VcvtToInt
-        | VcvtFromInt | VcvtFixed | VcvtHalf => InsnClass::Fpu,
-        Mrs | Msr | Cps | Nop | Wfi | Wfe | Sev | Svc | Bkpt | Udf | It | Clrex | NotDecoded | Undefined
-        | Unpredictable => InsnClass::System,
+        VmovReg | VmovImm | VmovToS | VmovFromS | Vmov2ToS | Vmov2FromS | Vmrs | Vmsr | Vadd
+        | Vsub | Vmul | Vnmul | Vfma | Vfms | Vfnma | Vfnms | Vmla | Vmls | Vnmla | Vnmls
+        | Vneg | Vabs | Vcmp | VcvtToInt | VcvtFromInt | VcvtFixed | VcvtHalf => InsnClass::Fpu,
+        Mrs | Msr | Cps | Nop | Wfi | Wfe | Sev | Svc | Bkpt | Udf | It | Clrex | NotDecoded
+        | Undefined | Unpredictable => InsnClass::System,
         _ => InsnClass::Alu,
     }
 }

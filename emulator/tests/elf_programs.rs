@@ -6,7 +6,10 @@ use emulator::CoreKind;
 
 #[test]
 fn hello_world_prints_and_exits_on_both_cores() {
-    for (core, elf) in [(CoreKind::M0Plus, "hello-m0plus.elf"), (CoreKind::M4F, "hello-m4f.elf")] {
+    for (core, elf) in [
+        (CoreKind::M0Plus, "hello-m0plus.elf"),
+        (CoreKind::M4F, "hello-m4f.elf"),
+    ] {
         let (code, out) = run_fixture(core, elf);
         assert_eq!(code, 0, "{elf}");
         assert_eq!(out, "Hello, world! 42\n", "{elf}");
@@ -45,6 +48,40 @@ fn compute_program_agrees_across_m0plus_m4f_and_host() {
     let (code0, out0) = run_fixture(CoreKind::M0Plus, "compute-m0plus.elf");
     let (code4, out4) = run_fixture(CoreKind::M4F, "compute-m4f.elf");
     assert_eq!((code0, code4), (0, 0));
-    assert_eq!(out0, expected, "thumbv6m build on the M0+ differs from the host");
-    assert_eq!(out4, expected, "thumbv7em build on the M4F differs from the host");
+    assert_eq!(
+        out0, expected,
+        "thumbv6m build on the M0+ differs from the host"
+    );
+    assert_eq!(
+        out4, expected,
+        "thumbv7em build on the M4F differs from the host"
+    );
+}
+
+#[test]
+fn timing_hook_sees_every_instruction() {
+    use emulator::{CountingTiming, InsnClass, Machine, MachineConfig, StopReason};
+    let config = MachineConfig::new(CoreKind::M4F, common::fixture_map());
+    let mut m = Machine::with_timing(config, CountingTiming::default()).expect("valid map");
+    let bytes = std::fs::read(common::fixture("compute-m4f.elf")).expect("fixture exists");
+    m.load_elf(&bytes).expect("loads");
+    m.reset().expect("resets");
+    assert_eq!(m.run(u64::MAX), StopReason::Exit { code: 0 });
+    let t = &m.timing;
+    assert_eq!(t.instructions, m.instructions());
+    assert_eq!(t.per_class.iter().sum::<u64>(), m.instructions());
+    assert_eq!(m.cycles(), m.instructions(), "one cycle per instruction");
+    for class in [
+        InsnClass::Alu,
+        InsnClass::Load,
+        InsnClass::Branch,
+        InsnClass::Fpu,
+        InsnClass::Multiply,
+    ] {
+        assert!(
+            t.per_class[class as usize] > 0,
+            "no {class:?} instruction seen"
+        );
+    }
+    assert!(t.branches_taken > 0 && t.transfers > 0);
 }

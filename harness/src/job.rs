@@ -123,8 +123,13 @@ pub fn prepare(
     let region = board
         .model_partition()
         .ok_or_else(|| format!("board \"{}\" has no model region", board.name))?;
-    let mut header = Header::layout(bytes.len(), input.len(), expected.len(), region.size as usize)
-        .map_err(|e| format!("{name} does not fit board \"{}\": {e}", board.name))?;
+    let mut header = Header::layout(
+        bytes.len(),
+        input.len(),
+        expected.len(),
+        region.size as usize,
+    )
+    .map_err(|e| format!("{name} does not fit board \"{}\": {e}", board.name))?;
     header.warmup_runs = settings.warmup_runs;
     header.timed_runs = settings.timed_runs;
     let mut partition = vec![0u8; header.total_bytes as usize];
@@ -152,7 +157,11 @@ pub fn check_output(got: &[u8], expected: &[u8], output_type: TensorType) -> Res
     }
     match output_type {
         TensorType::Float32 => {
-            for (i, (g, e)) in got.chunks_exact(4).zip(expected.chunks_exact(4)).enumerate() {
+            for (i, (g, e)) in got
+                .chunks_exact(4)
+                .zip(expected.chunks_exact(4))
+                .enumerate()
+            {
                 let g = f32::from_le_bytes([g[0], g[1], g[2], g[3]]);
                 let e = f32::from_le_bytes([e[0], e[1], e[2], e[3]]);
                 let err = (g - e).abs() / e.abs().max(1.0);
@@ -217,13 +226,11 @@ pub fn execute(
     fill_measurements(&mut result, board, firmware, job, m);
     let outcome = match &run.end {
         End::Done => match m.checked_output() {
-            Ok(out) => check_output(out, &job.expected, job.output_type),
+            // A wrong output is a correctness failure; bytes lost on the way are not.
+            Ok(out) => check_output(out, &job.expected, job.output_type)
+                .inspect_err(|_| result.correct = Some(false)),
             Err(e) => Err(e),
-        }
-        .map_err(|e| {
-            result.correct = Some(false);
-            e
-        }),
+        },
         End::FirmwareError(reason) => Err(format!("the firmware reported: {reason}")),
         End::Malformed(line) => Err(line.clone()),
         End::Exit(code) => Err(format!("the firmware exited (code {code}) without @done")),
@@ -268,7 +275,10 @@ fn fill_measurements(
             bss_bytes: bss_other,
             stack_peak_bytes: u64::from(stack_used),
             arena_bytes: u64::from(arena_used),
-            peak_bytes: firmware.data_bytes + bss_other + u64::from(stack_used) + u64::from(arena_used),
+            peak_bytes: firmware.data_bytes
+                + bss_other
+                + u64::from(stack_used)
+                + u64::from(arena_used),
         });
     }
     if let Some(latency) = &result.latency {

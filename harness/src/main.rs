@@ -27,6 +27,10 @@ enum Command {
     Workloads(cmd::workloads::Args),
     /// Show the flash and RAM use of a board's firmware.
     Size(cmd::size::Args),
+    /// A model's operators, tensors, MACs, weights and arena plan.
+    Model(cmd::model::Args),
+    /// Run a model on the host engine: inputs from .npy, outputs printed or to .npy.
+    Infer(cmd::infer::Args),
     /// Run any ELF on a virtual board and stream what it prints.
     Emulate(cmd::emulate::Args),
     /// Run the benchmark matrix (boards x workloads x variants).
@@ -46,6 +50,8 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Compare(args) => cmd::compare::run(args),
         Command::Report(args) => cmd::report::run(args).map(|()| 0),
+        Command::Model(args) => cmd::model::run(args).map(|()| 0),
+        Command::Infer(args) => cmd::infer::run(args).map(|()| 0),
         _ => Project::discover(cli.root.as_deref()).and_then(|project| {
             match &cli.command {
                 Command::Boards(args) => cmd::boards::run(&project, args),
@@ -55,7 +61,12 @@ fn main() -> ExitCode {
                 Command::Run(args) => return cmd::run::run(&project, args),
                 Command::Baseline(command) => cmd::baseline::run(&project, command),
                 Command::Emulate(args) => return cmd::emulate::run(&project, args),
-                Command::Compare(_) | Command::Report(_) => unreachable!("handled above"),
+                Command::Compare(_)
+                | Command::Report(_)
+                | Command::Model(_)
+                | Command::Infer(_) => {
+                    unreachable!("handled above")
+                }
             }
             .map(|()| 0)
         }),
@@ -63,7 +74,15 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Each cause once: some errors already quote their source in their own message.
+            let mut message = e.to_string();
+            for cause in e.chain().skip(1) {
+                let cause = cause.to_string();
+                if !message.contains(&cause) {
+                    message = format!("{message}: {cause}");
+                }
+            }
+            eprintln!("error: {message}");
             ExitCode::from(2)
         }
     }

@@ -47,9 +47,12 @@ impl Array {
             reason,
         };
         let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
-        let npy = NpyFile::new(&bytes[..]).map_err(|e| err(format!("not a valid .npy file: {e}")))?;
+        let npy =
+            NpyFile::new(&bytes[..]).map_err(|e| err(format!("not a valid .npy file: {e}")))?;
         if npy.order() != Order::C {
-            return Err(err("Fortran-order arrays are not supported; save it in C order".into()));
+            return Err(err(
+                "Fortran-order arrays are not supported; save it in C order".into(),
+            ));
         }
         let shape = npy.shape().to_vec();
         let DType::Plain(ty) = npy.dtype() else {

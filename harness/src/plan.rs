@@ -79,7 +79,8 @@ impl std::str::FromStr for Shard {
     fn from_str(s: &str) -> Result<Shard, PlanError> {
         let bad = || PlanError::BadShard(s.to_owned());
         let (i, n) = s.split_once('/').ok_or_else(bad)?;
-        let (index, count): (usize, usize) = (i.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
+        let (index, count): (usize, usize) =
+            (i.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
         if index == 0 || index > count {
             return Err(bad());
         }
@@ -88,7 +89,11 @@ impl std::str::FromStr for Shard {
 }
 
 /// Every pattern must match something, so that a typo is not a silently empty run.
-fn check_patterns(what: &'static str, patterns: &[String], names: &[&str]) -> Result<(), PlanError> {
+fn check_patterns(
+    what: &'static str,
+    patterns: &[String],
+    names: &[&str],
+) -> Result<(), PlanError> {
     for p in patterns {
         if !names.iter().any(|n| glob_match(p, n)) {
             return Err(PlanError::NoMatch {
@@ -118,8 +123,15 @@ pub fn plan(
     check_patterns("variant", &filter.variants, &variant_names)?;
 
     let mut selected = Vec::new();
-    for board in targets.boards.iter().filter(|b| any_match(&filter.boards, &b.name)) {
-        for workload in workloads.iter().filter(|w| any_match(&filter.workloads, &w.name)) {
+    for board in targets
+        .boards
+        .iter()
+        .filter(|b| any_match(&filter.boards, &b.name))
+    {
+        for workload in workloads
+            .iter()
+            .filter(|w| any_match(&filter.workloads, &w.name))
+        {
             for variant in workload
                 .variants
                 .iter()
@@ -179,7 +191,10 @@ mod tests {
 
     #[test]
     fn shards() {
-        assert_eq!("2/3".parse::<Shard>().unwrap(), Shard { index: 2, count: 3 });
+        assert_eq!(
+            "2/3".parse::<Shard>().unwrap(),
+            Shard { index: 2, count: 3 }
+        );
         for bad in ["0/3", "4/3", "x", "1/", "/2"] {
             assert!(bad.parse::<Shard>().is_err(), "{bad}");
         }

@@ -158,12 +158,13 @@ pub struct Flash {
 #[serde(deny_unknown_fields)]
 pub struct Ram {
     pub data_bytes: u64,
+    /// Zero-initialised statics other than the engine arena's reserve.
     pub bss_bytes: u64,
     /// Peak stack found by stack painting.
     pub stack_peak_bytes: u64,
     /// Engine arena bytes the model used.
     pub arena_bytes: u64,
-    /// data + bss + stack peak (the arena lives in bss, so it is not added twice).
+    /// data + bss + stack peak + arena used.
     pub peak_bytes: u64,
 }
 

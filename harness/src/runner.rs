@@ -17,13 +17,26 @@ use crate::targets::Board;
 /// What happens during a run, for the sinks.
 #[derive(Debug)]
 pub enum Event<'a> {
-    Started { key: &'a JobKey, attempt: u32 },
+    Started {
+        key: &'a JobKey,
+        attempt: u32,
+    },
     /// A job ended (ok or failed) and is to be stored.
-    Finished { result: &'a JobResult, log: &'a [u8] },
+    Finished {
+        result: &'a JobResult,
+        log: &'a [u8],
+    },
     /// A job was cut short by an interrupt: not stored, redone on resume.
-    Interrupted { key: &'a JobKey },
+    Interrupted {
+        key: &'a JobKey,
+    },
     /// A job failed in a way that may pass on retry.
-    Retrying { key: &'a JobKey, attempt: u32, reason: &'a str, wait: Duration },
+    Retrying {
+        key: &'a JobKey,
+        attempt: u32,
+        reason: &'a str,
+        wait: Duration,
+    },
 }
 
 /// Receives the events of a run.

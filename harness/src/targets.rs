@@ -453,7 +453,10 @@ impl Validator<'_> {
         if arena < 16 * 1024 || !arena.is_multiple_of(16) {
             return Err(self.error(
                 raw.arena_bytes.span(),
-                format!("{}: {arena} must be a multiple of 16 and at least 16384", field("arena_bytes")),
+                format!(
+                    "{}: {arena} must be a multiple of 16 and at least 16384",
+                    field("arena_bytes")
+                ),
             ));
         }
         if let Some(ram) = &ram {

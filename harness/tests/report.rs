@@ -2,7 +2,8 @@
 
 mod common;
 
-use mcubench::cmd::report::write_report;
+use mcubench::cmd::report::{write_report, write_report_with};
+use mcubench::report::charts::ChartOptions;
 use mcubench::report::tables;
 
 #[test]
@@ -96,11 +97,22 @@ fn regenerating_a_report_gives_identical_files() {
     let results = common::matrix();
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
-    write_report(a.path(), &results).unwrap();
-    write_report(b.path(), &results).unwrap();
+    let capacities = std::collections::BTreeMap::from([
+        ("nrf52840-dk".to_owned(), (1024 * 1024, 256 * 1024)),
+        ("pico".to_owned(), (2048 * 1024 - 256, 264 * 1024)),
+    ]);
+    let options = ChartOptions::default();
+    let written = write_report_with(a.path(), &results, &capacities, &options).unwrap();
+    write_report_with(b.path(), &results, &capacities, &options).unwrap();
+    assert_eq!(written.tables, 10);
+    assert!(written
+        .charts
+        .iter()
+        .all(|c| c.starts_with(a.path().join("charts"))));
     let mut files: Vec<_> = walk(a.path());
     files.sort();
     assert!(files.len() > 20, "{files:?}");
+    assert!(files.iter().any(|f| f.ends_with("charts/kws_latency.png")));
     for f in files {
         let rel = f.strip_prefix(a.path()).unwrap();
         assert_eq!(
@@ -122,4 +134,14 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+#[test]
+fn a_report_without_capacities_still_has_every_chart() {
+    let results = common::matrix();
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(write_report(dir.path(), &results).unwrap(), 10);
+    let memory = std::fs::read_to_string(dir.path().join("charts/memory_pico.svg")).unwrap();
+    assert!(memory.contains("board capacity unknown"));
+    assert!(dir.path().join("charts/kws_speedup.png").is_file());
 }

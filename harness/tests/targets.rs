@@ -168,22 +168,86 @@ fn a_misaligned_region_is_rejected_with_the_nearest_aligned_value() {
 #[test]
 fn other_mistakes_have_messages_that_say_the_fix() {
     let cases = [
-        ("stack_bytes = 32768\narena_bytes = 204800", "stack_bytes = 30\narena_bytes = 204800", "field `stack_bytes`: 30 is not a positive multiple of 8"),
-        ("arena_bytes = 204800", "arena_bytes = 204801", "must be a multiple of 16"),
-        ("arena_bytes = 212992", "arena_bytes = 240000", "lower arena_bytes to at most 221184"),
-        ("deploy = { probe_rs_chip = \"RP2040\" }", "deploy = { }", "give probe_rs_chip"),
-        ("deploy = { probe_rs_chip = \"RP2040\" }", "deploy = { probe_rs_chip = \"RP2040\", bootloader = \"sparkfun-variable-loader\" }", "not both"),
-        ("bootloader = \"sparkfun-variable-loader\", port", "bootloader = \"uf2\", port", "unknown bootloader \"uf2\""),
-        ("transport = { kind = \"uart\", port = \"/dev/ttyUSB0\", baud = 115200 }", "transport = { kind = \"uart\" }", "a UART needs the port"),
-        ("transport = { kind = \"uart\", port = \"/dev/ttyUSB0\", baud = 115200 }", "transport = { kind = \"uart\", port = \"/dev/ttyUSB0\", baud = 0 }", "must be greater than 0"),
-        ("transport = { kind = \"uart\", port = \"/dev/ttyUSB0\", baud = 115200 }", "transport = { kind = \"spi\" }", "unknown variant `spi`"),
-        ("energy = { voltage_v = 3.0, run_current_ma = 3.3,", "energy = { voltage_v = 3.0, run_current_ma = 3.3, run_current_ua_per_mhz = 52.0,", "exactly one of run_current_ua_per_mhz and run_current_ma"),
-        ("energy = { voltage_v = 3.0,", "energy = { voltage_v = -3.0,", "-3 must be a positive number"),
-        ("{ name = \"MODEL\", kind = \"model\", origin = 0x1008_0000, size = 0x0018_0000 }", "{ name = \"MODEL\", kind = \"model\", origin = 0x1008_0000, size = 0xFFF8_0000 }", "runs past the 32-bit address space"),
-        ("{ name = \"TCM\", kind = \"ram\"", "{ name = \"RAM\", kind = \"ram\"", "region \"RAM\" is defined twice"),
-        ("{ name = \"RAM\", kind = \"ram\", origin = 0x2000_0000, size = 0x0004_0000 },", "", "needs a region named \"RAM\""),
-        ("name = \"pico\"", "name = \"nrf52840-dk\"", "board \"nrf52840-dk\" is defined twice"),
-        ("name = \"pico\"", "name = \"Pico Board\"", "not a valid board name"),
+        (
+            "stack_bytes = 32768\narena_bytes = 204800",
+            "stack_bytes = 30\narena_bytes = 204800",
+            "field `stack_bytes`: 30 is not a positive multiple of 8",
+        ),
+        (
+            "arena_bytes = 204800",
+            "arena_bytes = 204801",
+            "must be a multiple of 16",
+        ),
+        (
+            "arena_bytes = 212992",
+            "arena_bytes = 240000",
+            "lower arena_bytes to at most 221184",
+        ),
+        (
+            "deploy = { probe_rs_chip = \"RP2040\" }",
+            "deploy = { }",
+            "give probe_rs_chip",
+        ),
+        (
+            "deploy = { probe_rs_chip = \"RP2040\" }",
+            "deploy = { probe_rs_chip = \"RP2040\", bootloader = \"sparkfun-variable-loader\" }",
+            "not both",
+        ),
+        (
+            "bootloader = \"sparkfun-variable-loader\", port",
+            "bootloader = \"uf2\", port",
+            "unknown bootloader \"uf2\"",
+        ),
+        (
+            "transport = { kind = \"uart\", port = \"/dev/ttyUSB0\", baud = 115200 }",
+            "transport = { kind = \"uart\" }",
+            "a UART needs the port",
+        ),
+        (
+            "transport = { kind = \"uart\", port = \"/dev/ttyUSB0\", baud = 115200 }",
+            "transport = { kind = \"uart\", port = \"/dev/ttyUSB0\", baud = 0 }",
+            "must be greater than 0",
+        ),
+        (
+            "transport = { kind = \"uart\", port = \"/dev/ttyUSB0\", baud = 115200 }",
+            "transport = { kind = \"spi\" }",
+            "unknown variant `spi`",
+        ),
+        (
+            "energy = { voltage_v = 3.0, run_current_ma = 3.3,",
+            "energy = { voltage_v = 3.0, run_current_ma = 3.3, run_current_ua_per_mhz = 52.0,",
+            "exactly one of run_current_ua_per_mhz and run_current_ma",
+        ),
+        (
+            "energy = { voltage_v = 3.0,",
+            "energy = { voltage_v = -3.0,",
+            "-3 must be a positive number",
+        ),
+        (
+            "{ name = \"MODEL\", kind = \"model\", origin = 0x1008_0000, size = 0x0018_0000 }",
+            "{ name = \"MODEL\", kind = \"model\", origin = 0x1008_0000, size = 0xFFF8_0000 }",
+            "runs past the 32-bit address space",
+        ),
+        (
+            "{ name = \"TCM\", kind = \"ram\"",
+            "{ name = \"RAM\", kind = \"ram\"",
+            "region \"RAM\" is defined twice",
+        ),
+        (
+            "{ name = \"RAM\", kind = \"ram\", origin = 0x2000_0000, size = 0x0004_0000 },",
+            "",
+            "needs a region named \"RAM\"",
+        ),
+        (
+            "name = \"pico\"",
+            "name = \"nrf52840-dk\"",
+            "board \"nrf52840-dk\" is defined twice",
+        ),
+        (
+            "name = \"pico\"",
+            "name = \"Pico Board\"",
+            "not a valid board name",
+        ),
     ];
     for (from, to, expected) in cases {
         let err = error_after(from, to);

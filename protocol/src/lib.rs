@@ -118,7 +118,8 @@ impl Record<'_> {
             Record::Run { index, cycles } => write!(w, "@run index={index} cycles={cycles}")?,
             Record::Output { len, digest } => write!(w, "@output len={len} fnv1a={digest:#010x}")?,
             Record::Data { offset, hex } => {
-                if hex.is_empty() || !hex.len().is_multiple_of(2) || !hex.bytes().all(is_lower_hex) {
+                if hex.is_empty() || !hex.len().is_multiple_of(2) || !hex.bytes().all(is_lower_hex)
+                {
                     return Err(WriteError::InvalidToken { field: "hex" });
                 }
                 write!(w, "@data offset={offset} hex={hex}")?;

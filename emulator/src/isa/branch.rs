@@ -2,23 +2,27 @@
 //! space (A5.2.6, A5.3.4), whose hints/barriers/MRS/MSR are handed to [`super::system`].
 
 use super::{bit, bits, sign_extend, system, Insn, Op, F_OPT, LR};
-use crate::machine::{Machine, Trap};
+use crate::machine::{reg, Machine, Trap};
 use crate::timing::Timing;
 
 /// 16-bit conditional branch, UDF and SVC (A5.2.6), and unconditional branch B_T2.
 pub(crate) fn decode16(pc: u32, hw: u32) -> Insn {
     if bits(hw, 15, 11) == 0b11100 {
         // B_T2 (A7.7.12)
-        let target = pc.wrapping_add(4).wrapping_add(sign_extend(bits(hw, 10, 0) << 1, 12));
+        let target = pc
+            .wrapping_add(4)
+            .wrapping_add(sign_extend(bits(hw, 10, 0) << 1, 12));
         return Insn::new(Op::B, 2).imm(target);
     }
     let cond = bits(hw, 11, 8);
     match cond {
-        0b1110 => Insn::new(Op::Udf, 2).imm(bits(hw, 7, 0)), // UDF_T1 (A7.7.194)
+        0b1110 => Insn::new(Op::Udf, 2).imm(hw), // UDF_T1 (A7.7.194): keep the encoding for the report
         0b1111 => Insn::new(Op::Svc, 2).imm(bits(hw, 7, 0)), // SVC_T1 (A7.7.178)
         _ => {
             // B_T1 (A7.7.12)
-            let target = pc.wrapping_add(4).wrapping_add(sign_extend(bits(hw, 7, 0) << 1, 9));
+            let target = pc
+                .wrapping_add(4)
+                .wrapping_add(sign_extend(bits(hw, 7, 0) << 1, 9));
             Insn::new(Op::BCond, 2).imm(target).shift(cond)
         }
     }
@@ -43,7 +47,10 @@ pub(crate) fn decode16_bx(hw: u32) -> Insn {
 /// CBZ_T1 / CBNZ_T1 (A7.7.21).
 pub(crate) fn decode16_cbz(pc: u32, hw: u32) -> Insn {
     let imm = (bits(hw, 9, 9) << 6) | (bits(hw, 7, 3) << 1);
-    Insn::new(Op::Cbz, 2).regs(0, bits(hw, 2, 0), 0).imm(pc.wrapping_add(4).wrapping_add(imm)).flag_if(bit(hw, 11), F_OPT)
+    Insn::new(Op::Cbz, 2)
+        .regs(0, bits(hw, 2, 0), 0)
+        .imm(pc.wrapping_add(4).wrapping_add(imm))
+        .flag_if(bit(hw, 11), F_OPT)
 }
 
 /// Target of B_T4 / BL_T1: SignExtend(S:I1:I2:imm10:imm11:'0'), I = NOT(J XOR S).
@@ -75,7 +82,7 @@ pub(crate) fn decode32(pc: u32, w: u32) -> Insn {
     }
     if op1 == 0b010 && op == 0b1111111 {
         // UDF_T2 (A7.7.194)
-        return Insn::new(Op::Udf, 4).imm((bits(w, 19, 16) << 12) | bits(w, 11, 0));
+        return Insn::new(Op::Udf, 4).imm(w);
     }
     match op1 {
         0b001 | 0b011 => Insn::new(Op::B, 4).imm(next.wrapping_add(t4_offset(w))), // B_T4
@@ -104,7 +111,7 @@ pub(crate) fn decode32_v6m(pc: u32, w: u32) -> Insn {
 impl<T: Timing> Machine<T> {
     /// BLX (register), A7.7.19: LR = next instruction | 1.
     pub(crate) fn exec_blx(&mut self, i: &Insn) -> Result<(), Trap> {
-        let target = self.cpu.r[i.rm as usize];
+        let target = self.cpu.r[reg(i.rm)];
         self.cpu.r[LR as usize] = self.cpu.pc | 1;
         self.bx_write_pc(target)
     }
@@ -119,7 +126,7 @@ impl<T: Timing> Machine<T> {
     /// CBZ/CBNZ (A7.7.21).
     #[inline(always)]
     pub(crate) fn exec_cbz(&mut self, i: &Insn) {
-        let zero = self.cpu.r[i.rn as usize] == 0;
+        let zero = self.cpu.r[reg(i.rn)] == 0;
         if zero != (i.flags & F_OPT != 0) {
             self.cpu.pc = i.imm;
         }

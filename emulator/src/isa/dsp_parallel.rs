@@ -3,10 +3,10 @@
 //! which consume and produce the same packed lanes and GE flags.
 
 use super::{bits, Insn, Op, F_OPT};
-use crate::machine::Machine;
+use crate::machine::{reg, Machine};
 use crate::timing::Timing;
 
-/// [`Insn::shift`] operation codes (bits 22..20 of the encoding).
+/// `Insn.shift` operation codes (bits 22..20 of the encoding).
 const ADD8: u8 = 0b000;
 const ADD16: u8 = 0b001;
 const ASX: u8 = 0b010;
@@ -27,18 +27,25 @@ pub(crate) fn decode32(w: u32) -> Insn {
     if [rd, rn, rm].iter().any(|&r| r == 13 || r == 15) {
         return Insn::unpredictable(4, w);
     }
-    Insn::new(Op::Parallel, 4).regs(rd, rn, rm).shift(op).ra(prefix)
+    Insn::new(Op::Parallel, 4)
+        .regs(rd, rn, rm)
+        .shift(op)
+        .ra(prefix)
 }
 
 impl<T: Timing> Machine<T> {
     /// Executes one of the 36 parallel add/subtract instructions.
     pub(crate) fn exec_parallel(&mut self, i: &Insn) {
-        let rn = self.cpu.r[i.rn as usize];
-        let rm = self.cpu.r[i.rm as usize];
+        let rn = self.cpu.r[reg(i.rn)];
+        let rm = self.cpu.r[reg(i.rm)];
         let signed = i.ra & 0b100 == 0;
         let kind = i.ra & 0b011; // 0 modulo (sets GE), 1 saturating, 2 halving
         let op = i.shift;
-        let (width, lanes) = if matches!(op, ADD8 | SUB8) { (8u32, 4u32) } else { (16, 2) };
+        let (width, lanes) = if matches!(op, ADD8 | SUB8) {
+            (8u32, 4u32)
+        } else {
+            (16, 2)
+        };
         let mask = (1u32 << width) - 1;
         let lane = |x: u32, k: u32| -> i32 {
             let v = (x >> (k * width)) & mask;
@@ -65,7 +72,11 @@ impl<T: Timing> Machine<T> {
             let r = if add { a + b } else { a - b };
             let v = match kind {
                 0 => {
-                    let set = if signed || !add { r >= 0 } else { r >= (1 << width) };
+                    let set = if signed || !add {
+                        r >= 0
+                    } else {
+                        r >= (1 << width)
+                    };
                     if set {
                         ge |= if width == 16 { 0b11 << (2 * k) } else { 1 << k };
                     }
@@ -83,7 +94,7 @@ impl<T: Timing> Machine<T> {
             };
             result |= (v & mask) << (k * width);
         }
-        self.cpu.r[i.rd as usize] = result;
+        self.cpu.r[reg(i.rd)] = result;
         if kind == 0 {
             self.cpu.ge = ge;
         }
@@ -91,24 +102,28 @@ impl<T: Timing> Machine<T> {
 
     /// SEL (A7.7.127): each byte from Rn where its GE bit is set, else from Rm.
     pub(crate) fn exec_sel(&mut self, i: &Insn) {
-        let rn = self.cpu.r[i.rn as usize];
-        let rm = self.cpu.r[i.rm as usize];
+        let rn = self.cpu.r[reg(i.rn)];
+        let rm = self.cpu.r[reg(i.rm)];
         let mut mask = 0u32;
         for k in 0..4 {
             if self.cpu.ge & (1 << k) != 0 {
                 mask |= 0xff << (8 * k);
             }
         }
-        self.cpu.r[i.rd as usize] = (rn & mask) | (rm & !mask);
+        self.cpu.r[reg(i.rd)] = (rn & mask) | (rm & !mask);
     }
 
     /// PKHBT / PKHTB (A7.7.93).
     pub(crate) fn exec_pkh(&mut self, i: &Insn) {
-        let rn = self.cpu.r[i.rn as usize];
-        let rm = self.cpu.r[i.rm as usize];
-        self.cpu.r[i.rd as usize] = if i.flags & F_OPT != 0 {
+        let rn = self.cpu.r[reg(i.rn)];
+        let rm = self.cpu.r[reg(i.rm)];
+        self.cpu.r[reg(i.rd)] = if i.flags & F_OPT != 0 {
             // PKHTB: bottom from Rm ASR #imm (imm 32 is encoded as 0 -> ASR #32).
-            let shifted = if i.imm >= 32 { ((rm as i32) >> 31) as u32 } else { ((rm as i32) >> i.imm) as u32 };
+            let shifted = if i.imm >= 32 {
+                ((rm as i32) >> 31) as u32
+            } else {
+                ((rm as i32) >> i.imm) as u32
+            };
             (rn & 0xffff_0000) | (shifted & 0xffff)
         } else {
             let shifted = rm << i.imm;

@@ -2,7 +2,7 @@
 //! A5.3.8).
 
 use super::{bit, bits, Insn, Op, F_INDEX, F_OPT, F_WBACK, PC, R_ZERO, SP};
-use crate::machine::{Machine, Trap, UsageFault};
+use crate::machine::{reg, Machine, Trap, UsageFault};
 use crate::timing::Timing;
 
 /// Offset addressing: `[Rn, #imm]` without write-back.
@@ -17,7 +17,10 @@ pub(crate) fn decode16(pc: u32, hw: u32) -> Insn {
         0b01001 => {
             // LDR_lit_T1 (A7.7.43): address resolved at decode.
             let addr = ((pc + 4) & !3).wrapping_add(bits(hw, 7, 0) << 2);
-            Insn::new(Op::LdrImm, 2).regs(bits(hw, 10, 8), R_ZERO as u32, 0).imm(addr).flags(OFFSET)
+            Insn::new(Op::LdrImm, 2)
+                .regs(bits(hw, 10, 8), R_ZERO as u32, 0)
+                .imm(addr)
+                .flags(OFFSET)
         }
         0b01010 | 0b01011 => {
             // Register offset, A5.2.4 opB: STR/STRH/STRB/LDRSB/LDR/LDRH/LDRB/LDRSH (reg) T1.
@@ -34,17 +37,41 @@ pub(crate) fn decode16(pc: u32, hw: u32) -> Insn {
             Insn::new(op, 2).regs(rt, rn, bits(hw, 8, 6))
         }
         // STR_imm_T1 / LDR_imm_T1 (A7.7.158, A7.7.42)
-        0b01100 => Insn::new(Op::StrImm, 2).regs(rt, rn, 0).imm(imm5 << 2).flags(OFFSET),
-        0b01101 => Insn::new(Op::LdrImm, 2).regs(rt, rn, 0).imm(imm5 << 2).flags(OFFSET),
+        0b01100 => Insn::new(Op::StrImm, 2)
+            .regs(rt, rn, 0)
+            .imm(imm5 << 2)
+            .flags(OFFSET),
+        0b01101 => Insn::new(Op::LdrImm, 2)
+            .regs(rt, rn, 0)
+            .imm(imm5 << 2)
+            .flags(OFFSET),
         // STRB_imm_T1 / LDRB_imm_T1 (A7.7.160, A7.7.45)
-        0b01110 => Insn::new(Op::StrbImm, 2).regs(rt, rn, 0).imm(imm5).flags(OFFSET),
-        0b01111 => Insn::new(Op::LdrbImm, 2).regs(rt, rn, 0).imm(imm5).flags(OFFSET),
+        0b01110 => Insn::new(Op::StrbImm, 2)
+            .regs(rt, rn, 0)
+            .imm(imm5)
+            .flags(OFFSET),
+        0b01111 => Insn::new(Op::LdrbImm, 2)
+            .regs(rt, rn, 0)
+            .imm(imm5)
+            .flags(OFFSET),
         // STRH_imm_T1 / LDRH_imm_T1 (A7.7.167, A7.7.54)
-        0b10000 => Insn::new(Op::StrhImm, 2).regs(rt, rn, 0).imm(imm5 << 1).flags(OFFSET),
-        0b10001 => Insn::new(Op::LdrhImm, 2).regs(rt, rn, 0).imm(imm5 << 1).flags(OFFSET),
+        0b10000 => Insn::new(Op::StrhImm, 2)
+            .regs(rt, rn, 0)
+            .imm(imm5 << 1)
+            .flags(OFFSET),
+        0b10001 => Insn::new(Op::LdrhImm, 2)
+            .regs(rt, rn, 0)
+            .imm(imm5 << 1)
+            .flags(OFFSET),
         // STR_imm_T2 / LDR_imm_T2, SP-relative
-        0b10010 => Insn::new(Op::StrImm, 2).regs(bits(hw, 10, 8), SP as u32, 0).imm(bits(hw, 7, 0) << 2).flags(OFFSET),
-        _ => Insn::new(Op::LdrImm, 2).regs(bits(hw, 10, 8), SP as u32, 0).imm(bits(hw, 7, 0) << 2).flags(OFFSET),
+        0b10010 => Insn::new(Op::StrImm, 2)
+            .regs(bits(hw, 10, 8), SP as u32, 0)
+            .imm(bits(hw, 7, 0) << 2)
+            .flags(OFFSET),
+        _ => Insn::new(Op::LdrImm, 2)
+            .regs(bits(hw, 10, 8), SP as u32, 0)
+            .imm(bits(hw, 7, 0) << 2)
+            .flags(OFFSET),
     }
 }
 
@@ -68,7 +95,10 @@ pub(crate) fn decode32_store(w: u32) -> Insn {
     }
     if op1 & 0b100 != 0 {
         // STR_imm_T3, STRB_imm_T2, STRH_imm_T2: [Rn, #imm12]
-        Insn::new(imm_op, 4).regs(rt, rn, 0).imm(bits(w, 11, 0)).flags(OFFSET)
+        Insn::new(imm_op, 4)
+            .regs(rt, rn, 0)
+            .imm(bits(w, 11, 0))
+            .flags(OFFSET)
     } else if bits(w, 11, 6) == 0 {
         // STR_reg_T2, STRB_reg_T2, STRH_reg_T2: [Rn, Rm, LSL #imm2]
         let rm = bits(w, 3, 0);
@@ -97,7 +127,11 @@ fn imm8_indexed(w: u32, op: Op, rt: u32, rn: u32) -> Insn {
     }
     let imm8 = bits(w, 7, 0);
     let off = if u { imm8 } else { imm8.wrapping_neg() };
-    Insn::new(op, 4).regs(rt, rn, 0).imm(off).flag_if(p, F_INDEX).flag_if(wb, F_WBACK)
+    Insn::new(op, 4)
+        .regs(rt, rn, 0)
+        .imm(off)
+        .flag_if(p, F_INDEX)
+        .flag_if(wb, F_WBACK)
 }
 
 /// Load byte / halfword / word and memory hints (A5.3.7, A5.3.8's siblings A5.3.9).
@@ -120,11 +154,21 @@ pub(crate) fn decode32_load(pc: u32, w: u32) -> Insn {
         // LDR/LDRB/LDRH/LDRSB/LDRSH (literal), PLD/PLI (literal).
         let base = (pc + 4) & !3;
         let imm12 = bits(w, 11, 0);
-        let addr = if up { base.wrapping_add(imm12) } else { base.wrapping_sub(imm12) };
-        Insn::new(imm_op, 4).regs(rt, R_ZERO as u32, 0).imm(addr).flags(OFFSET)
+        let addr = if up {
+            base.wrapping_add(imm12)
+        } else {
+            base.wrapping_sub(imm12)
+        };
+        Insn::new(imm_op, 4)
+            .regs(rt, R_ZERO as u32, 0)
+            .imm(addr)
+            .flags(OFFSET)
     } else if up {
         // imm12 forms: LDR_imm_T3, LDRB_imm_T2, LDRH_imm_T2, LDRSB_imm_T1, LDRSH_imm_T1.
-        Insn::new(imm_op, 4).regs(rt, rn, 0).imm(bits(w, 11, 0)).flags(OFFSET)
+        Insn::new(imm_op, 4)
+            .regs(rt, rn, 0)
+            .imm(bits(w, 11, 0))
+            .flags(OFFSET)
     } else if bits(w, 11, 6) == 0 {
         // Register forms T2 (LDR_reg_T2 ...): [Rn, Rm, LSL #imm2]
         let rm = bits(w, 3, 0);
@@ -174,14 +218,22 @@ pub(crate) fn decode32_dual_exclusive_table(pc: u32, w: u32) -> Insn {
             if bad(rd) || bad(rt) || rn == 15 || rd == rn || rd == rt {
                 return Insn::unpredictable(4, w);
             }
-            Insn::new(Op::Strex, 4).regs(rd, rn, 0).ra(rt).imm(bits(w, 7, 0) << 2).shift(4)
+            Insn::new(Op::Strex, 4)
+                .regs(rd, rn, 0)
+                .ra(rt)
+                .imm(bits(w, 7, 0) << 2)
+                .shift(4)
         }
         (0b00, 0b01) => {
             // LDREX_T1 (A7.7.52)
             if bad(rt) || rn == 15 || !ones_11_8 {
                 return Insn::unpredictable(4, w);
             }
-            Insn::new(Op::Ldrex, 4).regs(0, rn, 0).ra(rt).imm(bits(w, 7, 0) << 2).shift(4)
+            Insn::new(Op::Ldrex, 4)
+                .regs(0, rn, 0)
+                .ra(rt)
+                .imm(bits(w, 7, 0) << 2)
+                .shift(4)
         }
         (0b01, 0b00) => {
             // STREXB_T1 / STREXH_T1 (A7.7.168, A7.7.169): Rd = bits 3..0.
@@ -203,14 +255,19 @@ pub(crate) fn decode32_dual_exclusive_table(pc: u32, w: u32) -> Insn {
                 if rn == 13 || bad(rm) || bits(w, 15, 8) != 0b1111_0000 {
                     return Insn::unpredictable(4, w);
                 }
-                Insn::new(Op::Tbb, 4).regs(0, rn, rm).flag_if(op3 == 1, F_OPT)
+                Insn::new(Op::Tbb, 4)
+                    .regs(0, rn, rm)
+                    .flag_if(op3 == 1, F_OPT)
             }
             0b0100 | 0b0101 => {
                 // LDREXB_T1 / LDREXH_T1 (A7.7.53, A7.7.54)
                 if bad(rt) || rn == 15 || !ones_11_8 || !ones_3_0 {
                     return Insn::unpredictable(4, w);
                 }
-                Insn::new(Op::Ldrex, 4).regs(0, rn, 0).ra(rt).shift(if op3 == 0b0100 { 1 } else { 2 })
+                Insn::new(Op::Ldrex, 4)
+                    .regs(0, rn, 0)
+                    .ra(rt)
+                    .shift(if op3 == 0b0100 { 1 } else { 2 })
             }
             _ => Insn::undefined(4, w),
         },
@@ -234,14 +291,28 @@ pub(crate) fn decode32_dual_exclusive_table(pc: u32, w: u32) -> Insn {
                         return Insn::unpredictable(4, w);
                     }
                     let addr = ((pc + 4) & !3).wrapping_add(off);
-                    return Insn::new(Op::Ldrd, 4).regs(rt, R_ZERO as u32, 0).ra(rt2).imm(addr).flags(OFFSET);
+                    return Insn::new(Op::Ldrd, 4)
+                        .regs(rt, R_ZERO as u32, 0)
+                        .ra(rt2)
+                        .imm(addr)
+                        .flags(OFFSET);
                 }
-                Insn::new(Op::Ldrd, 4).regs(rt, rn, 0).ra(rt2).imm(off).flag_if(p, F_INDEX).flag_if(wb, F_WBACK)
+                Insn::new(Op::Ldrd, 4)
+                    .regs(rt, rn, 0)
+                    .ra(rt2)
+                    .imm(off)
+                    .flag_if(p, F_INDEX)
+                    .flag_if(wb, F_WBACK)
             } else {
                 if bad(rt) || bad(rt2) || rn == 15 || (wb && (rn == rt || rn == rt2)) {
                     return Insn::unpredictable(4, w);
                 }
-                Insn::new(Op::Strd, 4).regs(rt, rn, 0).ra(rt2).imm(off).flag_if(p, F_INDEX).flag_if(wb, F_WBACK)
+                Insn::new(Op::Strd, 4)
+                    .regs(rt, rn, 0)
+                    .ra(rt2)
+                    .imm(off)
+                    .flag_if(p, F_INDEX)
+                    .flag_if(wb, F_WBACK)
             }
         }
     }
@@ -273,12 +344,16 @@ impl<T: Timing> Machine<T> {
     #[inline(always)]
     pub(crate) fn exec_load_store_imm(&mut self, i: &Insn) -> Result<(), Trap> {
         // Compute the address without committing write-back until the access has succeeded.
-        let base = self.cpu.r[i.rn as usize];
+        let base = self.cpu.r[reg(i.rn)];
         let offset_addr = base.wrapping_add(i.imm);
-        let addr = if i.flags & F_INDEX != 0 { offset_addr } else { base };
+        let addr = if i.flags & F_INDEX != 0 {
+            offset_addr
+        } else {
+            base
+        };
         self.load_store(i, addr)?;
         if i.flags & F_WBACK != 0 {
-            self.cpu.r[i.rn as usize] = offset_addr;
+            self.cpu.r[reg(i.rn)] = offset_addr;
         }
         Ok(())
     }
@@ -286,13 +361,13 @@ impl<T: Timing> Machine<T> {
     /// Register-offset loads and stores: address = Rn + (Rm << imm2).
     #[inline(always)]
     pub(crate) fn exec_load_store_reg(&mut self, i: &Insn) -> Result<(), Trap> {
-        let addr = self.cpu.r[i.rn as usize].wrapping_add(self.cpu.r[i.rm as usize] << i.imm);
+        let addr = self.cpu.r[reg(i.rn)].wrapping_add(self.cpu.r[reg(i.rm)] << i.imm);
         self.load_store(i, addr)
     }
 
     #[inline(always)]
     fn load_store(&mut self, i: &Insn, addr: u32) -> Result<(), Trap> {
-        let rt = i.rd as usize;
+        let rt = reg(i.rd);
         match i.op {
             Op::LdrImm | Op::LdrReg => {
                 self.check_align(addr, 4)?;
@@ -324,30 +399,34 @@ impl<T: Timing> Machine<T> {
 
     /// LDRD/STRD (A7.7.50, A7.7.166): word-aligned, two words.
     pub(crate) fn exec_load_store_dual(&mut self, i: &Insn) -> Result<(), Trap> {
-        let base = self.cpu.r[i.rn as usize];
+        let base = self.cpu.r[reg(i.rn)];
         let offset_addr = base.wrapping_add(i.imm);
-        let addr = if i.flags & F_INDEX != 0 { offset_addr } else { base };
+        let addr = if i.flags & F_INDEX != 0 {
+            offset_addr
+        } else {
+            base
+        };
         if addr & 3 != 0 {
             return Err(Trap::Usage(UsageFault::Unaligned { addr }));
         }
         if i.op == Op::Ldrd {
             let lo = self.read32(addr)?;
             let hi = self.read32(addr.wrapping_add(4))?;
-            self.cpu.r[i.rd as usize] = lo;
-            self.cpu.r[i.ra as usize] = hi;
+            self.cpu.r[reg(i.rd)] = lo;
+            self.cpu.r[reg(i.ra)] = hi;
         } else {
-            self.write32(addr, self.cpu.r[i.rd as usize])?;
-            self.write32(addr.wrapping_add(4), self.cpu.r[i.ra as usize])?;
+            self.write32(addr, self.cpu.r[reg(i.rd)])?;
+            self.write32(addr.wrapping_add(4), self.cpu.r[reg(i.ra)])?;
         }
         if i.flags & F_WBACK != 0 {
-            self.cpu.r[i.rn as usize] = offset_addr;
+            self.cpu.r[reg(i.rn)] = offset_addr;
         }
         Ok(())
     }
 
     /// LDREX{B,H} (A7.7.52-54): load and arm the local exclusive monitor.
     pub(crate) fn exec_ldrex(&mut self, i: &Insn) -> Result<(), Trap> {
-        let addr = self.cpu.r[i.rn as usize].wrapping_add(i.imm);
+        let addr = self.cpu.r[reg(i.rn)].wrapping_add(i.imm);
         let size = i.shift as u32;
         if addr & (size - 1) != 0 {
             return Err(Trap::Usage(UsageFault::Unaligned { addr }));
@@ -357,21 +436,21 @@ impl<T: Timing> Machine<T> {
             2 => self.read16(addr)? as u32,
             _ => self.read32(addr)?,
         };
-        self.cpu.r[i.ra as usize] = v;
+        self.cpu.r[reg(i.ra)] = v;
         self.exclusive = Some(addr);
         Ok(())
     }
 
     /// STREX{B,H} (A7.7.167-169): store only if the monitor is armed for this address; Rd = 0 on success.
     pub(crate) fn exec_strex(&mut self, i: &Insn) -> Result<(), Trap> {
-        let addr = self.cpu.r[i.rn as usize].wrapping_add(i.imm);
+        let addr = self.cpu.r[reg(i.rn)].wrapping_add(i.imm);
         let size = i.shift as u32;
         if addr & (size - 1) != 0 {
             return Err(Trap::Usage(UsageFault::Unaligned { addr }));
         }
         let ok = self.exclusive == Some(addr);
         if ok {
-            let v = self.cpu.r[i.ra as usize];
+            let v = self.cpu.r[reg(i.ra)];
             match size {
                 1 => self.write8(addr, v as u8)?,
                 2 => self.write16(addr, v as u16)?,
@@ -379,14 +458,14 @@ impl<T: Timing> Machine<T> {
             }
         }
         self.exclusive = None;
-        self.cpu.r[i.rd as usize] = (!ok) as u32;
+        self.cpu.r[reg(i.rd)] = (!ok) as u32;
         Ok(())
     }
 
     /// TBB/TBH (A7.7.185): PC = PC + 2 * table[Rm].
     pub(crate) fn exec_table_branch(&mut self, i: &Insn) -> Result<(), Trap> {
-        let base = self.cpu.r[i.rn as usize];
-        let index = self.cpu.r[i.rm as usize];
+        let base = self.cpu.r[reg(i.rn)];
+        let index = self.cpu.r[reg(i.rm)];
         let halfwords = if i.flags & F_OPT != 0 {
             self.read16(base.wrapping_add(index << 1))? as u32
         } else {

@@ -2,12 +2,13 @@
 //! (A5.3.12, A5.3.15): extends, byte reversal, CLZ, RBIT, SEL, bit-field operations' executor.
 
 use super::{
-    bit, bits, branch, dsp_parallel, load_store_multiple, shift, system, Arch, Insn, Op, F_S, R_ZERO, SP,
+    bit, bits, branch, dsp_parallel, load_store_multiple, shift, system, Arch, Insn, Op, F_S,
+    R_ZERO, SP,
 };
-use crate::machine::Machine;
+use crate::machine::{reg, Machine};
 use crate::timing::Timing;
 
-/// Extend kinds kept in [`Insn::shift`] for [`Op::Extend`].
+/// Extend kinds kept in `Insn.shift` for [`Op::Extend`].
 pub(crate) const SXTB: u32 = 0;
 pub(crate) const SXTH: u32 = 1;
 pub(crate) const UXTB: u32 = 2;
@@ -22,7 +23,9 @@ pub(crate) fn decode16_misc(arch: Arch, pc: u32, hw: u32) -> Insn {
         0b0000 => {
             // ADD_SP_imm_T2 (A7.7.5) / SUB_SP_imm_T1 (A7.7.173)
             let op = if bit(hw, 7) { Op::SubImm } else { Op::AddImm };
-            Insn::new(op, 2).regs(SP as u32, SP as u32, 0).imm(bits(hw, 6, 0) << 2)
+            Insn::new(op, 2)
+                .regs(SP as u32, SP as u32, 0)
+                .imm(bits(hw, 6, 0) << 2)
         }
         0b0001 | 0b0011 | 0b1001 | 0b1011 if v7 => branch::decode16_cbz(pc, hw), // CBZ/CBNZ_T1
         0b0010 => {
@@ -33,7 +36,9 @@ pub(crate) fn decode16_misc(arch: Arch, pc: u32, hw: u32) -> Insn {
                 2 => UXTH,
                 _ => UXTB,
             };
-            Insn::new(Op::Extend, 2).regs(bits(hw, 2, 0), R_ZERO as u32, bits(hw, 5, 3)).shift(kind)
+            Insn::new(Op::Extend, 2)
+                .regs(bits(hw, 2, 0), R_ZERO as u32, bits(hw, 5, 3))
+                .shift(kind)
         }
         0b0100 | 0b0101 | 0b1100 | 0b1101 => load_store_multiple::decode16_push_pop(hw), // PUSH_T1/POP_T1
         0b0110 if bits(hw, 7, 5) == 0b011 => {
@@ -98,7 +103,10 @@ pub(crate) fn decode32_data_processing_reg(w: u32) -> Insn {
             2 => shift::ASR,
             _ => shift::ROR,
         };
-        return Insn::new(Op::ShiftReg, 4).regs(rd, rn, rm).shift(t as u32).flag_if(bit(w, 20), F_S);
+        return Insn::new(Op::ShiftReg, 4)
+            .regs(rd, rn, rm)
+            .shift(t as u32)
+            .flag_if(bit(w, 20), F_S);
     }
     if op1 & 0b1000 == 0 && op2 & 0b1000 != 0 {
         // SXTAH/SXTH_T2, UXTAH/UXTH_T2, SXTAB16/SXTB16, UXTAB16/UXTB16, SXTAB/SXTB_T2, UXTAB/UXTB_T2
@@ -115,7 +123,10 @@ pub(crate) fn decode32_data_processing_reg(w: u32) -> Insn {
             return Insn::unpredictable(4, w);
         }
         let n = if rn == 15 { R_ZERO as u32 } else { rn };
-        return Insn::new(Op::Extend, 4).regs(rd, n, rm).shift(kind).imm(bits(w, 5, 4) << 3);
+        return Insn::new(Op::Extend, 4)
+            .regs(rd, n, rm)
+            .shift(kind)
+            .imm(bits(w, 5, 4) << 3);
     }
     if op1 & 0b1000 != 0 && op2 & 0b1000 == 0 {
         return dsp_parallel::decode32(w);
@@ -175,9 +186,9 @@ impl<T: Timing> Machine<T> {
     /// The single-operand bit manipulations and bit-field instructions.
     #[inline(always)]
     pub(crate) fn exec_bits(&mut self, i: &Insn) {
-        let rm = self.cpu.r[i.rm as usize];
-        let rn = self.cpu.r[i.rn as usize];
-        let rd = i.rd as usize;
+        let rm = self.cpu.r[reg(i.rm)];
+        let rn = self.cpu.r[reg(i.rn)];
+        let rd = reg(i.rd);
         self.cpu.r[rd] = match i.op {
             Op::Clz => rm.leading_zeros(),
             Op::Rbit => rm.reverse_bits(),

@@ -38,23 +38,23 @@ pub const LR: u8 = 14;
 /// Register number of the stack pointer.
 pub const SP: u8 = 13;
 
-/// [`Insn::flags`]: the instruction updates the APSR flags.
+/// `Insn.flags`: the instruction updates the APSR flags.
 pub const F_S: u8 = 1;
-/// [`Insn::flags`]: a 16-bit encoding that sets flags only outside an IT block (`setflags = !InITBlock()`).
+/// `Insn.flags`: a 16-bit encoding that sets flags only outside an IT block (`setflags = !InITBlock()`).
 pub const F_S_OUTSIDE_IT: u8 = 2;
-/// [`Insn::flags`]: the modified immediate was rotated, so the shifter carry-out is its bit 31
+/// `Insn.flags`: the modified immediate was rotated, so the shifter carry-out is its bit 31
 /// (ThumbExpandImm_C, A5.3.2). Without it the carry flag is left unchanged.
 pub const F_IMM_CARRY: u8 = 4;
-/// [`Insn::flags`]: load/store writes the updated address back to the base register.
+/// `Insn.flags`: load/store writes the updated address back to the base register.
 pub const F_WBACK: u8 = 8;
-/// [`Insn::flags`]: load/store uses the offset address (pre-indexed); otherwise post-indexed.
+/// `Insn.flags`: load/store uses the offset address (pre-indexed); otherwise post-indexed.
 pub const F_INDEX: u8 = 16;
-/// [`Insn::flags`]: generic option bit (meaning per op: X/R/round/top/unsigned/E/...).
+/// `Insn.flags`: generic option bit (meaning per op: X/R/round/top/unsigned/E/...).
 pub const F_OPT: u8 = 32;
-/// [`Insn::flags`]: second generic option bit (meaning per op).
+/// `Insn.flags`: second generic option bit (meaning per op).
 pub const F_OPT2: u8 = 64;
 
-/// Shift types (SRType, A7.4.2) kept in [`Insn::shift`].
+/// Shift types (SRType, A7.4.2) kept in `Insn.shift`.
 pub mod shift {
     pub const LSL: u8 = 0;
     pub const LSR: u8 = 1;
@@ -127,11 +127,11 @@ pub enum Op {
     Sdiv,
     Udiv,
     // --- DSP multiplies; F_OPT = X (swap) or R (round) as the encoding says
-    /// SMLA<x><y>: `shift` bit0 = N top, bit1 = M top.
+    /// `SMLA<x><y>`: `shift` bit0 = N top, bit1 = M top.
     Smlaxy,
     Smulxy,
     Smlalxy,
-    /// SMULW<y>/SMLAW<y>: `shift` bit1 = M top.
+    /// `SMULW<y>`/`SMLAW<y>`: `shift` bit1 = M top.
     Smulwy,
     Smlawy,
     Smlad,
@@ -171,8 +171,8 @@ pub enum Op {
     Qsub,
     Qdadd,
     Qdsub,
-    /// Parallel add/subtract: `shift` = op (0 ADD16 1 ASX 2 SAX 3 SUB16 4 ADD8 7 SUB8),
-    /// `ra` = prefix (1 S, 2 Q, 3 SH, 5 U, 6 UQ, 7 UH).
+    /// Parallel add/subtract: `shift` = operation, bits 22..20 of the encoding (0 ADD8, 1 ADD16,
+    /// 2 ASX, 4 SUB8, 5 SUB16, 6 SAX); `ra` = prefix, bits 6..4 (0 S, 1 Q, 2 SH, 4 U, 5 UQ, 6 UH).
     Parallel,
     // --- loads/stores. `imm` is the signed offset (already negated for U=0); literal loads
     // use rn = R_ZERO and imm = absolute address.
@@ -229,6 +229,7 @@ pub enum Op {
     Sev,
     Svc,
     Bkpt,
+    /// UDF (permanently undefined, e.g. Rust's `abort`): `imm` = the encoding.
     Udf,
     // --- floating point (FPv4-SP). S registers are numbered 0..31, D registers use `shift` bit F_DP.
     /// VLDR/VSTR: `rd` = first S register, `shift` = number of words (1 or 2), `imm` = offset.
@@ -304,7 +305,17 @@ pub struct Insn {
 impl Insn {
     /// An instruction with only the op and size set.
     pub const fn new(op: Op, len: u8) -> Insn {
-        Insn { op, len, rd: 0, rn: 0, rm: 0, ra: 0, flags: 0, shift: 0, imm: 0 }
+        Insn {
+            op,
+            len,
+            rd: 0,
+            rn: 0,
+            rm: 0,
+            ra: 0,
+            flags: 0,
+            shift: 0,
+            imm: 0,
+        }
     }
 
     /// UNDEFINED encoding of size `len` (the raw bits are kept for the fault report).
@@ -414,7 +425,7 @@ fn decode16(arch: Arch, pc: u32, hw: u32) -> Insn {
                 data_processing::decode16_special(arch, hw)
             }
         }
-        0b010010..=0b010011 | 0b010100..=0b100111 => load_store::decode16(pc, hw),
+        0b010010..=0b100111 => load_store::decode16(pc, hw),
         0b101100..=0b101111 => misc::decode16_misc(arch, pc, hw),
         0b110000..=0b110011 => load_store_multiple::decode16(hw),
         _ => branch::decode16(pc, hw),

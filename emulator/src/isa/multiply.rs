@@ -2,7 +2,7 @@
 //! halfword and dual multiplies (A5.3.16, A5.3.17).
 
 use super::{bit, bits, Insn, Op, F_OPT};
-use crate::machine::{Machine, Trap, UsageFault};
+use crate::machine::{reg, Machine, Trap, UsageFault};
 use crate::timing::Timing;
 
 /// Multiply, multiply accumulate, and absolute difference (A5.3.16).
@@ -31,15 +31,18 @@ pub(crate) fn decode32_mul(w: u32) -> Insn {
             _ => Insn::undefined(4, w),
         },
         // SMLA<x><y>_T1 (A7.7.129), SMUL<x><y>_T1 (A7.7.141): shift bit0 = N top, bit1 = M top.
-        0b001 => mk(if acc { Op::Smlaxy } else { Op::Smulxy }).shift((bit(w, 5) as u32) | ((bit(w, 4) as u32) << 1)),
+        0b001 => mk(if acc { Op::Smlaxy } else { Op::Smulxy })
+            .shift((bit(w, 5) as u32) | ((bit(w, 4) as u32) << 1)),
         0b010 if op2 & 2 == 0 => mk(if acc { Op::Smlad } else { Op::Smuad }).flag_if(x, F_OPT), // SMLAD/SMUAD{X}
         // SMLAW<y>_T1 (A7.7.134), SMULW<y>_T1 (A7.7.143)
-        0b011 if op2 & 2 == 0 => mk(if acc { Op::Smlawy } else { Op::Smulwy }).shift((x as u32) << 1),
+        0b011 if op2 & 2 == 0 => {
+            mk(if acc { Op::Smlawy } else { Op::Smulwy }).shift((x as u32) << 1)
+        }
         0b100 if op2 & 2 == 0 => mk(if acc { Op::Smlsd } else { Op::Smusd }).flag_if(x, F_OPT), // SMLSD/SMUSD{X}
         0b101 if op2 & 2 == 0 => mk(if acc { Op::Smmla } else { Op::Smmul }).flag_if(x, F_OPT), // SMMLA/SMMUL{R}
         0b110 if op2 & 2 == 0 && acc => mk(Op::Smmls).flag_if(x, F_OPT), // SMMLS{R}
-        0b110 if op2 & 2 == 0 => Insn::unpredictable(4, w),               // SMMLS with Ra = PC
-        0b111 if op2 == 0 => mk(if acc { Op::Usada8 } else { Op::Usad8 }),                     // USAD8/USADA8
+        0b110 if op2 & 2 == 0 => Insn::unpredictable(4, w),              // SMMLS with Ra = PC
+        0b111 if op2 == 0 => mk(if acc { Op::Usada8 } else { Op::Usad8 }), // USAD8/USADA8
         _ => Insn::undefined(4, w),
     }
 }
@@ -65,14 +68,14 @@ pub(crate) fn decode32_long_mul_div(w: u32) -> Insn {
         return Insn::new(op, 4).regs(rdhi, rn, rm);
     }
     let op = match (op1, op2) {
-        (0b000, 0b0000) => Op::Smull,              // SMULL_T1 (A7.7.149)
-        (0b010, 0b0000) => Op::Umull,              // UMULL_T1 (A7.7.204)
-        (0b100, 0b0000) => Op::Smlal,              // SMLAL_T1 (A7.7.130)
-        (0b100, 0b1000..=0b1011) => Op::Smlalxy,   // SMLAL<x><y>_T1 (A7.7.131)
-        (0b100, 0b1100..=0b1101) => Op::Smlald,    // SMLALD{X}_T1 (A7.7.132)
-        (0b101, 0b1100..=0b1101) => Op::Smlsld,    // SMLSLD{X}_T1 (A7.7.136)
-        (0b110, 0b0000) => Op::Umlal,              // UMLAL_T1 (A7.7.203)
-        (0b110, 0b0110) => Op::Umaal,              // UMAAL_T1 (A7.7.202)
+        (0b000, 0b0000) => Op::Smull,            // SMULL_T1 (A7.7.149)
+        (0b010, 0b0000) => Op::Umull,            // UMULL_T1 (A7.7.204)
+        (0b100, 0b0000) => Op::Smlal,            // SMLAL_T1 (A7.7.130)
+        (0b100, 0b1000..=0b1011) => Op::Smlalxy, // SMLAL<x><y>_T1 (A7.7.131)
+        (0b100, 0b1100..=0b1101) => Op::Smlald,  // SMLALD{X}_T1 (A7.7.132)
+        (0b101, 0b1100..=0b1101) => Op::Smlsld,  // SMLSLD{X}_T1 (A7.7.136)
+        (0b110, 0b0000) => Op::Umlal,            // UMLAL_T1 (A7.7.203)
+        (0b110, 0b0110) => Op::Umaal,            // UMAAL_T1 (A7.7.202)
         _ => return Insn::undefined(4, w),
     };
     if bad(rdlo) || bad(rdhi) || bad(rn) || bad(rm) || rdlo == rdhi {
@@ -98,21 +101,21 @@ fn half(x: u32, top: bool) -> i32 {
 impl<T: Timing> Machine<T> {
     #[inline(always)]
     fn long_result(&mut self, i: &Insn, v: u64) {
-        self.cpu.r[i.rd as usize] = v as u32;
-        self.cpu.r[i.ra as usize] = (v >> 32) as u32;
+        self.cpu.r[reg(i.rd)] = v as u32;
+        self.cpu.r[reg(i.ra)] = (v >> 32) as u32;
     }
 
     #[inline(always)]
     fn long_acc(&self, i: &Insn) -> u64 {
-        ((self.cpu.r[i.ra as usize] as u64) << 32) | self.cpu.r[i.rd as usize] as u64
+        ((self.cpu.r[reg(i.ra)] as u64) << 32) | self.cpu.r[reg(i.rd)] as u64
     }
 
     /// All multiplies except MUL (A7.7.74-75, A7.7.129-150, A7.7.202-204).
     pub(crate) fn exec_multiply(&mut self, i: &Insn) {
-        let rn = self.cpu.r[i.rn as usize];
-        let rm = self.cpu.r[i.rm as usize];
-        let ra = self.cpu.r[i.ra as usize];
-        let rd = i.rd as usize;
+        let rn = self.cpu.r[reg(i.rn)];
+        let rm = self.cpu.r[reg(i.rm)];
+        let ra = self.cpu.r[reg(i.ra)];
+        let rd = reg(i.rd);
         let x = i.flags & F_OPT != 0;
         // Dual multiplies: with X the halves of Rm are swapped first.
         let m2 = if x { rm.rotate_right(16) } else { rm };
@@ -126,12 +129,14 @@ impl<T: Timing> Machine<T> {
                 self.long_result(i, v)
             }
             Op::Smlal => {
-                let v = ((rn as i32 as i64 * rm as i32 as i64) as u64).wrapping_add(self.long_acc(i));
+                let v =
+                    ((rn as i32 as i64 * rm as i32 as i64) as u64).wrapping_add(self.long_acc(i));
                 self.long_result(i, v)
             }
             Op::Umaal => {
                 // RdHi:RdLo = Rn * Rm + RdHi + RdLo, never overflows 64 bits.
-                let v = rn as u64 * rm as u64 + self.cpu.r[i.ra as usize] as u64 + self.cpu.r[rd] as u64;
+                let v =
+                    rn as u64 * rm as u64 + self.cpu.r[reg(i.ra)] as u64 + self.cpu.r[rd] as u64;
                 self.long_result(i, v)
             }
             Op::Smulxy | Op::Smlaxy => {
@@ -162,7 +167,11 @@ impl<T: Timing> Machine<T> {
             Op::Smuad | Op::Smlad | Op::Smusd | Op::Smlsd => {
                 let p1 = half(rn, false) as i64 * half(m2, false) as i64;
                 let p2 = half(rn, true) as i64 * half(m2, true) as i64;
-                let mut r = if matches!(i.op, Op::Smuad | Op::Smlad) { p1 + p2 } else { p1 - p2 };
+                let mut r = if matches!(i.op, Op::Smuad | Op::Smlad) {
+                    p1 + p2
+                } else {
+                    p1 - p2
+                };
                 if matches!(i.op, Op::Smlad | Op::Smlsd) {
                     r += ra as i32 as i64;
                 }
@@ -206,16 +215,16 @@ impl<T: Timing> Machine<T> {
     /// SDIV/UDIV (A7.7.127, A7.7.195): division by zero gives 0, or a UsageFault (DIVBYZERO)
     /// when CCR.DIV_0_TRP is set. Results round towards zero.
     pub(crate) fn exec_divide(&mut self, i: &Insn) -> Result<(), Trap> {
-        let n = self.cpu.r[i.rn as usize];
-        let m = self.cpu.r[i.rm as usize];
+        let n = self.cpu.r[reg(i.rn)];
+        let m = self.cpu.r[reg(i.rm)];
         if m == 0 {
             if self.sys.div0_trap {
                 return Err(Trap::Usage(UsageFault::DivideByZero));
             }
-            self.cpu.r[i.rd as usize] = 0;
+            self.cpu.r[reg(i.rd)] = 0;
             return Ok(());
         }
-        self.cpu.r[i.rd as usize] = if i.op == Op::Sdiv {
+        self.cpu.r[reg(i.rd)] = if i.op == Op::Sdiv {
             (n as i32).wrapping_div(m as i32) as u32
         } else {
             n / m

@@ -2,7 +2,7 @@
 //! QADD/QSUB/QDADD/QDSUB (A7.7.102-109). Q is sticky: these only ever set it.
 
 use super::{bits, shift, Insn, Op};
-use crate::machine::Machine;
+use crate::machine::{reg, Machine};
 use crate::timing::Timing;
 
 /// SSAT/USAT(16) from the plain binary immediate space (A5.3.3); `op` is bits 24..20.
@@ -28,11 +28,23 @@ pub(crate) fn decode32_sat(w: u32, op: u32, imm3_2: u32) -> Insn {
         };
     }
     let sat = bits(w, 4, 0);
-    let (t, amount) = if asr { (shift::ASR, imm3_2) } else { (shift::LSL, imm3_2) };
-    if unsigned {
-        Insn::new(Op::Usat, 4).regs(rd, rn, 0).ra(sat).shift(t as u32).imm(amount)
+    let (t, amount) = if asr {
+        (shift::ASR, imm3_2)
     } else {
-        Insn::new(Op::Ssat, 4).regs(rd, rn, 0).ra(sat + 1).shift(t as u32).imm(amount)
+        (shift::LSL, imm3_2)
+    };
+    if unsigned {
+        Insn::new(Op::Usat, 4)
+            .regs(rd, rn, 0)
+            .ra(sat)
+            .shift(t as u32)
+            .imm(amount)
+    } else {
+        Insn::new(Op::Ssat, 4)
+            .regs(rd, rn, 0)
+            .ra(sat + 1)
+            .shift(t as u32)
+            .imm(amount)
     }
 }
 
@@ -66,8 +78,8 @@ pub(crate) fn unsigned_sat(x: i64, bits: u32) -> (i64, bool) {
 impl<T: Timing> Machine<T> {
     /// SSAT, USAT, SSAT16, USAT16, QADD, QSUB, QDADD, QDSUB.
     pub(crate) fn exec_saturate(&mut self, i: &Insn) {
-        let rn = self.cpu.r[i.rn as usize];
-        let rm = self.cpu.r[i.rm as usize];
+        let rn = self.cpu.r[reg(i.rn)];
+        let rm = self.cpu.r[reg(i.rm)];
         let sat = i.ra as u32;
         let (r, q) = match i.op {
             Op::Ssat | Op::Usat => {
@@ -76,11 +88,19 @@ impl<T: Timing> Machine<T> {
                 } else {
                     (rn << i.imm) as i32 as i64
                 };
-                let (v, q) = if i.op == Op::Ssat { signed_sat(operand, sat) } else { unsigned_sat(operand, sat) };
+                let (v, q) = if i.op == Op::Ssat {
+                    signed_sat(operand, sat)
+                } else {
+                    unsigned_sat(operand, sat)
+                };
                 (v as u32, q)
             }
             Op::Ssat16 | Op::Usat16 => {
-                let f = if i.op == Op::Ssat16 { signed_sat } else { unsigned_sat };
+                let f = if i.op == Op::Ssat16 {
+                    signed_sat
+                } else {
+                    unsigned_sat
+                };
                 let (lo, q1) = f(rn as i16 as i64, sat);
                 let (hi, q2) = f((rn >> 16) as i16 as i64, sat);
                 (((hi as u32) << 16) | (lo as u32 & 0xffff), q1 | q2)
@@ -98,7 +118,7 @@ impl<T: Timing> Machine<T> {
             }
             _ => unreachable!("exec_saturate called for {:?}", i.op),
         };
-        self.cpu.r[i.rd as usize] = r;
+        self.cpu.r[reg(i.rd)] = r;
         self.cpu.q |= q;
     }
 }

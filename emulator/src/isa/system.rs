@@ -2,7 +2,7 @@
 //! CLREX, BKPT (with ARM semihosting, BKPT 0xAB).
 
 use super::{bits, Insn, Op};
-use crate::machine::{Machine, StopReason, Trap};
+use crate::machine::{reg, Machine, StopReason, Trap};
 use crate::timing::Timing;
 
 /// Hint instructions, 16-bit (A5.2.5 "If-Then, and hints") and 32-bit (A5.3.4): NOP, YIELD,
@@ -19,20 +19,36 @@ pub(crate) fn decode_hint(len: u8, hint: u32, _v7: bool) -> Insn {
 }
 
 /// MSR/MRS, hints, barriers and CLREX from the 32-bit "branches and misc control" space (A5.3.4).
+/// SYSm values of the special registers MRS/MSR may name (B5.1.1).
+fn valid_sysm(sysm: u32) -> bool {
+    matches!(sysm, 0..=3 | 5..=9 | 16..=20)
+}
+
 pub(crate) fn decode32_misc_control(w: u32) -> Insn {
     let op = bits(w, 26, 20);
+    // Hints, barriers and MRS have (1)(1)(1)(1) in bits 19..16; all have (0) in bit 13.
+    let ones_19_16 = bits(w, 19, 16) == 0b1111;
+    if bits(w, 13, 13) != 0 {
+        return Insn::unpredictable(4, w);
+    }
     match op {
         0b0111000 | 0b0111001 => {
             // MSR_reg_T1 (B5.2.3): mask = bits 11..10, SYSm = bits 7..0.
             let rn = bits(w, 19, 16);
-            if rn == 13 || rn == 15 || bits(w, 9, 8) != 0 {
+            if rn == 13 || rn == 15 || bits(w, 9, 8) != 0 || !valid_sysm(bits(w, 7, 0)) {
                 return Insn::unpredictable(4, w);
             }
-            Insn::new(Op::Msr, 4).regs(0, rn, 0).imm(bits(w, 7, 0)).shift(bits(w, 11, 10))
+            Insn::new(Op::Msr, 4)
+                .regs(0, rn, 0)
+                .imm(bits(w, 7, 0))
+                .shift(bits(w, 11, 10))
         }
         0b0111010 => {
             if bits(w, 10, 8) != 0 {
                 return Insn::undefined(4, w);
+            }
+            if !ones_19_16 {
+                return Insn::unpredictable(4, w);
             }
             let hint = bits(w, 7, 0);
             if hint & 0xf0 == 0xf0 {
@@ -40,6 +56,7 @@ pub(crate) fn decode32_misc_control(w: u32) -> Insn {
             }
             decode_hint(4, hint, true)
         }
+        0b0111011 if !ones_19_16 || bits(w, 11, 8) != 0b1111 => Insn::unpredictable(4, w),
         0b0111011 => match bits(w, 7, 4) {
             0b0010 => Insn::new(Op::Clrex, 4), // CLREX_T1 (A7.7.23)
             // DSB_T1, DMB_T1, ISB_T1 (A7.7.34, A7.7.33, A7.7.37): in-order core, nothing buffered.
@@ -49,7 +66,7 @@ pub(crate) fn decode32_misc_control(w: u32) -> Insn {
         0b0111110 | 0b0111111 => {
             // MRS_T1 (B5.2.2)
             let rd = bits(w, 11, 8);
-            if rd == 13 || rd == 15 {
+            if rd == 13 || rd == 15 || !ones_19_16 || !valid_sysm(bits(w, 7, 0)) {
                 return Insn::unpredictable(4, w);
             }
             Insn::new(Op::Mrs, 4).regs(rd, 0, 0).imm(bits(w, 7, 0))
@@ -96,7 +113,12 @@ impl<T: Timing> Machine<T> {
                     v |= self.sys.ipsr & 0x1ff;
                 }
                 if sysm & 4 == 0 {
-                    v |= self.cpu.apsr() & if self.arch == super::Arch::V7EM { 0xf80f_0000 } else { 0xf000_0000 };
+                    v |= self.cpu.apsr()
+                        & if self.arch == super::Arch::V7EM {
+                            0xf80f_0000
+                        } else {
+                            0xf000_0000
+                        };
                 }
                 v
             }
@@ -120,12 +142,12 @@ impl<T: Timing> Machine<T> {
             20 => self.sys.control,
             _ => 0,
         };
-        self.cpu.r[i.rd as usize] = v;
+        self.cpu.r[reg(i.rd)] = v;
     }
 
     /// MSR (B5.2.3).
     pub(crate) fn exec_msr(&mut self, i: &Insn) {
-        let v = self.cpu.r[i.rn as usize];
+        let v = self.cpu.r[reg(i.rn)];
         let sysm = i.imm;
         let privileged = self.privileged();
         match sysm {
@@ -158,7 +180,9 @@ impl<T: Timing> Machine<T> {
                     self.sys.basepri = p;
                 }
             }
-            19 if privileged && self.sys.execution_priority() > -1 => self.sys.faultmask = v & 1 != 0,
+            19 if privileged && self.sys.execution_priority() > -1 => {
+                self.sys.faultmask = v & 1 != 0
+            }
             20 if privileged => {
                 let mut control = (self.sys.control & !1) | (v & 1);
                 if self.sys.ipsr == 0 {
@@ -199,6 +223,9 @@ impl<T: Timing> Machine<T> {
         if i.imm == 0xab {
             return self.semihosting_call();
         }
-        Err(Trap::Stop(StopReason::Breakpoint { pc, imm: i.imm as u8 }))
+        Err(Trap::Stop(StopReason::Breakpoint {
+            pc,
+            imm: i.imm as u8,
+        }))
     }
 }

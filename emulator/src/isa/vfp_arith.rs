@@ -42,7 +42,9 @@ pub(crate) fn decode(w: u32) -> Insn {
                     return Insn::undefined(4, w);
                 }
                 let imm8 = (opc2 << 4) | bits(w, 3, 0);
-                return Insn::new(Op::VmovImm, 4).regs(d, 0, 0).imm(fp::expand_imm(imm8));
+                return Insn::new(Op::VmovImm, 4)
+                    .regs(d, 0, 0)
+                    .imm(fp::expand_imm(imm8));
             }
             let two = |o: Op| Insn::new(o, 4).regs(d, 0, m);
             match (opc2, opc3) {
@@ -56,7 +58,9 @@ pub(crate) fn decode(w: u32) -> Insn {
                     if zero && (bits(w, 5, 5) != 0 || bits(w, 3, 0) != 0) {
                         return Insn::unpredictable(4, w);
                     }
-                    two(Op::Vcmp).flag_if(bit(w, 7), F_OPT).flag_if(zero, F_OPT2)
+                    two(Op::Vcmp)
+                        .flag_if(bit(w, 7), F_OPT)
+                        .flag_if(zero, F_OPT2)
                 }
                 _ => vfp_convert::decode(w, opc2, d, m),
             }
@@ -72,7 +76,7 @@ impl<T: Timing> Machine<T> {
         FpControl::from_fpscr(self.fpu.fpscr)
     }
 
-    /// Accumulate exception flags into FPSCR (the traps are not implemented on the M4: B1.4.?).
+    /// Accumulate exception flags into FPSCR: FPv4-SP has no floating-point traps (A2.5.3).
     #[inline(always)]
     pub(crate) fn fp_flags(&mut self, flags: u32) {
         self.fpu.fpscr |= flags;
@@ -86,7 +90,11 @@ impl<T: Timing> Machine<T> {
         let ctl = self.fp_control();
         let mut flags = 0u32;
         let s = &self.fpu.s;
-        let (d, n, m) = (s[i.rd as usize & 31], s[i.rn as usize & 31], s[i.rm as usize & 31]);
+        let (d, n, m) = (
+            s[i.rd as usize & 31],
+            s[i.rn as usize & 31],
+            s[i.rm as usize & 31],
+        );
         let neg = |x: u32| x ^ 0x8000_0000;
         let result = match i.op {
             Op::Vadd => fp::add(n, m, ctl, &mut flags),

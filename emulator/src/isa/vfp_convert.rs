@@ -15,15 +15,23 @@ pub(crate) fn decode(w: u32, opc2: u32, d: u32, m: u32) -> Insn {
     match opc2 {
         0b0010 | 0b0011 => {
             // VCVTB_T1 / VCVTT_T1: bit 16 = to half, bit 7 = top half.
-            Insn::new(Op::VcvtHalf, 4).regs(d, 0, m).flag_if(bit(w, 7), F_OPT).flag_if(bit(w, 16), F_OPT2)
+            Insn::new(Op::VcvtHalf, 4)
+                .regs(d, 0, m)
+                .flag_if(bit(w, 7), F_OPT)
+                .flag_if(bit(w, 16), F_OPT2)
         }
         0b1000 => {
             // VCVT_fp_int_T1, to float: bit 7 = signed source.
-            Insn::new(Op::VcvtFromInt, 4).regs(d, 0, m).flag_if(bit(w, 7), F_OPT)
+            Insn::new(Op::VcvtFromInt, 4)
+                .regs(d, 0, m)
+                .flag_if(bit(w, 7), F_OPT)
         }
         0b1100 | 0b1101 => {
             // VCVT{R}_fp_int_T1, to integer: bit 16 = signed, bit 7 = round towards zero.
-            Insn::new(Op::VcvtToInt, 4).regs(d, 0, m).flag_if(bit(w, 16), F_OPT).flag_if(!bit(w, 7), F_OPT2)
+            Insn::new(Op::VcvtToInt, 4)
+                .regs(d, 0, m)
+                .flag_if(bit(w, 16), F_OPT)
+                .flag_if(!bit(w, 7), F_OPT2)
         }
         0b1010 | 0b1011 | 0b1110 | 0b1111 => {
             // VCVT_fp_fx_T1 (A7.7.224): bit 18 = to fixed, bit 16 = unsigned, bit 7 = 32-bit.
@@ -53,7 +61,11 @@ impl<T: Timing> Machine<T> {
         let signed = i.flags & F_OPT != 0;
         let r = match i.op {
             Op::VcvtToInt => {
-                let c = if i.flags & F_OPT2 != 0 { ctl } else { ctl.toward_zero() };
+                let c = if i.flags & F_OPT2 != 0 {
+                    ctl
+                } else {
+                    ctl.toward_zero()
+                };
                 fp::to_fixed(m, 32, 0, !signed, c, &mut flags)
             }
             Op::VcvtFromInt => fp::from_fixed(m, 32, 0, !signed, ctl, &mut flags),

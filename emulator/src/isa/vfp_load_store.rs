@@ -1,9 +1,9 @@
 //! Floating-point extension register load/store (A6.5): VLDR/VSTR (A7.7.237, A7.7.261),
 //! VLDM/VSTM (A7.7.236, A7.7.260), VPUSH/VPOP (A7.7.255-256). D-register forms transfer pairs
-//! of S registers (D<n> = S<2n+1>:S<2n>), so everything is a run of words.
+//! of S registers (`D<n> = S<2n+1>:S<2n>`), so everything is a run of words.
 
 use super::{bit, bits, vfp_arith::sreg, Insn, Op, F_OPT, F_WBACK};
-use crate::machine::{Machine, Trap, UsageFault};
+use crate::machine::{reg, Machine, Trap, UsageFault};
 use crate::timing::Timing;
 
 /// Extension register load/store instructions (A6.5).
@@ -16,7 +16,11 @@ pub(crate) fn decode(w: u32) -> Insn {
     let double = bit(w, 8);
     let imm8 = bits(w, 7, 0);
     // First S register: Vd:D for singles, 2 * D:Vd for doubles.
-    let first = if double { ((bits(w, 22, 22) << 4) | bits(w, 15, 12)) * 2 } else { sreg(bits(w, 15, 12), bit(w, 22)) };
+    let first = if double {
+        ((bits(w, 22, 22) << 4) | bits(w, 15, 12)) * 2
+    } else {
+        sreg(bits(w, 15, 12), bit(w, 22))
+    };
     if p && !wb {
         // VLDR/VSTR: [Rn, #+/-imm8*4]
         let off = imm8 << 2;
@@ -30,9 +34,16 @@ pub(crate) fn decode(w: u32) -> Insn {
                 return Insn::unpredictable(4, w);
             }
             // Literal: resolved by the caller's PC at execute (Align(PC, 4) is R15 & !3).
-            return Insn::new(op, 4).regs(first, 15, 0).imm(if u { off } else { off.wrapping_neg() }).shift(words).flags(F_OPT);
+            return Insn::new(op, 4)
+                .regs(first, 15, 0)
+                .imm(if u { off } else { off.wrapping_neg() })
+                .shift(words)
+                .flags(F_OPT);
         }
-        return Insn::new(op, 4).regs(first, rn, 0).imm(if u { off } else { off.wrapping_neg() }).shift(words);
+        return Insn::new(op, 4)
+            .regs(first, rn, 0)
+            .imm(if u { off } else { off.wrapping_neg() })
+            .shift(words);
     }
     if p == u {
         // P = U = 1 (with W) and P = U = 0 are not load/store multiple.
@@ -44,7 +55,11 @@ pub(crate) fn decode(w: u32) -> Insn {
         return Insn::unpredictable(4, w);
     }
     let op = if load { Op::Vldm } else { Op::Vstm };
-    Insn::new(op, 4).regs(first, rn, 0).ra(words).flag_if(wb, F_WBACK).flag_if(p, F_OPT)
+    Insn::new(op, 4)
+        .regs(first, rn, 0)
+        .ra(words)
+        .flag_if(wb, F_WBACK)
+        .flag_if(p, F_OPT)
 }
 
 impl<T: Timing> Machine<T> {
@@ -53,7 +68,11 @@ impl<T: Timing> Machine<T> {
         let first = i.rd as usize;
         match i.op {
             Op::Vldr | Op::Vstr => {
-                let base = if i.flags & F_OPT != 0 { self.cpu.r[15] & !3 } else { self.cpu.r[i.rn as usize] };
+                let base = if i.flags & F_OPT != 0 {
+                    self.cpu.r[15] & !3
+                } else {
+                    self.cpu.r[reg(i.rn)]
+                };
                 let addr = base.wrapping_add(i.imm);
                 if addr & 3 != 0 {
                     return Err(Trap::Usage(UsageFault::Unaligned { addr }));
@@ -68,9 +87,13 @@ impl<T: Timing> Machine<T> {
                 }
             }
             _ => {
-                let base = self.cpu.r[i.rn as usize];
+                let base = self.cpu.r[reg(i.rn)];
                 let bytes = 4 * i.ra as u32;
-                let start = if i.flags & F_OPT != 0 { base.wrapping_sub(bytes) } else { base };
+                let start = if i.flags & F_OPT != 0 {
+                    base.wrapping_sub(bytes)
+                } else {
+                    base
+                };
                 if start & 3 != 0 {
                     return Err(Trap::Usage(UsageFault::Unaligned { addr: start }));
                 }
@@ -83,7 +106,11 @@ impl<T: Timing> Machine<T> {
                     }
                 }
                 if i.flags & F_WBACK != 0 {
-                    self.cpu.r[i.rn as usize] = if i.flags & F_OPT != 0 { start } else { base.wrapping_add(bytes) };
+                    self.cpu.r[reg(i.rn)] = if i.flags & F_OPT != 0 {
+                        start
+                    } else {
+                        base.wrapping_add(bytes)
+                    };
                 }
             }
         }

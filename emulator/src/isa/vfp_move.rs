@@ -2,7 +2,7 @@
 //! or a D register, scalar), VMRS/VMSR (A6.6, A6.7; A7.7.238-245).
 
 use super::{bit, bits, vfp_arith::sreg, Insn, Op};
-use crate::machine::{Machine, Trap};
+use crate::machine::{reg, Machine, Trap};
 use crate::timing::Timing;
 
 /// 8, 16 and 32-bit transfers between core and extension registers (A6.6).
@@ -82,7 +82,11 @@ pub(crate) fn decode_64bit_transfer(w: u32) -> Insn {
     if bad(rt) || bad(rt2) || first == 31 || (to_core && rt == rt2) {
         return Insn::unpredictable(4, w);
     }
-    let op = if to_core { Op::Vmov2FromS } else { Op::Vmov2ToS };
+    let op = if to_core {
+        Op::Vmov2FromS
+    } else {
+        Op::Vmov2ToS
+    };
     Insn::new(op, 4).regs(rt, rt2, first)
 }
 
@@ -90,15 +94,15 @@ impl<T: Timing> Machine<T> {
     /// VMOV between core and FP registers, VMRS, VMSR.
     pub(crate) fn exec_vfp_move(&mut self, i: &Insn) -> Result<(), Trap> {
         match i.op {
-            Op::VmovToS => self.fpu.s[i.rd as usize & 31] = self.cpu.r[i.rn as usize],
-            Op::VmovFromS => self.cpu.r[i.rd as usize] = self.fpu.s[i.rn as usize & 31],
+            Op::VmovToS => self.fpu.s[i.rd as usize & 31] = self.cpu.r[reg(i.rn)],
+            Op::VmovFromS => self.cpu.r[reg(i.rd)] = self.fpu.s[i.rn as usize & 31],
             Op::Vmov2ToS => {
-                self.fpu.s[i.rm as usize] = self.cpu.r[i.rd as usize];
-                self.fpu.s[i.rm as usize + 1] = self.cpu.r[i.rn as usize];
+                self.fpu.s[i.rm as usize] = self.cpu.r[reg(i.rd)];
+                self.fpu.s[i.rm as usize + 1] = self.cpu.r[reg(i.rn)];
             }
             Op::Vmov2FromS => {
-                self.cpu.r[i.rd as usize] = self.fpu.s[i.rm as usize];
-                self.cpu.r[i.rn as usize] = self.fpu.s[i.rm as usize + 1];
+                self.cpu.r[reg(i.rd)] = self.fpu.s[i.rm as usize];
+                self.cpu.r[reg(i.rn)] = self.fpu.s[i.rm as usize + 1];
             }
             Op::Vmrs => {
                 if i.rd == 15 {
@@ -108,12 +112,12 @@ impl<T: Timing> Machine<T> {
                     self.cpu.c = f >> 29 & 1 != 0;
                     self.cpu.v = f >> 28 & 1 != 0;
                 } else {
-                    self.cpu.r[i.rd as usize] = self.fpu.fpscr;
+                    self.cpu.r[reg(i.rd)] = self.fpu.fpscr;
                 }
             }
             _ => {
                 // VMSR: writable FPSCR bits on FPv4-SP (NZCV, AHP, DN, FZ, RMode, cumulative flags).
-                self.fpu.fpscr = self.cpu.r[i.rn as usize] & 0xf7c0_009f;
+                self.fpu.fpscr = self.cpu.r[reg(i.rn)] & 0xf7c0_009f;
             }
         }
         Ok(())

@@ -5,6 +5,8 @@ pub mod boards;
 pub mod build;
 pub mod compare;
 pub mod emulate;
+pub mod infer;
+pub mod model;
 pub mod report;
 pub mod run;
 pub mod size;

@@ -70,7 +70,10 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
     let targets = project.targets()?;
     let workloads = Workload::load_all(&project.root)?;
     if workloads.is_empty() {
-        bail!("no workloads under {}: add workloads/<name>/workload.toml", project.root.join("workloads").display());
+        bail!(
+            "no workloads under {}: add workloads/<name>/workload.toml",
+            project.root.join("workloads").display()
+        );
     }
     let settings = RunSettings {
         warmup_runs: args.warmup,
@@ -91,10 +94,17 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
     if !interactive {
         planning.set_draw_target(ProgressDrawTarget::hidden());
     }
-    let plan = plan::plan(&targets, &workloads, &filter, args.shard, &settings, |key| {
-        planning.set_message(format!("checking {key}"));
-        planning.tick();
-    })?;
+    let plan = plan::plan(
+        &targets,
+        &workloads,
+        &filter,
+        args.shard,
+        &settings,
+        |key| {
+            planning.set_message(format!("checking {key}"));
+            planning.tick();
+        },
+    )?;
     planning.finish_and_clear();
 
     eprintln!(
@@ -131,9 +141,18 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
             (RunDir::create(&path, &manifest)?, Vec::new())
         }
     };
-    let todo: Vec<_> = plan.jobs.into_iter().filter(|j| !done.contains(&j.key)).collect();
+    let todo: Vec<_> = plan
+        .jobs
+        .into_iter()
+        .filter(|j| !done.contains(&j.key))
+        .collect();
     if !done.is_empty() {
-        eprintln!("resuming {}: {} jobs stored, {} to run", run_dir.path.display(), done.len(), todo.len());
+        eprintln!(
+            "resuming {}: {} jobs stored, {} to run",
+            run_dir.path.display(),
+            done.len(),
+            todo.len()
+        );
     }
 
     // Firmware once per board, then the jobs.
@@ -145,7 +164,8 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
         }
         eprintln!("building firmware for {}", board.name);
         let fw = firmware::build(project, board)?;
-        let elf = std::fs::read(&fw.elf).with_context(|| format!("cannot read {}", fw.elf.display()))?;
+        let elf =
+            std::fs::read(&fw.elf).with_context(|| format!("cannot read {}", fw.elf.display()))?;
         let size = size::measure(&fw.elf, board)?;
         firmware_hashes.insert(board.name.clone(), fw.hash.clone());
         firmware_of.insert(board.name.clone(), BoardFirmware { board, elf, size });
@@ -166,7 +186,9 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
             }
         });
     }
-    let workers = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let workers = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let total = todo.len() as u64;
     let mut store = StoreSink { run: &run_dir };
     let mut progress = ProgressSink::new(total, interactive);
@@ -193,21 +215,39 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
         failed
     );
     if interrupted {
-        let id = run_dir.path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let id = run_dir
+            .path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         eprintln!("interrupted: finished jobs are stored; continue with `cargo run --release -- run --resume {id}` (same filters)");
         return Ok(130);
     }
     if !args.no_report {
         let out = run_dir.path.join("report");
-        let n = super::report::write_report(&out, &all)?;
-        eprintln!("report: {n} tables in {}", out.display());
+        let written = super::report::write_report_with(
+            &out,
+            &all,
+            &super::report::capacities(&targets),
+            &Default::default(),
+        )?;
+        eprintln!(
+            "report: {} tables and {} chart files in {}",
+            written.tables,
+            written.charts.len(),
+            out.display()
+        );
     }
     eprintln!("results: {}", run_dir.path.join(RunDir::CSV).display());
     Ok(if failed > 0 { 1 } else { 0 })
 }
 
 /// Opens a run to resume: its plan must be the same jobs.
-fn resume(project: &Project, runs_dir: &std::path::Path, id: &str, keys: &[JobKey]) -> Result<(RunDir, Vec<JobKey>)> {
+fn resume(
+    project: &Project,
+    runs_dir: &std::path::Path,
+    id: &str,
+    keys: &[JobKey],
+) -> Result<(RunDir, Vec<JobKey>)> {
     let direct = PathBuf::from(id);
     let path = if direct.join(RunDir::MANIFEST).is_file() {
         direct
@@ -233,7 +273,12 @@ fn resume(project: &Project, runs_dir: &std::path::Path, id: &str, keys: &[JobKe
     Ok((run, done))
 }
 
-fn manifest(project: &Project, keys: &[JobKey], workloads: &[Workload], args: &Args) -> Result<Manifest> {
+fn manifest(
+    project: &Project,
+    keys: &[JobKey],
+    workloads: &[Workload],
+    args: &Args,
+) -> Result<Manifest> {
     let git = |a: &[&str]| {
         std::process::Command::new("git")
             .current_dir(&project.root)
@@ -255,11 +300,19 @@ fn manifest(project: &Project, keys: &[JobKey], workloads: &[Workload], args: &A
         plan_hash.update(k.to_string().as_bytes());
         plan_hash.update(b"\n");
     }
-    let short: String = plan_hash.finalize().iter().take(3).map(|b| format!("{b:02x}")).collect();
+    let short: String = plan_hash
+        .finalize()
+        .iter()
+        .take(3)
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let mut models = BTreeMap::new();
     for w in workloads {
         for v in &w.variants {
-            if keys.iter().any(|k| k.workload == w.name && k.variant == v.variant) {
+            if keys
+                .iter()
+                .any(|k| k.workload == w.name && k.variant == v.variant)
+            {
                 models.insert(format!("{}/{}", w.name, v.variant), v.sha256.clone());
             }
         }
@@ -273,9 +326,17 @@ fn manifest(project: &Project, keys: &[JobKey], workloads: &[Workload], args: &A
         .unwrap_or_default();
     Ok(Manifest {
         mcubench_version: env!("CARGO_PKG_VERSION").into(),
-        run_id: format!("{}-{short}", stamp.replace([':', '-'], "").replace('T', "-").trim_end_matches('Z')),
+        run_id: format!(
+            "{}-{short}",
+            stamp
+                .replace([':', '-'], "")
+                .replace('T', "-")
+                .trim_end_matches('Z')
+        ),
         created_utc: stamp,
-        host: std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_default(),
+        host: std::fs::read_to_string("/etc/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_default(),
         git_revision: revision,
         git_dirty: dirty,
         toolchain,
@@ -319,7 +380,8 @@ impl Sink for StoreSink<'_> {
     fn event(&mut self, event: &Event) -> Result<()> {
         if let Event::Finished { result, log } = event {
             let path = self.run.log_path(&result.key);
-            std::fs::write(&path, log).with_context(|| format!("cannot write {}", path.display()))?;
+            std::fs::write(&path, log)
+                .with_context(|| format!("cannot write {}", path.display()))?;
             self.run.append(result)?;
         }
         Ok(())
@@ -343,8 +405,10 @@ impl ProgressSink {
         }
         let bar = multi.add(ProgressBar::new(total));
         bar.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} jobs  {elapsed_precise} elapsed, ETA {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} jobs  {elapsed_precise} elapsed, ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         ProgressSink {
             multi,
@@ -373,7 +437,11 @@ impl Sink for ProgressSink {
             Event::Started { key, attempt } => {
                 let spinner = self.multi.add(ProgressBar::new_spinner());
                 spinner.enable_steady_tick(Duration::from_millis(200));
-                let again = if *attempt > 1 { format!(" (attempt {attempt})") } else { String::new() };
+                let again = if *attempt > 1 {
+                    format!(" (attempt {attempt})")
+                } else {
+                    String::new()
+                };
                 spinner.set_message(format!("{key}{again}"));
                 if let Some(old) = self.running.insert((*key).clone(), spinner) {
                     old.finish_and_clear();
@@ -404,8 +472,16 @@ impl Sink for ProgressSink {
                 }
                 self.line(format!("stopped {key} (interrupted; redone on resume)"));
             }
-            Event::Retrying { key, attempt, reason, wait } => {
-                self.line(format!("retry   {key} after attempt {attempt} in {} s: {reason}", wait.as_secs()));
+            Event::Retrying {
+                key,
+                attempt,
+                reason,
+                wait,
+            } => {
+                self.line(format!(
+                    "retry   {key} after attempt {attempt} in {} s: {reason}",
+                    wait.as_secs()
+                ));
             }
         }
         Ok(())

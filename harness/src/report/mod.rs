@@ -3,6 +3,7 @@
 //! Everything is derived from results.jsonl and manifest.json alone, in a fixed order, so that
 //! regenerating a report from the same run directory gives byte-identical files.
 
+pub mod charts;
 pub mod table;
 
 use std::collections::BTreeSet;

@@ -13,7 +13,9 @@ pub fn fixture_map() -> MemoryMap {
 
 /// Path of a fixture ELF.
 pub fn fixture(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// Load and reset a fixture on a core.
@@ -29,7 +31,13 @@ pub fn boot(core: CoreKind, elf: &str) -> Machine {
 pub fn run_fixture(core: CoreKind, elf: &str) -> (i32, String) {
     let mut m = boot(core, elf);
     match m.run(2_000_000_000) {
-        StopReason::Exit { code } => (code, String::from_utf8_lossy(m.semihosting_stdout()).into_owned()),
-        other => panic!("{elf} did not exit: {other:?}\nstdout so far: {}", String::from_utf8_lossy(m.semihosting_stdout())),
+        StopReason::Exit { code } => (
+            code,
+            String::from_utf8_lossy(m.semihosting_stdout()).into_owned(),
+        ),
+        other => panic!(
+            "{elf} did not exit: {other:?}\nstdout so far: {}",
+            String::from_utf8_lossy(m.semihosting_stdout())
+        ),
     }
 }

@@ -1,0 +1,68 @@
+//! Speed benchmark: runs the compute fixture (integer, 64-bit, int8 matmul, SMLAD, f32) on the
+//! M4F and the M0+ and prints million instructions per second.
+//!
+//!     cargo run --release -p mcubench-emulator --example bench [iterations]
+//!
+//! Besides wall-clock MIPS it prints MIPS per second of CPU time actually received (Linux
+//! /proc/self/schedstat), which is what to compare on a machine shared with other jobs.
+
+use emulator::{CoreKind, Machine, MachineConfig, MemoryMap, Region, RegionKind, StopReason};
+use std::time::Instant;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let iterations: u32 = std::env::args()
+        .nth(1)
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(40);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    for (core, file) in [
+        (CoreKind::M4F, "compute-m4f.elf"),
+        (CoreKind::M0Plus, "compute-m0plus.elf"),
+    ] {
+        let map = MemoryMap::new(vec![
+            Region::new("FLASH", 0x0800_0000, 256 << 10, RegionKind::Flash),
+            Region::new("RAM", 0x2000_0000, 64 << 10, RegionKind::Ram),
+        ]);
+        let mut m = Machine::new(MachineConfig::new(core, map))?;
+        m.load_elf(&std::fs::read(dir.join(file))?)?;
+        let addr = m
+            .symbols()
+            .address_of("ITERATIONS")
+            .ok_or("fixture has no ITERATIONS symbol")?;
+        // ITERATIONS is in flash; a host write patches it like a debug probe would.
+        m.write_memory(addr, &iterations.to_le_bytes());
+        m.reset()?;
+        let start = Instant::now();
+        let cpu_start = cpu_ns();
+        let stop = m.run(u64::MAX);
+        let secs = start.elapsed().as_secs_f64();
+        let cpu_secs = cpu_ns()
+            .zip(cpu_start)
+            .map(|(end, start)| (end - start) as f64 / 1e9);
+        if !matches!(stop, StopReason::Exit { code: 0 }) {
+            return Err(format!("{file} stopped with {stop:?}").into());
+        }
+        let n = m.instructions();
+        let on_cpu = cpu_secs.map_or(String::new(), |c| {
+            format!(" ({:.1} M/s of CPU time)", n as f64 / c / 1e6)
+        });
+        println!(
+            "{file:<20} {n:>12} instructions in {:>7.3} s: {:>7.1} M instructions/s{on_cpu}   output: {}",
+            secs,
+            n as f64 / secs / 1e6,
+            String::from_utf8_lossy(m.semihosting_stdout()).trim()
+        );
+    }
+    Ok(())
+}
+
+/// Nanoseconds this thread has spent on a CPU (first field of /proc/self/schedstat).
+fn cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}

@@ -1,0 +1,118 @@
+//! The whole loop on the virtual boards through the `mcubench` binary: run a small matrix,
+//! check the run directory, regenerate the report, compare the run with itself.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn mcubench(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mcubench"))
+        .arg("--root")
+        .arg(root())
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_small_matrix_runs_reports_and_compares_clean_with_itself() {
+    let runs = tempfile::tempdir().unwrap();
+    let runs_dir = runs.path().to_str().unwrap();
+    let (code, _, err) = mcubench(&[
+        "run",
+        "--board",
+        "pico,nrf52840-dk",
+        "--workload",
+        "digits",
+        "--variant",
+        "fiq,qat",
+        "--runs",
+        "2",
+        "--runs-dir",
+        runs_dir,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("plan: 4 jobs to run, 0 rejected"), "{err}");
+    let run: PathBuf = std::fs::read_dir(runs.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    for f in [
+        "manifest.json",
+        "results.jsonl",
+        "results.csv",
+        "report/report.md",
+        "report/report.tex",
+    ] {
+        assert!(run.join(f).is_file(), "{f} missing in {}", run.display());
+    }
+    let jsonl = std::fs::read_to_string(run.join("results.jsonl")).unwrap();
+    assert_eq!(jsonl.lines().count(), 4);
+    assert!(jsonl
+        .lines()
+        .all(|l| l.contains("\"status\":\"ok\"") && l.contains("\"correct\":true")));
+    assert_eq!(std::fs::read_dir(run.join("logs")).unwrap().count(), 4);
+    let manifest = std::fs::read_to_string(run.join("manifest.json")).unwrap();
+    assert!(manifest.contains("\"cycle_model\": \"0\""), "{manifest}");
+    let md = std::fs::read_to_string(run.join("report/report.md")).unwrap();
+    assert!(
+        md.contains("Emulated on mcubench virtual boards (cycle model 0)."),
+        "{md}"
+    );
+
+    // Regenerating the report from the run directory gives the same bytes.
+    let before = std::fs::read(run.join("report/report.md")).unwrap();
+    let (code, _, err) = mcubench(&["report", run.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(std::fs::read(run.join("report/report.md")).unwrap(), before);
+
+    let (code, out, err) = mcubench(&["compare", run.to_str().unwrap(), run.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("## mcubench: no regression"), "{out}");
+
+    // Resuming a finished run redoes nothing.
+    let id = run.file_name().unwrap().to_str().unwrap();
+    let (code, _, err) = mcubench(&[
+        "run",
+        "--board",
+        "pico,nrf52840-dk",
+        "--workload",
+        "digits",
+        "--variant",
+        "fiq,qat",
+        "--runs",
+        "2",
+        "--runs-dir",
+        runs_dir,
+        "--resume",
+        id,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("4 jobs stored, 0 to run"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(run.join("results.jsonl")).unwrap(),
+        jsonl
+    );
+}
+
+#[test]
+fn bad_filters_and_a_missing_run_are_clear_errors() {
+    let (code, _, err) = mcubench(&["run", "--board", "esp32", "--dry-run"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--board \"esp32\" matches nothing (known: nucleo-l4r5zi, nrf52840-dk, sparkfun-artemis, pico)"), "{err}");
+    let (code, _, err) = mcubench(&["compare", "/nonexistent/a", "/nonexistent/b"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no such run directory"), "{err}");
+    let (code, _, err) = mcubench(&["report", "/nonexistent/a"]);
+    assert_eq!(code, 2, "{err}");
+}
