@@ -8,6 +8,7 @@ use engine::{Interpreter, Model, TensorType};
 use protocol::partition::Header;
 
 use crate::deploy::emulator::{End, Limits, VirtualBoard, CYCLE_MODEL_VERSION};
+use crate::model_file::AlignedModel;
 use crate::npy::{Array, Elem};
 use crate::results::{Energy, Flash, JobKey, JobResult, JobStatus, Latency, Ram};
 use crate::size::FirmwareSize;
@@ -41,13 +42,6 @@ pub struct PreparedJob {
     pub arena_needed: u64,
 }
 
-/// Keeps model bytes 16-byte aligned, as the engine reads weights in place.
-fn aligned_copy(bytes: &[u8]) -> Vec<u128> {
-    let mut words = vec![0u128; bytes.len().div_ceil(16)];
-    bytemuck::cast_slice_mut::<u128, u8>(&mut words)[..bytes.len()].copy_from_slice(bytes);
-    words
-}
-
 /// Quantizes float32 input bytes for an int8 input tensor: round half to even, as numpy's
 /// `np.round(x / scale) + zero_point` in the export script does, then saturate.
 pub fn quantize_input(input_f32: &[u8], scale: f32, zero_point: i32) -> Vec<u8> {
@@ -75,10 +69,9 @@ pub fn prepare(
         workload: workload.name.clone(),
         variant: variant.variant,
     };
-    let model_file = std::fs::read(&variant.model)
+    let model_file = AlignedModel::read(&variant.model)
         .map_err(|e| format!("cannot read {}: {e}", variant.model.display()))?;
-    let words = aligned_copy(&model_file);
-    let bytes = &bytemuck::cast_slice::<u128, u8>(&words)[..model_file.len()];
+    let bytes = model_file.bytes();
     let name = format!("{}/{}", workload.name, variant.variant);
     let model = Model::parse(&name, bytes).map_err(|e| e.to_string())?;
     let layout = Interpreter::arena_bytes(&model).map_err(|e| e.to_string())?;

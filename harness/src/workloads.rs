@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use toml::Spanned;
 
+use crate::model_file::AlignedModel;
+use crate::npy::Array;
 use crate::results::Variant;
 
 /// The quality metric of a workload.
@@ -39,7 +41,7 @@ struct RawDataset {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawInput {
-    shape: Vec<u32>,
+    shape: Spanned<Vec<u32>>,
     preprocessing: String,
 }
 
@@ -176,6 +178,56 @@ fn line_col(text: &str, at: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// The model's input is `shape`; the test inputs and the golden outputs have as many rows
+/// and as many elements per row as the model's input and output tensors.
+fn check_shapes(
+    model_path: &Path,
+    shape: &[u32],
+    inputs: &Path,
+    golden: &Path,
+) -> Result<(), String> {
+    let file = AlignedModel::read(model_path)
+        .map_err(|e| format!("cannot read {}: {e}", model_path.display()))?;
+    let model = engine::Model::parse("workload", file.bytes())
+        .map_err(|e| format!("{}: {e}", model_path.display()))?;
+    let tensor = |input: bool| {
+        let t = if input {
+            model.input_tensor(0)
+        } else {
+            model.output_tensor(0)
+        };
+        t.and_then(|t| model.tensor(t))
+            .map_err(|e| format!("{}: {e}", model_path.display()))
+    };
+    let (input, output) = (tensor(true)?, tensor(false)?);
+    if input.shape.dims() != shape {
+        return Err(format!(
+            "input.shape {shape:?} differs from the model's input shape {:?} ({})",
+            input.shape.dims(),
+            model_path.display()
+        ));
+    }
+    let inputs = Array::read(inputs).map_err(|e| e.to_string())?;
+    let golden = Array::read(golden).map_err(|e| e.to_string())?;
+    if inputs.row_len() != input.shape.elements() {
+        return Err(format!(
+            "the test inputs have {} elements per row, the model's input {}",
+            inputs.row_len(),
+            input.shape.elements()
+        ));
+    }
+    if golden.rows() != inputs.rows() || golden.row_len() != output.shape.elements() {
+        return Err(format!(
+            "the golden outputs are {} rows of {} elements, but there are {} test inputs and the model's output has {} elements",
+            golden.rows(),
+            golden.row_len(),
+            inputs.rows(),
+            output.shape.elements()
+        ));
+    }
+    Ok(())
+}
+
 /// SHA-256 of a file, as lowercase hex.
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {
     let bytes = std::fs::read(path)?;
@@ -262,6 +314,15 @@ impl Workload {
                 ));
             }
             let golden = existing(&v.golden, dir, "variant.golden")?;
+            check_shapes(&model, raw.input.shape.get_ref(), &test_inputs, &golden).map_err(
+                |m| {
+                    err(
+                        Some(raw.input.shape.span()),
+                        &text,
+                        format!("variant \"{variant}\": {m}"),
+                    )
+                },
+            )?;
             let model_bytes = std::fs::metadata(&model).map(|m| m.len()).unwrap_or(0);
             variants.push(ModelVariant {
                 variant,
@@ -290,7 +351,7 @@ impl Workload {
             dataset: raw.dataset.name,
             dataset_license: raw.dataset.license,
             dataset_source: raw.dataset.source,
-            input_shape: raw.input.shape,
+            input_shape: raw.input.shape.into_inner(),
             preprocessing: raw.input.preprocessing,
             test_inputs,
             test_labels,

@@ -17,8 +17,9 @@ fn fixture(toml_edit: impl Fn(String) -> String) -> (tempfile::TempDir, PathBuf)
     let dir = root.path().join("workloads/kws");
     std::fs::create_dir_all(dir.join("goldens")).unwrap();
     std::fs::copy(shared_model("kws_int8.tflite"), dir.join("fiq.tflite")).unwrap();
-    std::fs::write(dir.join("test_inputs.npy"), b"npy").unwrap();
-    std::fs::write(dir.join("goldens/fiq.npy"), b"npy").unwrap();
+    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("../workloads/mlperf-kws");
+    std::fs::copy(real.join("test_inputs.npy"), dir.join("test_inputs.npy")).unwrap();
+    std::fs::copy(real.join("goldens/fiq.npy"), dir.join("goldens/fiq.npy")).unwrap();
     let sha = sha256_file(&dir.join("fiq.tflite")).unwrap();
     let text = format!(
         r#"name = "kws"
@@ -97,6 +98,8 @@ fn mistakes_name_the_line_and_field() {
     );
     let e = error(|t| t.replace("name = \"kws\"", "name = \"kws2\""));
     assert!(e.contains("differs from the directory name \"kws\""), "{e}");
+    let e = error(|t| t.replace("shape = [1, 49, 10, 1]", "shape = [1, 10, 49, 1]"));
+    assert!(e.contains("workload.toml:12:9: variant \"fiq\": input.shape [1, 10, 49, 1] differs from the model's input shape [1, 49, 10, 1]"), "{e}");
     let e = error(|t| t.replace("task = ", "tsak = "));
     assert!(e.contains("workload.toml:2:1: unknown field `tsak`"), "{e}");
     let e = error(|t| {

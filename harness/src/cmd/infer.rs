@@ -23,7 +23,8 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<()> {
-    let aligned = AlignedModel::read(&args.model)?;
+    let aligned = AlignedModel::read(&args.model)
+        .with_context(|| format!("cannot read {}", args.model.display()))?;
     let model = Model::parse(&model_name(&args.model), aligned.bytes())?;
     let needed = Interpreter::arena_bytes(&model)?.total_bytes() + engine::ARENA_ALIGN;
     let mut arena = vec![0u8; needed];

@@ -6,35 +6,13 @@ use anyhow::{Context, Result};
 use comfy_table::{presets::ASCII_MARKDOWN, Table};
 use engine::{Interpreter, Model, TensorInfo};
 
+pub use crate::model_file::AlignedModel;
 use crate::size::format_bytes;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The .tflite file.
     pub model: PathBuf,
-}
-
-/// A model's bytes, 16-byte aligned as the engine reads weights in place.
-pub struct AlignedModel {
-    words: Vec<u128>,
-    len: usize,
-}
-
-impl AlignedModel {
-    pub fn read(path: &Path) -> Result<AlignedModel> {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let mut words = vec![0u128; bytes.len().div_ceil(16)];
-        bytemuck::cast_slice_mut::<u128, u8>(&mut words)[..bytes.len()].copy_from_slice(&bytes);
-        Ok(AlignedModel {
-            words,
-            len: bytes.len(),
-        })
-    }
-
-    pub fn bytes(&self) -> &[u8] {
-        &bytemuck::cast_slice::<u128, u8>(&self.words)[..self.len]
-    }
 }
 
 pub fn model_name(path: &Path) -> String {
@@ -63,7 +41,8 @@ fn tensor_cell(t: &TensorInfo) -> String {
 }
 
 pub fn run(args: &Args) -> Result<()> {
-    let aligned = AlignedModel::read(&args.model)?;
+    let aligned = AlignedModel::read(&args.model)
+        .with_context(|| format!("cannot read {}", args.model.display()))?;
     let name = model_name(&args.model);
     let model = Model::parse(&name, aligned.bytes())?;
     let summary = engine::summary(&model)?;
