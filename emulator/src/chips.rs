@@ -494,7 +494,7 @@ impl ChipPeripherals {
             (Chip::Rp2040, a) if (rp2040::TIMER..rp2040::TIMER + 0x44).contains(&a) => {
                 let us = self.microseconds(cycles);
                 match a - rp2040::TIMER {
-                    0x08 => (self.register(rp2040::TIMER + 0x0C) as u64 >> 32) as u32, // TIMEHR (latched)
+                    0x08 => stored, // TIMEHR: latched by the last TIMELR read
                     0x0C => {
                         // TIMELR latches TIMEHR (§4.6.4).
                         self.regs.insert(rp2040::TIMER + 0x08, (us >> 32) as u32);
@@ -636,5 +636,176 @@ impl std::fmt::Debug for ChipPeripherals {
                 &self.blocks.iter().map(|b| b.name).collect::<Vec<_>>(),
             )
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rd(p: &mut ChipPeripherals, addr: u32) -> u32 {
+        p.read(addr, 4, 0).expect("modelled register")
+    }
+
+    fn wr(p: &mut ChipPeripherals, addr: u32, value: u32) {
+        assert!(p.write(addr, 4, value, 0), "{addr:#x} must be modelled");
+    }
+
+    #[test]
+    fn chip_names_from_targets_toml() {
+        assert_eq!(Chip::from_name("STM32L4R5ZI"), Some(Chip::Stm32l4r5));
+        assert_eq!(Chip::from_name("nRF52840"), Some(Chip::Nrf52840));
+        assert_eq!(Chip::from_name("Apollo3 Blue"), Some(Chip::Apollo3));
+        assert_eq!(Chip::from_name("RP2040"), Some(Chip::Rp2040));
+        assert_eq!(Chip::from_name("ESP32"), None);
+    }
+
+    #[test]
+    fn stm32_ready_bits_follow_their_enables_and_writes_are_kept() {
+        let mut p = ChipPeripherals::new(Chip::Stm32l4r5, 120_000_000);
+        assert_eq!(
+            rd(&mut p, stm32::RCC_CR) & (1 << 10),
+            0,
+            "HSI off after reset"
+        );
+        let cr = rd(&mut p, stm32::RCC_CR);
+        wr(&mut p, stm32::RCC_CR, cr | (1 << 8) | (1 << 24));
+        let cr = rd(&mut p, stm32::RCC_CR);
+        assert_ne!(cr & (1 << 10), 0, "HSIRDY");
+        assert_ne!(cr & (1 << 25), 0, "PLLRDY");
+        wr(&mut p, stm32::RCC_CFGR, 0b11);
+        assert_eq!(
+            rd(&mut p, stm32::RCC_CFGR) & 0b1100,
+            0b1100,
+            "SWS follows SW"
+        );
+        // FLASH_ACR keeps the wait states for the timing model; ICEN/DCEN set at reset.
+        assert_eq!(p.register(0x4002_2000), 0x600);
+        wr(&mut p, 0x4002_2000, 0x705);
+        assert_eq!(p.register(0x4002_2000), 0x705);
+        // Byte writes replace only their lane.
+        assert!(p.write(0x4002_2001, 1, 0x01, 0));
+        assert_eq!(p.register(0x4002_2000), 0x105);
+    }
+
+    #[test]
+    fn unmodelled_addresses_fault_unless_permissive() {
+        let mut p = ChipPeripherals::new(Chip::Stm32l4r5, 120_000_000);
+        assert_eq!(p.read(0x4001_3800, 4, 0), None, "USART1 is not modelled");
+        assert!(!p.write(0x4001_3800, 4, 1, 0));
+        p.set_permissive(true);
+        assert_eq!(p.read(0x4001_3800, 4, 0), Some(0));
+        assert!(p.write(0x4001_3800, 4, 1, 0));
+        assert_eq!(p.unmodelled(), [0x4001_3800, 0x4001_3800]);
+    }
+
+    #[test]
+    fn nrf52840_hfclk_start_task_raises_its_event() {
+        let mut p = ChipPeripherals::new(Chip::Nrf52840, 64_000_000);
+        assert_eq!(rd(&mut p, nrf::EVENTS_HFCLKSTARTED), 0);
+        wr(&mut p, nrf::TASKS_HFCLKSTART, 1);
+        assert_eq!(rd(&mut p, nrf::EVENTS_HFCLKSTARTED), 1);
+        assert_eq!(
+            rd(&mut p, nrf::HFCLKSTAT),
+            (1 << 16) | 1,
+            "running from the crystal"
+        );
+    }
+
+    #[test]
+    fn apollo3_uart_is_a_byte_stream_both_ways() {
+        let mut p = ChipPeripherals::new(Chip::Apollo3, 48_000_000);
+        let port = p.uart();
+        assert_eq!(rd(&mut p, apollo3::DEVPWRSTATUS) & (1 << 2), 0);
+        wr(&mut p, apollo3::DEVPWREN, 1 << 7);
+        assert_ne!(
+            rd(&mut p, apollo3::DEVPWRSTATUS) & (1 << 2),
+            0,
+            "HCPA on with UART0"
+        );
+        for b in b"@done\n" {
+            wr(&mut p, apollo3::UART0_DR, u32::from(*b));
+        }
+        assert_eq!(port.take_tx(), b"@done\n");
+        assert_eq!(port.take_tx(), b"");
+        assert_eq!(
+            rd(&mut p, apollo3::UART0_FR) & (1 << 4),
+            1 << 4,
+            "RX FIFO empty"
+        );
+        port.push_rx(b"ab");
+        assert_eq!(rd(&mut p, apollo3::UART0_FR) & (1 << 4), 0);
+        assert_eq!(rd(&mut p, apollo3::UART0_DR), u32::from(b'a'));
+        assert_eq!(rd(&mut p, apollo3::UART0_DR), u32::from(b'b'));
+    }
+
+    #[test]
+    fn rp2040_resets_clocks_pll_and_aliases() {
+        let mut p = ChipPeripherals::new(Chip::Rp2040, 125_000_000);
+        assert_eq!(rd(&mut p, rp2040::RESETS_RESET_DONE) & (1 << 12), 0);
+        // Atomic clear alias (+0x3000) takes PLL_SYS out of reset.
+        wr(&mut p, rp2040::RESETS_RESET + 0x3000, 1 << 12);
+        assert_ne!(rd(&mut p, rp2040::RESETS_RESET_DONE) & (1 << 12), 0);
+        assert_eq!(
+            rd(&mut p, rp2040::PLL_SYS) >> 31,
+            0,
+            "not locked while powered down"
+        );
+        wr(&mut p, rp2040::PLL_SYS + 4 + 0x3000, 0b10_0001);
+        assert_eq!(
+            rd(&mut p, rp2040::PLL_SYS) >> 31,
+            1,
+            "locked once PD and VCOPD clear"
+        );
+        wr(&mut p, rp2040::CLK_SYS_CTRL, 1);
+        assert_eq!(rd(&mut p, rp2040::CLK_SYS_SELECTED), 0b10);
+        wr(&mut p, rp2040::CLK_REF_CTRL, 2);
+        assert_eq!(rd(&mut p, rp2040::CLK_REF_SELECTED), 0b100);
+        assert_eq!(rd(&mut p, rp2040::XOSC_STATUS) >> 31, 0);
+        wr(&mut p, rp2040::XOSC_CTRL, 0xFAB << 12 | 0xAA0);
+        assert_eq!(rd(&mut p, rp2040::XOSC_STATUS) >> 31, 1);
+    }
+
+    #[test]
+    fn rp2040_timer_counts_microseconds_of_emulated_time() {
+        let mut p = ChipPeripherals::new(Chip::Rp2040, 125_000_000);
+        // 1.25e9 cycles at 125 MHz = 10 s.
+        assert_eq!(
+            p.read(rp2040::TIMER + 0x28, 4, 1_250_000_000),
+            Some(10_000_000)
+        );
+        assert_eq!(p.read(rp2040::TIMER + 0x24, 4, 1_250_000_000), Some(0));
+        // TIMELR latches TIMEHR: 2^32 us + 5 us.
+        let cycles = ((1u64 << 32) + 5) * 125;
+        assert_eq!(p.read(rp2040::TIMER + 0x0C, 4, cycles), Some(5));
+        assert_eq!(p.read(rp2040::TIMER + 0x08, 4, 0), Some(1));
+    }
+
+    #[test]
+    fn rp2040_sio_divider() {
+        let mut p = ChipPeripherals::new(Chip::Rp2040, 125_000_000);
+        let sio = rp2040::SIO;
+        wr(&mut p, sio + 0x060, 100);
+        wr(&mut p, sio + 0x064, 7);
+        assert_eq!((rd(&mut p, sio + 0x070), rd(&mut p, sio + 0x074)), (14, 2));
+        assert_eq!(rd(&mut p, sio + 0x078) & 1, 1, "READY");
+        wr(&mut p, sio + 0x068, (-100i32) as u32);
+        wr(&mut p, sio + 0x06C, 7);
+        assert_eq!(
+            rd(&mut p, sio + 0x070) as i32,
+            -14,
+            "truncates towards zero"
+        );
+        assert_eq!(rd(&mut p, sio + 0x074) as i32, -2);
+        wr(&mut p, sio + 0x060, 5);
+        wr(&mut p, sio + 0x064, 0);
+        assert_eq!(
+            (rd(&mut p, sio + 0x070), rd(&mut p, sio + 0x074)),
+            (u32::MAX, 5)
+        );
+        wr(&mut p, sio + 0x068, (-5i32) as u32);
+        wr(&mut p, sio + 0x06C, 0);
+        assert_eq!(rd(&mut p, sio + 0x070), 1, "negative / 0 gives 1");
+        assert_eq!(rd(&mut p, sio), 0, "CPUID: core 0");
     }
 }

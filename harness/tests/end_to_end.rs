@@ -116,3 +116,26 @@ fn bad_filters_and_a_missing_run_are_clear_errors() {
     let (code, _, err) = mcubench(&["report", "/nonexistent/a"]);
     assert_eq!(code, 2, "{err}");
 }
+
+#[test]
+fn emulate_runs_a_semihosting_hello_world_and_reports_speed() {
+    let elf = root().join("emulator/tests/fixtures/hello-m4f.elf");
+    let (code, out, err) =
+        mcubench(&["emulate", "--board", "nucleo-l4r5zi", elf.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "Hello, world! 42\n");
+    assert!(
+        err.contains("instructions")
+            && err.contains("emulated, cycle model 0")
+            && err.contains("MIPS"),
+        "{err}"
+    );
+    assert!(err.contains("exited with code 0 (semihosting)"), "{err}");
+    // Linked for 0x0800_0000: the pico has no memory there.
+    let (code, _, err) = mcubench(&["emulate", "--board", "pico", elf.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("lies outside the board's memory regions"),
+        "{err}"
+    );
+}
