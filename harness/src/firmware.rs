@@ -130,12 +130,24 @@ pub fn build(project: &Project, board: &Board) -> Result<Firmware, BuildError> {
         .join("mcubench-firmware");
     fs::create_dir_all(&dir).map_err(io_error(format!("cannot create {}", dir.display())))?;
     // Copy then rename, so that a cache entry is either whole or absent.
-    let partial = dir.join(format!("{}.elf.partial", &hash[..16]));
+    // The partial name is unique to this process and thread: two builds of the same inputs
+    // (parallel tests, two terminals) must not rename each other's file away.
+    let partial = dir.join(format!(
+        "{}.elf.{}-{:?}.partial",
+        &hash[..16],
+        std::process::id(),
+        std::thread::current().id()
+    ));
     fs::copy(&built, &partial).map_err(io_error(format!(
         "cannot copy the built firmware {}",
         built.display()
     )))?;
-    fs::rename(&partial, &elf).map_err(io_error(format!("cannot store {}", elf.display())))?;
+    if let Err(e) = fs::rename(&partial, &elf) {
+        let _ = fs::remove_file(&partial);
+        if !elf.is_file() {
+            return Err(io_error(format!("cannot store {}", elf.display()))(e));
+        }
+    }
     Ok(Firmware {
         board: board.name.clone(),
         elf,

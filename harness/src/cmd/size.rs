@@ -77,7 +77,16 @@ pub fn table(board: &Board, size: &FirmwareSize) -> String {
             size.data_bytes,
             format!("{flash} (load image) + {ram}"),
         ),
-        ("bss", size.bss_bytes, ram.clone()),
+        (
+            "bss (statics)",
+            size.bss_bytes.saturating_sub(u64::from(board.arena_bytes)),
+            ram.clone(),
+        ),
+        (
+            "engine arena (in bss)",
+            u64::from(board.arena_bytes).min(size.bss_bytes),
+            ram.clone(),
+        ),
         ("stack reserve", size.stack_bytes, ram.clone()),
     ];
     if size.boot2_bytes > 0 {
