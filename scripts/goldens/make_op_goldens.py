@@ -296,12 +296,17 @@ def strided_slice_case(dtype):
     return g
 
 
-def mean_case(dtype=FLOAT32, qi=(None, None), qo=(None, None)):
+def mean_case(dtype=FLOAT32, qi=(None, None), qo=(None, None), shape=(2, 5, 4, 3), axes=(1, 2), keep_dims=True):
     g = Graph()
-    x = g.tensor((2, 5, 4, 3), dtype, *qi)
-    axes = g.tensor((2,), INT32, data=np.array([1, 2], np.int32))
-    y = g.tensor((2, 1, 1, 3), dtype, *qo)
-    g.op(S.BuiltinOperator.MEAN, [x, axes], [y], S.BuiltinOptions.ReducerOptions, opts(S.ReducerOptionsT, keepDims=True))
+    x = g.tensor(shape, dtype, *qi)
+    axes_t = g.tensor((len(axes),), INT32, data=np.array(axes, np.int32))
+    reduced = {a % len(shape) for a in axes}
+    if keep_dims:
+        out_shape = [1 if i in reduced else d for i, d in enumerate(shape)]
+    else:
+        out_shape = [d for i, d in enumerate(shape) if i not in reduced]
+    y = g.tensor(out_shape, dtype, *qo)
+    g.op(S.BuiltinOperator.MEAN, [x, axes_t], [y], S.BuiltinOptions.ReducerOptions, opts(S.ReducerOptionsT, keepDims=keep_dims))
     g.inputs, g.outputs = [x], [y]
     return g
 
@@ -352,6 +357,20 @@ def cases(rng):
     yield "buffers_after_flatbuffer_fc_int8", fc_case(rng, INT8, 2, 16, 5, A.NONE, in_zp=3, out_zp=-4), "tflm-after"
     yield "logistic_int8", unary_case(O.LOGISTIC, INT8, INT8, (4, 32), (0.06, 3), (1 / 256, -128)), "tflm"
     yield "tanh_int8", unary_case(O.TANH, INT8, INT8, (4, 32), (0.008, -10), (1 / 128, 0)), "tflm"
+    # int8 MEAN: TFLite Micro's QuantizedMeanOrSum on every axis set (appended here so the cases
+    # above keep their random data). hw_keepdims_wide is a case where the older axes-{1, 2} kernel
+    # (reference_integer_ops::Mean) would round differently.
+    yield "mean_int8_hw_keepdims_wide", mean_case(INT8, (0.04, -128), (0.03, -128), (1, 9, 9, 16), (2, 1), True), "tflm"
+    yield "mean_int8_hw_no_keepdims", mean_case(INT8, (0.05, -20), (0.02, 9), (2, 6, 5, 7), (1, 2), False), "tflm"
+    yield "mean_int8_hw_same_quantization", mean_case(INT8, (0.02, 5), (0.02, 5), (1, 6, 6, 8), (1, 2), False), "tflm"
+    yield "mean_int8_last_axis_3d", mean_case(INT8, (0.05, -20), (0.03, 9), (3, 7, 6), (-1,), False), "tflm"
+    yield "mean_int8_middle_axis_keepdims_3d", mean_case(INT8, (0.05, 4), (0.05, 4), (3, 7, 6), (-2,), True), "tflm"
+    yield "mean_int8_2d_upscale", mean_case(INT8, (0.02, 0), (0.01, 3), (4, 9), (1,), False), "tflm"
+    yield "mean_int8_batch_and_channel_keepdims", mean_case(INT8, (0.05, -20), (0.04, 1), (2, 3, 4, 5), (0, 3), True), "tflm"
+    yield "mean_int8_three_axes", mean_case(INT8, (0.05, -20), (0.04, 1), (2, 3, 4, 5), (1, 2, 3), False), "tflm"
+    yield "mean_int8_all_axes_large_count", mean_case(INT8, (0.5, -128), (0.6, -100), (1, 32, 32, 2), (0, 1, 2, 3), True), "tflm"
+    yield "mean_int8_1d_zp_ends", mean_case(INT8, (0.02, 127), (0.03, 127), (9,), (0,), True), "tflm"
+    yield "mean_f32_channel_no_keepdims", mean_case(FLOAT32, shape=(2, 3, 4, 5), axes=(3, 0), keep_dims=False), "tflm"
 
 
 def run(kind, model, inputs):

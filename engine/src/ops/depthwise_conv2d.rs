@@ -281,23 +281,26 @@ fn window_loop<T>(
                 let x0 = ox * w.stride_w as isize - w.pad_w as isize;
                 let (fx0, fx1) = tap_range(x0, in_w, k_w, w.dil_w as usize);
                 acc.fill(0);
-                for fy in fy0..fy1 {
-                    let y = (y0 + (w.dil_h as usize * fy) as isize) as usize;
-                    for fx in fx0..fx1 {
-                        let x = (x0 + (w.dil_w as usize * fx) as isize) as usize;
-                        let xs = &input[((b * in_h + y) * in_w + x) * in_c..][..in_c];
-                        let fs = &filter[(fy * k_w + fx) * out_c..][..out_c];
-                        if dm == 1 {
-                            for ((a, &f), &x) in acc.iter_mut().zip(fs).zip(xs) {
-                                *a = a.wrapping_add(f as i32 * (x as i32 + input_offset));
-                            }
-                        } else {
-                            for (ic, &x) in xs.iter().enumerate() {
-                                let xv = x as i32 + input_offset;
-                                for m in 0..dm {
-                                    let oc = ic * dm + m;
-                                    acc[oc] = acc[oc].wrapping_add(fs[oc] as i32 * xv);
-                                }
+                let row = b * in_h;
+                let (dil_h, dil_w) = (w.dil_h as usize, w.dil_w as usize);
+                // (input index, filter index) of each in-image tap, row by row.
+                let taps = (fy0..fy1).flat_map(move |fy| {
+                    let y = (y0 + (dil_h * fy) as isize) as usize;
+                    (fx0..fx1).map(move |fx| {
+                        let x = (x0 + (dil_w * fx) as isize) as usize;
+                        (((row + y) * in_w + x) * in_c, (fy * k_w + fx) * out_c)
+                    })
+                });
+                if dm == 1 {
+                    pixel(taps, input, filter, input_offset, acc);
+                } else {
+                    for (i, f) in taps {
+                        let (xs, fs) = (&input[i..][..in_c], &filter[f..][..out_c]);
+                        for (ic, &x) in xs.iter().enumerate() {
+                            let xv = x as i32 + input_offset;
+                            for m in 0..dm {
+                                let oc = ic * dm + m;
+                                acc[oc] = acc[oc].wrapping_add(fs[oc] as i32 * xv);
                             }
                         }
                     }
@@ -308,6 +311,98 @@ fn window_loop<T>(
                 o += out_c;
             }
         }
+    }
+}
+
+/// Depth multiplier 1, one output pixel: `acc[c] += Σ_taps f[tap][c] * (x[tap][c] + offset)`, taps
+/// given as (input index, filter index) of their first channel. The `dsp` feature takes the packed
+/// path on Armv7E-M; elsewhere the reference.
+#[inline(always)]
+fn pixel(
+    taps: impl Iterator<Item = (usize, usize)>,
+    input: &[i8],
+    filter: &[i8],
+    offset: i32,
+    acc: &mut [i32],
+) {
+    #[cfg(all(target_arch = "arm", feature = "dsp"))]
+    {
+        pixel_packed::<super::dot::Dsp>(taps, input, filter, offset, acc)
+    }
+    #[cfg(not(all(target_arch = "arm", feature = "dsp")))]
+    {
+        pixel_reference(taps, input, filter, offset, acc)
+    }
+}
+
+/// The reference: tap by tap, channel by channel.
+#[inline(always)]
+pub fn pixel_reference(
+    taps: impl Iterator<Item = (usize, usize)>,
+    input: &[i8],
+    filter: &[i8],
+    offset: i32,
+    acc: &mut [i32],
+) {
+    for (i, f) in taps {
+        tap_reference(&input[i..], &filter[f..], offset, acc);
+    }
+}
+
+/// One tap: `acc[c] += fs[c] * (xs[c] + offset)` for every channel of `acc`.
+#[inline(always)]
+fn tap_reference(xs: &[i8], fs: &[i8], offset: i32, acc: &mut [i32]) {
+    for ((a, &f), &x) in acc.iter_mut().zip(fs).zip(xs) {
+        *a = a.wrapping_add(f as i32 * (x as i32 + offset));
+    }
+}
+
+/// The DSP path, as CMSIS-NN's `arm_depthwise_conv_s8_opt`: two taps at a time, four channels per
+/// 32-bit load. SXTB16 splits a word into channels (0, 2) and (1, 3), SADD16 adds the input offset,
+/// PKHBT/PKHTB pair the same channel of the two taps in one register, and one SMLAD does both
+/// taps' multiply-accumulates. Integer sums are exact, so this is bit-identical to the reference.
+#[inline(always)]
+pub fn pixel_packed<S: super::dot::Simd>(
+    mut taps: impl Iterator<Item = (usize, usize)>,
+    input: &[i8],
+    filter: &[i8],
+    offset: i32,
+    acc: &mut [i32],
+) {
+    let c = acc.len();
+    let c4 = c - c % 4;
+    let offset_pair = (offset as u16 as u32) * 0x0001_0001;
+    // Little-endian loads: byte 0 in bits 0..8, as CMSIS-NN's arm_nn_read_s8x4.
+    let word = |b: &[i8]| u32::from_le_bytes([b[0] as u8, b[1] as u8, b[2] as u8, b[3] as u8]);
+    while let Some((ia, fa)) = taps.next() {
+        let Some((ib, fb)) = taps.next() else {
+            tap_reference(&input[ia..], &filter[fa..], offset, acc);
+            break;
+        };
+        // One bounds check per tap pair; the loop below then indexes nothing.
+        let (xa, xb) = (&input[ia..ia + c4], &input[ib..ib + c4]);
+        let (wa, wb) = (&filter[fa..fa + c4], &filter[fb..fb + c4]);
+        let groups = acc[..c4]
+            .chunks_exact_mut(4)
+            .zip(xa.chunks_exact(4).zip(xb.chunks_exact(4)))
+            .zip(wa.chunks_exact(4).zip(wb.chunks_exact(4)));
+        for ((a, (xa, xb)), (wa, wb)) in groups {
+            let (xa, xb, wa, wb) = (word(xa), word(xb), word(wa), word(wb));
+            let xa02 = S::sadd16(S::sxtb16(xa), offset_pair);
+            let xa13 = S::sadd16(S::sxtb16_ror8(xa), offset_pair);
+            let xb02 = S::sadd16(S::sxtb16(xb), offset_pair);
+            let xb13 = S::sadd16(S::sxtb16_ror8(xb), offset_pair);
+            let (wa02, wa13) = (S::sxtb16(wa), S::sxtb16_ror8(wa));
+            let (wb02, wb13) = (S::sxtb16(wb), S::sxtb16_ror8(wb));
+            // Bottom halfwords: tap a; top halfwords: tap b.
+            a[0] = S::smlad(S::pkhbt(wa02, wb02), S::pkhbt(xa02, xb02), a[0]);
+            a[1] = S::smlad(S::pkhbt(wa13, wb13), S::pkhbt(xa13, xb13), a[1]);
+            a[2] = S::smlad(S::pkhtb(wb02, wa02), S::pkhtb(xb02, xa02), a[2]);
+            a[3] = S::smlad(S::pkhtb(wb13, wa13), S::pkhtb(xb13, xa13), a[3]);
+        }
+        let rest = &mut acc[c4..];
+        tap_reference(&input[ia + c4..], &filter[fa + c4..], offset, rest);
+        tap_reference(&input[ib + c4..], &filter[fb + c4..], offset, rest);
     }
 }
 
@@ -358,5 +453,61 @@ fn depthwise_f32(
                 o += out_c;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::dot::Emulated;
+    use super::*;
+
+    /// xorshift64* bytes.
+    fn bytes(seed: &mut u64, n: usize) -> std::vec::Vec<i8> {
+        (0..n)
+            .map(|_| {
+                *seed ^= *seed >> 12;
+                *seed ^= *seed << 25;
+                *seed ^= *seed >> 27;
+                (seed.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8 as i8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn packed_pixel_is_bit_exact_with_the_reference() {
+        let mut seed = 0x0bad_cafe_f00d_1234;
+        for channels in 1..=13 {
+            for taps in 0..=9 {
+                for offset in [-127, 0, 3, 128] {
+                    // Taps at scattered, unaligned positions, as in-image taps of a window are.
+                    let input = bytes(&mut seed, 40 * channels + 7);
+                    let filter = bytes(&mut seed, 9 * channels + 5);
+                    let list: std::vec::Vec<(usize, usize)> = (0..taps)
+                        .map(|t| ((t * 37 + 3) % 40 * channels, t * channels + t % 3))
+                        .collect();
+                    let mut want = bytes(&mut seed, channels)
+                        .iter()
+                        .map(|&v| v as i32 * 1000)
+                        .collect::<std::vec::Vec<_>>();
+                    let mut got = want.clone();
+                    pixel_reference(list.iter().copied(), &input, &filter, offset, &mut want);
+                    pixel_packed::<Emulated>(
+                        list.iter().copied(),
+                        &input,
+                        &filter,
+                        offset,
+                        &mut got,
+                    );
+                    assert_eq!(got, want, "channels {channels} taps {taps} offset {offset}");
+                }
+            }
+        }
+        // Every product at its largest magnitude.
+        let (input, filter) = ([-128i8; 64], [-128i8; 64]);
+        let list = [(0, 0), (8, 8), (16, 16), (24, 24), (32, 32)];
+        let (mut want, mut got) = ([0i32; 8], [0i32; 8]);
+        pixel_reference(list.iter().copied(), &input, &filter, -127, &mut want);
+        pixel_packed::<Emulated>(list.iter().copied(), &input, &filter, -127, &mut got);
+        assert_eq!(got, want);
     }
 }

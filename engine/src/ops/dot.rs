@@ -31,8 +31,8 @@ pub fn offset_dot(x: &[i8], f: &[i8], offset: i32) -> i32 {
     }
 }
 
-/// The SIMD instructions the packed path uses (ARM Architecture Reference Manual, Armv7-M:
-/// A7.7.187 SXTB16, A7.7.114 SADD16, A7.7.129 SMLAD).
+/// The SIMD instructions the packed paths use (ARM Architecture Reference Manual, Armv7-M:
+/// A7.7.187 SXTB16, A7.7.114 SADD16, A7.7.129 SMLAD, A7.7.93 PKHBT/PKHTB).
 pub trait Simd {
     /// Bytes 0 and 2, sign-extended into the two halfwords.
     fn sxtb16(x: u32) -> u32;
@@ -42,6 +42,10 @@ pub trait Simd {
     fn sadd16(a: u32, b: u32) -> u32;
     /// acc + a.lo * b.lo + a.hi * b.hi (signed halfwords), wrapping.
     fn smlad(a: u32, b: u32, acc: i32) -> i32;
+    /// PKHBT a, b, LSL #16: bottom halfword of a, bottom halfword of b on top.
+    fn pkhbt(a: u32, b: u32) -> u32;
+    /// PKHTB a, b, ASR #16: top halfword of b at the bottom, top halfword of a on top.
+    fn pkhtb(a: u32, b: u32) -> u32;
 }
 
 /// The instructions computed in portable Rust: the host's model of the M4's.
@@ -69,6 +73,14 @@ impl Simd for Emulated {
         let p0 = (a as u16 as i16 as i32) * (b as u16 as i16 as i32);
         let p1 = ((a >> 16) as u16 as i16 as i32) * ((b >> 16) as u16 as i16 as i32);
         acc.wrapping_add(p0).wrapping_add(p1)
+    }
+    #[inline(always)]
+    fn pkhbt(a: u32, b: u32) -> u32 {
+        (a & 0xFFFF) | (b << 16)
+    }
+    #[inline(always)]
+    fn pkhtb(a: u32, b: u32) -> u32 {
+        (a & 0xFFFF_0000) | (b >> 16)
     }
 }
 
@@ -111,6 +123,24 @@ impl Simd for Dsp {
         // SAFETY: register-only; it may set APSR.Q on overflow, which no Rust code reads.
         unsafe {
             core::arch::asm!("smlad {0}, {1}, {2}, {3}", out(reg) r, in(reg) a, in(reg) b, in(reg) acc, options(pure, nomem, nostack))
+        };
+        r
+    }
+    #[inline(always)]
+    fn pkhbt(a: u32, b: u32) -> u32 {
+        let r: u32;
+        // SAFETY: a register-only instruction with no memory access.
+        unsafe {
+            core::arch::asm!("pkhbt {0}, {1}, {2}, lsl #16", out(reg) r, in(reg) a, in(reg) b, options(pure, nomem, nostack, preserves_flags))
+        };
+        r
+    }
+    #[inline(always)]
+    fn pkhtb(a: u32, b: u32) -> u32 {
+        let r: u32;
+        // SAFETY: a register-only instruction with no memory access.
+        unsafe {
+            core::arch::asm!("pkhtb {0}, {1}, {2}, asr #16", out(reg) r, in(reg) a, in(reg) b, options(pure, nomem, nostack, preserves_flags))
         };
         r
     }
@@ -187,5 +217,7 @@ mod tests {
         assert_eq!(Emulated::sxtb16_ror8(0x80_7F_01_FF), 0xFF80_0001);
         assert_eq!(Emulated::sadd16(0xFFFF_0001, 0x0001_0001), 0x0000_0002);
         assert_eq!(Emulated::smlad(0xFFFF_0002, 0x0003_0004, 10), 10 + 8 - 3);
+        assert_eq!(Emulated::pkhbt(0x1111_2222, 0x3333_4444), 0x4444_2222);
+        assert_eq!(Emulated::pkhtb(0x1111_2222, 0x3333_4444), 0x1111_3333);
     }
 }

@@ -1,7 +1,11 @@
-//! MEAN over constant axes: float32 (`reference_ops::Mean`: sum in input order, then divide), and
-//! int8 in the case TFLite Micro gives its own kernel (reduce_common.cc: 4-D input, axes {1, 2},
-//! keep_dims; `reference_integer_ops::Mean`). Other int8 cases (TFLite Micro's
-//! `QuantizedMeanOrSum`) are rejected.
+//! MEAN over constant axes, any combination of up to 4 dimensions, with or without keep_dims.
+//! float32 as `reference_ops::Mean` (sum in input order, then divide). int8 as TensorFlow Lite
+//! Micro's `EvalIntegerMean` (reduce_common.cc), which runs `reference_ops::QuantizedMeanOrSum`
+//! (reduce.h) for every axis set: 1/count is folded into the requantization multiplier, and the
+//! only rounding is `MultiplyByQuantizedMultiplier`'s. Older TFLM and desktop TFLite send axes
+//! {1, 2} with keep_dims to `reference_integer_ops::Mean` instead (requantize the sum, then divide
+//! rounding half away from zero), which differs by 1 on some outputs; the `tflite-micro` goldens
+//! (tests/ops.rs, mean_int8_*) follow `QuantizedMeanOrSum` on every axis set, {1, 2} included.
 
 use super::{Prep, TensorId};
 use crate::error::Error;
@@ -19,11 +23,13 @@ pub struct Mean {
     pub int8: Option<Int8Mean>,
 }
 
-/// Requantization of int8 MEAN over height and width.
+/// Requantization of int8 MEAN: `QuantizedMeanOrSum`'s multiplier with 1/count folded in.
 #[derive(Clone, Copy, Debug)]
 pub struct Int8Mean {
     pub input_zero_point: i32,
     pub output_zero_point: i32,
+    /// Elements summed into each output.
+    pub count: u32,
     pub multiplier: i32,
     pub shift: i32,
 }
@@ -62,17 +68,16 @@ pub fn prepare(p: &Prep<'_, '_>) -> Result<Mean, Error> {
     if kept != output.shape.elements() {
         return Err(p.invalid("the MEAN output size does not match the reduced axes"));
     }
-    // ReducerOptions: keep_dims 0.
+    // keep_dims (ReducerOptions field 0) changes only the output shape, checked above.
+    let count: usize = (0..4).filter(|&d| reduced[d]).map(|d| dims[d]).product();
     let int8 = if int8 {
-        if input.shape.rank != 4 || reduced != [false, true, true, false] || !p.opt_bool(0)? {
-            return Err(p.unsupported(
-                "int8 MEAN runs over axes 1 and 2 of a 4-D input with keep_dims only",
-            ));
-        }
         let (multiplier, shift) = quantize_multiplier(input.scale as f64 / output.scale as f64);
+        let (multiplier, shift) = fold_count(multiplier, shift, count as u64);
         Some(Int8Mean {
             input_zero_point: input.zero_point,
             output_zero_point: output.zero_point,
+            count: u32::try_from(count)
+                .map_err(|_| p.invalid("a MEAN reduces too many elements"))?,
             multiplier,
             shift,
         })
@@ -120,34 +125,66 @@ impl Mean {
     }
 }
 
+/// `QuantizedMeanOrSum` (mean case): the multiplier times 2^k / count, with k = floor(log2(count))
+/// kept at most 32 and at most 31 + shift so that the shift stays a valid right shift.
+fn fold_count(multiplier: i32, shift: i32, count: u64) -> (i32, i32) {
+    if count == 0 {
+        return (multiplier, shift);
+    }
+    let k = (63 - count.leading_zeros() as i32)
+        .min(32)
+        .min(31 + shift)
+        .max(0);
+    let folded = ((multiplier as i64) << k) / count as i64;
+    (folded as i32, shift - k)
+}
+
 impl Mean {
-    /// `reference_integer_ops::Mean`: sum of (x - input zero point) over height and width, rescaled
-    /// by input/output scale, divided by the count rounding half away from zero, plus the output
-    /// zero point.
+    /// `QuantizedMeanOrSum`: the int32 sum of the raw inputs (wrapping, as
+    /// `AddTensorValuesWithExpectedOverflow`), minus input zero point times count, requantized with
+    /// the folded multiplier, plus the output zero point, saturated. Integer sums do not depend on
+    /// the order, so each output sums its own elements (no scratch buffer).
     fn eval_int8(&self, ctx: &mut super::Ctx<'_>, q: Int8Mean) -> Result<(), &'static str> {
         let input = ctx.i8(self.input)?;
         let out = ctx.out_i8();
-        let [n, h, w, c] = self.dims.map(|d| d as usize);
-        let count = (h * w) as i64;
-        for b in 0..n {
-            for ch in 0..c {
-                let mut acc: i32 = 0;
-                for y in 0..h {
-                    for x in 0..w {
-                        let v = input[((b * h + y) * w + x) * c + ch] as i32;
-                        acc = acc.wrapping_add(v - q.input_zero_point);
+        let d = self.dims.map(|v| v as usize);
+        let r = self.reduced;
+        // Output dims (1 where reduced) and the reduced block each output sums over.
+        let od: [usize; 4] = core::array::from_fn(|k| if r[k] { 1 } else { d[k] });
+        let rd: [usize; 4] = core::array::from_fn(|k| if r[k] { d[k] } else { 1 });
+        let index = |i: [usize; 4]| ((i[0] * d[1] + i[1]) * d[2] + i[2]) * d[3] + i[3];
+        if q.count == 0 {
+            out.iter_mut().for_each(|o| *o = 0);
+            return Ok(());
+        }
+        let bias = (q.input_zero_point as i64 * q.count as i64) as i32;
+        let mut o = 0;
+        for a in 0..od[0] {
+            for b in 0..od[1] {
+                for c in 0..od[2] {
+                    for e in 0..od[3] {
+                        let mut sum: i32 = 0;
+                        for ra in 0..rd[0] {
+                            for rb in 0..rd[1] {
+                                for rc in 0..rd[2] {
+                                    // Channels are innermost: a reduced channel axis is a run.
+                                    let row = index([a + ra, b + rb, c + rc, e]);
+                                    for &v in &input[row..row + rd[3]] {
+                                        sum = sum.wrapping_add(v as i32);
+                                    }
+                                }
+                            }
+                        }
+                        let scaled = multiply_by_quantized_multiplier(
+                            sum.wrapping_sub(bias),
+                            q.multiplier,
+                            q.shift,
+                        );
+                        let v = scaled.saturating_add(q.output_zero_point);
+                        out[o] = v.clamp(i8::MIN as i32, i8::MAX as i32) as i8;
+                        o += 1;
                     }
                 }
-                let scaled = multiply_by_quantized_multiplier(acc, q.multiplier, q.shift) as i64;
-                let mean = if count == 0 {
-                    0
-                } else if scaled > 0 {
-                    (scaled + count / 2) / count
-                } else {
-                    (scaled - count / 2) / count
-                };
-                let v = (mean + q.output_zero_point as i64).clamp(i8::MIN as i64, i8::MAX as i64);
-                out[b * c + ch] = v as i8;
             }
         }
         Ok(())
