@@ -1,22 +1,19 @@
-//! The engine inside the firmware, on the virtual boards: the outputs are the golden outputs
-//! (int8 bit-exact with TensorFlow Lite Micro), the same as the engine gives on the host.
+//! The engine inside the firmware, on the virtual boards: every MLPerf Tiny model gives its
+//! golden output (int8 bit-exact with TensorFlow Lite Micro; float and hybrid within
+//! `job::FLOAT_TOLERANCE`) on a Cortex-M4F board (with the DSP kernels) and on the Cortex-M0+.
 
 use std::path::Path;
 
+use engine::TensorType;
 use mcubench::deploy::emulator::{End, Limits, VirtualBoard};
 use mcubench::firmware;
+use mcubench::job::check_output;
+use mcubench::npy::Array;
 use mcubench::project::Project;
 use protocol::partition::Header;
 
 fn root() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn npy_bytes(path: &Path) -> Vec<u8> {
-    let bytes = std::fs::read(path).unwrap();
-    let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
-    let header_len = bytes.len() - npy.into_vec::<i8>().map(|v| v.len()).unwrap_or(0);
-    bytes[header_len..].to_vec()
 }
 
 fn partition(model: &[u8], input: &[u8], expected: &[u8], size: usize) -> Vec<u8> {
@@ -28,37 +25,60 @@ fn partition(model: &[u8], input: &[u8], expected: &[u8], size: usize) -> Vec<u8
     out
 }
 
+/// (model, boards): float models on the M0+ run soft-float and take long, so they run on the
+/// M4F only; vww_fp32 does not fit the pico's RAM anyway.
+const CASES: &[(&str, &[&str])] = &[
+    (
+        "kws_int8",
+        &["nucleo-l4r5zi", "nrf52840-dk", "sparkfun-artemis", "pico"],
+    ),
+    ("kws_drq", &["nucleo-l4r5zi", "pico"]),
+    ("vww_int8", &["nucleo-l4r5zi", "pico"]),
+    ("vww_fp32", &["nucleo-l4r5zi"]),
+    ("ic_int8", &["nucleo-l4r5zi", "pico"]),
+    ("ic_fp32", &["nucleo-l4r5zi"]),
+    ("ad_int8", &["nucleo-l4r5zi", "pico"]),
+    ("ad_drq", &["nucleo-l4r5zi", "pico"]),
+    ("ad_fp32", &["nucleo-l4r5zi"]),
+];
+
 #[test]
-fn kws_int8_is_bit_exact_on_every_virtual_board() {
+fn the_nine_mlperf_tiny_models_give_their_golden_outputs_on_the_virtual_boards() {
     let project = Project::discover(Some(&root())).unwrap();
     let targets = project.targets().unwrap();
-    let model = std::fs::read(root().join("../shared/models/mlperf-tiny/kws_int8.tflite")).unwrap();
-    let golden = root().join("engine/tests/golden/kws_int8");
-    let input = npy_bytes(&golden.join("in_0.npy"));
-    let expected = npy_bytes(&golden.join("out_0.npy"));
-    for board in &targets.boards {
-        let fw = firmware::build(&project, board).unwrap();
-        let elf = std::fs::read(&fw.elf).unwrap();
-        let mut vb = VirtualBoard::new(board, &elf, "fw.elf").unwrap();
-        let size = board.model_partition().unwrap().size as usize;
-        vb.write_partition(board, &partition(&model, &input, &expected, size))
-            .unwrap();
-        let run = vb.run(Limits::default(), |_| {});
-        let log = String::from_utf8_lossy(&run.stream.log).into_owned();
-        assert_eq!(run.end, End::Done, "{}: {log}", board.name);
-        let m = &run.stream.measurements;
-        assert_eq!(m.meta("workload"), Some("model"));
-        assert_eq!(
-            m.checked_output(),
-            Ok(&expected[..]),
-            "{}: {log}",
-            board.name
-        );
-        let (arena_used, _) = m.arena.unwrap();
-        assert!(arena_used > 10_000, "{}: arena {arena_used}", board.name);
-        eprintln!(
-            "{}: {} cycles, {} instructions",
-            board.name, m.cycles[0], run.instructions
-        );
+    for (stem, boards) in CASES {
+        let model =
+            std::fs::read(root().join(format!("../shared/models/mlperf-tiny/{stem}.tflite")))
+                .unwrap();
+        let golden = root().join("engine/tests/golden").join(stem);
+        let input = Array::read(&golden.join("in_0.npy")).unwrap().data;
+        let expected = Array::read(&golden.join("out_0.npy")).unwrap();
+        let output_type = if stem.ends_with("int8") {
+            TensorType::Int8
+        } else {
+            TensorType::Float32
+        };
+        for name in *boards {
+            let board = targets.board(name).unwrap();
+            let fw = firmware::build(&project, board).unwrap();
+            let elf = std::fs::read(&fw.elf).unwrap();
+            let mut vb = VirtualBoard::new(board, &elf, "fw.elf").unwrap();
+            let size = board.model_partition().unwrap().size as usize;
+            vb.write_partition(board, &partition(&model, &input, &expected.data, size))
+                .unwrap();
+            let run = vb.run(Limits::default(), |_| {});
+            let log = String::from_utf8_lossy(&run.stream.log).into_owned();
+            assert_eq!(run.end, End::Done, "{stem} on {name}: {log}");
+            let m = &run.stream.measurements;
+            let out = m
+                .checked_output()
+                .unwrap_or_else(|e| panic!("{stem} on {name}: {e}"));
+            check_output(out, &expected.data, output_type)
+                .unwrap_or_else(|e| panic!("{stem} on {name}: {e}"));
+            eprintln!(
+                "{stem} on {name}: {} cycles (emulated, cycle model 0)",
+                m.cycles[0]
+            );
+        }
     }
 }
