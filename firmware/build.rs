@@ -67,12 +67,14 @@ fn main() {
         })
         .collect();
 
-    // Every feature of this package is a board; exactly one must be on.
+    // The features named after a board of targets.toml select it; exactly one must be on.
+    // (Other features, such as `dsp`, are options.)
     let features: Vec<String> = env::vars()
         .filter_map(|(key, _)| {
             key.strip_prefix("CARGO_FEATURE_")
                 .map(|f| f.to_ascii_lowercase().replace('_', "-"))
         })
+        .filter(|f| names.iter().any(|n| n == f))
         .collect();
     let board_name = match features.as_slice() {
         [one] => one.as_str(),

@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use sha2::{Digest, Sha256};
 
 use crate::project::Project;
-use crate::targets::Board;
+use crate::targets::{Board, Core};
 
 /// A firmware ELF ready to deploy.
 #[derive(Debug, Clone)]
@@ -62,11 +62,41 @@ fn io_error(context: impl Into<String>) -> impl FnOnce(io::Error) -> BuildError 
     move |source| BuildError::Io { context, source }
 }
 
+/// How to build the firmware beyond the board.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Build the engine's portable kernels only, without the Cortex-M4 DSP-extension ones
+    /// (to measure what they bring, or to rule them out).
+    pub portable_kernels: bool,
+}
+
+impl Options {
+    /// The firmware's cargo features for `board`.
+    pub fn features(&self, board: &Board) -> String {
+        let dsp = board.core == Core::CortexM4F && !self.portable_kernels;
+        if dsp {
+            format!("{},dsp", board.name)
+        } else {
+            board.name.clone()
+        }
+    }
+}
+
 /// Builds (or takes from the cache) the firmware for `board`.
 pub fn build(project: &Project, board: &Board) -> Result<Firmware, BuildError> {
+    build_with(project, board, Options::default())
+}
+
+/// Builds (or takes from the cache) the firmware for `board` with `options`.
+pub fn build_with(
+    project: &Project,
+    board: &Board,
+    options: Options,
+) -> Result<Firmware, BuildError> {
     let target = board.core.rust_target();
+    let features = options.features(board);
     let rustc_version = toolchain_version(&project.root, target)?;
-    let hash = input_hash(project, board, &rustc_version)?;
+    let hash = input_hash(project, board, &features, &rustc_version)?;
     let dir = project.build_dir().join("firmware").join(&board.name);
     let elf = dir.join(format!("{}.elf", &hash[..16]));
     if elf.is_file() {
@@ -84,13 +114,7 @@ pub fn build(project: &Project, board: &Board) -> Result<Firmware, BuildError> {
         .current_dir(&project.root)
         .args(["build", "--release", "--manifest-path"])
         .arg(project.root.join("firmware/Cargo.toml"))
-        .args([
-            "--target",
-            target,
-            "--features",
-            &board.name,
-            "--target-dir",
-        ])
+        .args(["--target", target, "--features", &features, "--target-dir"])
         .arg(&cargo_target_dir)
         .stdin(Stdio::null())
         .output()
@@ -212,7 +236,12 @@ fn toolchain_version(root: &Path, target: &str) -> Result<String, BuildError> {
 }
 
 /// SHA-256 over every input of a firmware build, in a stable order.
-fn input_hash(project: &Project, board: &Board, rustc_version: &str) -> Result<String, BuildError> {
+fn input_hash(
+    project: &Project,
+    board: &Board,
+    features: &str,
+    rustc_version: &str,
+) -> Result<String, BuildError> {
     let root = &project.root;
     let mut files = Vec::new();
     collect_files(&root.join("firmware"), &mut files)?;
@@ -234,7 +263,7 @@ fn input_hash(project: &Project, board: &Board, rustc_version: &str) -> Result<S
     files.sort();
     let mut hasher = Sha256::new();
     hasher.update(format!(
-        "board={}\ntarget={}\n",
+        "board={}\ntarget={}\nfeatures={features}\n",
         board.name,
         board.core.rust_target()
     ));

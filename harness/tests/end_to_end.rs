@@ -139,3 +139,58 @@ fn emulate_runs_a_semihosting_hello_world_and_reports_speed() {
         "{err}"
     );
 }
+
+#[test]
+fn a_slower_firmware_is_a_regression_naming_board_workload_variant_metric_and_size() {
+    let runs = tempfile::tempdir().unwrap();
+    let runs_dir = runs.path().to_str().unwrap();
+    let matrix = [
+        "run",
+        "--board",
+        "nucleo-l4r5zi",
+        "--workload",
+        "mlperf-kws",
+        "--variant",
+        "fiq",
+        "--runs",
+        "1",
+        "--no-report",
+        "--runs-dir",
+        runs_dir,
+    ];
+    let (code, _, err) = mcubench(&matrix);
+    assert_eq!(code, 0, "{err}");
+    let baseline = std::fs::read_dir(runs.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    // The same matrix without the Cortex-M4 DSP kernels: a slower firmware.
+    let mut slow = matrix.to_vec();
+    slow.push("--portable-kernels");
+    let (code, _, err) = mcubench(&slow);
+    assert_eq!(code, 0, "{err}");
+    let run = std::fs::read_dir(runs.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| *p != baseline)
+        .unwrap();
+    let (code, out, err) =
+        mcubench(&["compare", baseline.to_str().unwrap(), run.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.starts_with("## mcubench: "), "{out}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("| nucleo-l4r5zi/mlperf-kws/fiq | latency (cycles, median) |"))
+        .unwrap_or_else(|| panic!("{out}"));
+    let change: f64 = line
+        .rsplit('|')
+        .nth(1)
+        .unwrap()
+        .trim()
+        .trim_end_matches(" %")
+        .parse()
+        .unwrap();
+    assert!(change > 5.0, "{line}");
+}

@@ -13,6 +13,9 @@ pub struct Args {
     /// Build for every board of targets.toml.
     #[arg(long)]
     pub all: bool,
+    /// The engine's portable kernels only (no Cortex-M4 DSP kernels).
+    #[arg(long)]
+    pub portable_kernels: bool,
 }
 
 pub fn run(project: &Project, args: &Args) -> Result<()> {
@@ -28,7 +31,10 @@ pub fn run(project: &Project, args: &Args) -> Result<()> {
             board.name,
             board.core.rust_target()
         );
-        match firmware::build(project, board) {
+        let options = firmware::Options {
+            portable_kernels: args.portable_kernels,
+        };
+        match firmware::build_with(project, board, options) {
             Ok(fw) => println!(
                 "{}: {}{}",
                 board.name,

@@ -61,9 +61,12 @@ pub struct Args {
     /// Where run directories go.
     #[arg(long, default_value = "results/runs")]
     pub runs_dir: PathBuf,
-    /// Do not write the report (tables) at the end.
+    /// Do not write the report (tables and charts) at the end.
     #[arg(long)]
     pub no_report: bool,
+    /// Build the firmware with the engine's portable kernels only (no Cortex-M4 DSP kernels).
+    #[arg(long)]
+    pub portable_kernels: bool,
 }
 
 pub fn run(project: &Project, args: &Args) -> Result<i32> {
@@ -163,7 +166,10 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
             continue;
         }
         eprintln!("building firmware for {}", board.name);
-        let fw = firmware::build(project, board)?;
+        let options = firmware::Options {
+            portable_kernels: args.portable_kernels,
+        };
+        let fw = firmware::build_with(project, board, options)?;
         let elf =
             std::fs::read(&fw.elf).with_context(|| format!("cannot read {}", fw.elf.display()))?;
         let size = size::measure(&fw.elf, board)?;
