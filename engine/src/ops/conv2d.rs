@@ -3,11 +3,12 @@
 //! `EvalHybrid` / `EvalHybridPerChannel`).
 
 use super::{
-    clamp_f32, expect_type, hybrid, Constants, OpKind, Prep, Prepared, TensorId, Window, NO_TENSOR,
+    clamp_f32, hybrid, push_channel_scales, weighted_kernel, Constants, OpKind, Prep, Prepared,
+    TensorId, Weighted, Window, NO_TENSOR,
 };
 use crate::error::Error;
 use crate::quant::{quantize_multiplier, requantize};
-use crate::schema::{TensorInfo, TensorType};
+use crate::schema::TensorInfo;
 
 #[derive(Clone, Copy, Debug)]
 pub struct Conv2d {
@@ -134,16 +135,9 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, E
     let act = p.activation(3)?;
     let bias_id = bias.as_ref().map_or(NO_TENSOR, |b| p.id(b));
     let mut scratch_bytes = 0;
-    let mode = match (input.dtype, filter.dtype, output.dtype) {
-        (TensorType::Int8, TensorType::Int8, TensorType::Int8) => {
-            if let Some(b) = &bias {
-                expect_type(
-                    p,
-                    b,
-                    TensorType::Int32,
-                    "int8 convolution needs an int32 bias",
-                )?;
-            }
+    let unsupported = "CONV_2D runs int8, float32 and hybrid (float32 input, int8 filter)";
+    let mode = match weighted_kernel(p, &input, &filter, &output, bias.as_ref(), unsupported)? {
+        Weighted::Int8 => {
             check_scales(p, &filter, out_c)?;
             let (act_min, act_max) = act.range_i8(output.scale, output.zero_point);
             let at = push_multipliers(pool, &input, &filter, &output, out_c);
@@ -155,35 +149,14 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, E
                 at,
             }
         }
-        (TensorType::Float32, TensorType::Float32, TensorType::Float32) => {
-            if let Some(b) = &bias {
-                expect_type(
-                    p,
-                    b,
-                    TensorType::Float32,
-                    "float convolution needs a float32 bias",
-                )?;
-            }
+        Weighted::F32 => {
             let (act_min, act_max) = act.range_f32();
             Mode::F32 { act_min, act_max }
         }
-        (TensorType::Float32, TensorType::Int8, TensorType::Float32) => {
-            if let Some(b) = &bias {
-                expect_type(
-                    p,
-                    b,
-                    TensorType::Float32,
-                    "hybrid convolution needs a float32 bias",
-                )?;
-            }
+        Weighted::Hybrid => {
             check_scales(p, &filter, out_c)?;
             let per_channel = hybrid_per_channel(&filter);
-            let at = pool.at();
-            if per_channel {
-                for c in 0..out_c {
-                    pool.push(filter.scale_at(c).to_bits() as i32);
-                }
-            }
+            let at = push_channel_scales(pool, &filter, if per_channel { out_c } else { 0 });
             // One batch of quantized input at a time.
             scratch_bytes = input.shape.elements() / input.shape.dim(0).max(1);
             let (act_min, act_max) = act.range_f32();
@@ -194,11 +167,6 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, E
                 per_channel,
                 at,
             }
-        }
-        _ => {
-            return Err(
-                p.unsupported("CONV_2D runs int8, float32 and hybrid (float32 input, int8 filter)")
-            )
         }
     };
     let kind = OpKind::Conv2d(Conv2d {

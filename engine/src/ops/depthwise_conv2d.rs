@@ -4,12 +4,11 @@
 
 use super::conv2d::{check_scales, filter_dims, push_multipliers};
 use super::{
-    clamp_f32, expect_type, hybrid, tap_range, Constants, OpKind, Prep, Prepared, TensorId, Window,
-    NO_TENSOR,
+    clamp_f32, hybrid, push_channel_scales, tap_range, weighted_kernel, Constants, OpKind, Prep,
+    Prepared, TensorId, Weighted, Window, NO_TENSOR,
 };
 use crate::error::Error;
 use crate::quant::requantize;
-use crate::schema::TensorType;
 
 #[derive(Clone, Copy, Debug)]
 pub struct DepthwiseConv2d {
@@ -73,16 +72,10 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, E
     let act = p.activation(4)?;
     // int8 and hybrid: one i32 accumulator per output channel (16-byte-aligned scratch).
     let mut scratch_bytes = 0;
-    let mode = match (input.dtype, filter.dtype, output.dtype) {
-        (TensorType::Int8, TensorType::Int8, TensorType::Int8) => {
-            if let Some(b) = &bias {
-                expect_type(
-                    p,
-                    b,
-                    TensorType::Int32,
-                    "int8 depthwise convolution needs an int32 bias",
-                )?;
-            }
+    let unsupported =
+        "DEPTHWISE_CONV_2D runs int8, float32 and hybrid (float32 input, int8 filter)";
+    let mode = match weighted_kernel(p, &input, &filter, &output, bias.as_ref(), unsupported)? {
+        Weighted::Int8 => {
             check_scales(p, &filter, out_c)?;
             let (act_min, act_max) = act.range_i8(output.scale, output.zero_point);
             let at = push_multipliers(pool, &input, &filter, &output, out_c);
@@ -95,32 +88,13 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, E
                 at,
             }
         }
-        (TensorType::Float32, TensorType::Float32, TensorType::Float32) => {
-            if let Some(b) = &bias {
-                expect_type(
-                    p,
-                    b,
-                    TensorType::Float32,
-                    "float depthwise convolution needs a float32 bias",
-                )?;
-            }
+        Weighted::F32 => {
             let (act_min, act_max) = act.range_f32();
             Mode::F32 { act_min, act_max }
         }
-        (TensorType::Float32, TensorType::Int8, TensorType::Float32) => {
-            if let Some(b) = &bias {
-                expect_type(
-                    p,
-                    b,
-                    TensorType::Float32,
-                    "hybrid depthwise convolution needs a float32 bias",
-                )?;
-            }
+        Weighted::Hybrid => {
             check_scales(p, &filter, out_c)?;
-            let at = pool.at();
-            for c in 0..out_c {
-                pool.push(filter.scale_at(c).to_bits() as i32);
-            }
+            let at = push_channel_scales(pool, &filter, out_c);
             scratch_bytes = out_c * 4 + input.shape.elements() / input.shape.dim(0).max(1);
             let (act_min, act_max) = act.range_f32();
             Mode::Hybrid {
@@ -128,11 +102,6 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, E
                 act_max,
                 at,
             }
-        }
-        _ => {
-            return Err(p.unsupported(
-                "DEPTHWISE_CONV_2D runs int8, float32 and hybrid (float32 input, int8 filter)",
-            ))
         }
     };
     let kind = OpKind::DepthwiseConv2d(DepthwiseConv2d {

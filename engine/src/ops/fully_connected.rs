@@ -5,11 +5,11 @@
 
 use super::conv2d::{check_scales, push_multipliers};
 use super::{
-    clamp_f32, expect_type, hybrid, Constants, OpKind, Prep, Prepared, TensorId, NO_TENSOR,
+    clamp_f32, hybrid, push_channel_scales, weighted_kernel, Constants, OpKind, Prep, Prepared,
+    TensorId, Weighted, NO_TENSOR,
 };
 use crate::error::Error;
 use crate::quant::{quantize_multiplier, requantize};
-use crate::schema::TensorType;
 
 #[derive(Clone, Copy, Debug)]
 pub struct FullyConnected {
@@ -80,16 +80,9 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, E
         }
     }
     let mut scratch_bytes = 0;
-    let mode = match (input.dtype, filter.dtype, output.dtype) {
-        (TensorType::Int8, TensorType::Int8, TensorType::Int8) => {
-            if let Some(b) = &bias {
-                expect_type(
-                    p,
-                    b,
-                    TensorType::Int32,
-                    "int8 FULLY_CONNECTED needs an int32 bias",
-                )?;
-            }
+    let unsupported = "FULLY_CONNECTED runs int8, float32 and hybrid (float32 input, int8 weights)";
+    let mode = match weighted_kernel(p, &input, &filter, &output, bias.as_ref(), unsupported)? {
+        Weighted::Int8 => {
             check_scales(p, &filter, units)?;
             let (act_min, act_max) = act.range_i8(output.scale, output.zero_point);
             let (channels, at) = if filter.scale_count() > 1 {
@@ -117,35 +110,14 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, E
                 at,
             }
         }
-        (TensorType::Float32, TensorType::Float32, TensorType::Float32) => {
-            if let Some(b) = &bias {
-                expect_type(
-                    p,
-                    b,
-                    TensorType::Float32,
-                    "float FULLY_CONNECTED needs a float32 bias",
-                )?;
-            }
+        Weighted::F32 => {
             let (act_min, act_max) = act.range_f32();
             Mode::F32 { act_min, act_max }
         }
-        (TensorType::Float32, TensorType::Int8, TensorType::Float32) => {
-            if let Some(b) = &bias {
-                expect_type(
-                    p,
-                    b,
-                    TensorType::Float32,
-                    "hybrid FULLY_CONNECTED needs a float32 bias",
-                )?;
-            }
+        Weighted::Hybrid => {
             check_scales(p, &filter, units)?;
             let per_channel = filter.scale_count() > 1;
-            let at = pool.at();
-            if per_channel {
-                for c in 0..units {
-                    pool.push(filter.scale_at(c).to_bits() as i32);
-                }
-            }
+            let at = push_channel_scales(pool, &filter, if per_channel { units } else { 0 });
             scratch_bytes = depth;
             let (act_min, act_max) = act.range_f32();
             Mode::Hybrid {
@@ -156,11 +128,6 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, E
                 asymmetric,
                 at,
             }
-        }
-        _ => {
-            return Err(p.unsupported(
-                "FULLY_CONNECTED runs int8, float32 and hybrid (float32 input, int8 weights)",
-            ))
         }
     };
     let u32_of = |v: usize| u32::try_from(v).map_err(|_| p.unsupported("a dimension exceeds 2^32"));

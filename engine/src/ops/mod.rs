@@ -506,6 +506,62 @@ pub fn tap_range(origin: isize, size: usize, taps: usize, dilation: usize) -> (u
     )
 }
 
+/// How an operator with weights (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED) computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Weighted {
+    /// int8 input, weights and output, int32 bias.
+    Int8,
+    /// float32 throughout.
+    F32,
+    /// Hybrid (dynamic range): float32 input and output, int8 weights, float32 bias.
+    Hybrid,
+}
+
+/// The kernel the input, weights and output types call for, with the bias type checked
+/// against it; `unsupported` is the reason given for any other combination.
+pub(crate) fn weighted_kernel(
+    p: &Prep<'_, '_>,
+    input: &TensorInfo<'_>,
+    filter: &TensorInfo<'_>,
+    output: &TensorInfo<'_>,
+    bias: Option<&TensorInfo<'_>>,
+    unsupported: &'static str,
+) -> Result<Weighted, Error> {
+    use TensorType::{Float32, Int32, Int8};
+    let (kernel, bias_type, reason) = match (input.dtype, filter.dtype, output.dtype) {
+        (Int8, Int8, Int8) => (Weighted::Int8, Int32, "an int8 kernel needs an int32 bias"),
+        (Float32, Float32, Float32) => (
+            Weighted::F32,
+            Float32,
+            "a float kernel needs a float32 bias",
+        ),
+        (Float32, Int8, Float32) => (
+            Weighted::Hybrid,
+            Float32,
+            "a hybrid kernel (float32 input, int8 weights) needs a float32 bias",
+        ),
+        _ => return Err(p.unsupported(unsupported)),
+    };
+    if let Some(b) = bias {
+        expect_type(p, b, bias_type, reason)?;
+    }
+    Ok(kernel)
+}
+
+/// Pushes the first `channels` scales of `filter` (as f32 bits) for a hybrid kernel; returns
+/// where they start in the pool.
+pub(crate) fn push_channel_scales(
+    pool: &mut Constants<'_>,
+    filter: &TensorInfo<'_>,
+    channels: usize,
+) -> u32 {
+    let at = pool.at();
+    for c in 0..channels {
+        pool.push(filter.scale_at(c).to_bits() as i32);
+    }
+    at
+}
+
 /// Checks a tensor has the given type.
 pub fn expect_type(
     p: &Prep<'_, '_>,
