@@ -25,6 +25,10 @@ pub struct Args {
     /// Stop after this many seconds of host time.
     #[arg(long, default_value_t = Limits::default().timeout.as_secs())]
     pub timeout_s: u64,
+    /// Let peripheral registers that the chip model does not cover read as 0 and ignore
+    /// writes, instead of stopping with a bus fault; every such address is listed at the end.
+    #[arg(long)]
+    pub permissive: bool,
 }
 
 /// Exit code: the semihosting exit code, 0 after `@done`, 1 after `@error` or a failure.
@@ -33,7 +37,12 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
     let board = targets.board(&args.board)?;
     let elf =
         std::fs::read(&args.elf).with_context(|| format!("cannot read {}", args.elf.display()))?;
-    let mut vb = VirtualBoard::new(board, &elf, &args.elf.display().to_string())?;
+    let mut vb = VirtualBoard::with_permissive(
+        board,
+        &elf,
+        &args.elf.display().to_string(),
+        args.permissive,
+    )?;
     let limits = Limits {
         max_instructions: args.max_instructions,
         timeout: Duration::from_secs(args.timeout_s),
@@ -57,6 +66,15 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
         seconds,
         run.instructions as f64 / seconds.max(1e-9) / 1e6
     );
+    let unmodelled = vb.unmodelled();
+    if !unmodelled.is_empty() {
+        let list: Vec<String> = unmodelled.iter().map(|a| format!("{a:#010x}")).collect();
+        eprintln!(
+            "-- permissive: {} unmodelled peripheral address(es) read as 0 / writes ignored: {}",
+            unmodelled.len(),
+            list.join(", ")
+        );
+    }
     Ok(match run.end {
         End::Done => {
             eprintln!("-- the firmware reported @done");
