@@ -194,3 +194,58 @@ fn a_slower_firmware_is_a_regression_naming_board_workload_variant_metric_and_si
         .unwrap();
     assert!(change > 5.0, "{line}");
 }
+
+/// Accuracy mode over both transports' host-to-device side: RTT down-channel (pico) and the
+/// Artemis UART's receive FIFO. The engine in the firmware is the host engine's code, so the
+/// device's metric equals the host reference's and every output agrees.
+#[test]
+fn accuracy_mode_streams_the_test_set_over_rtt_and_uart() {
+    let runs = tempfile::tempdir().unwrap();
+    let (code, _, err) = mcubench(&[
+        "run",
+        "--board",
+        "pico,sparkfun-artemis",
+        "--workload",
+        "digits,anomaly",
+        "--variant",
+        "fiq",
+        "--runs",
+        "1",
+        "--accuracy-samples",
+        "40",
+        "--runs-dir",
+        runs.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let run = std::fs::read_dir(runs.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let jsonl = std::fs::read_to_string(run.join("results.jsonl")).unwrap();
+    assert_eq!(jsonl.lines().count(), 4, "{jsonl}");
+    for line in jsonl.lines() {
+        let job: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(job["status"], "ok", "{line}");
+        let accuracy = &job["accuracy"];
+        assert_eq!(accuracy["samples"], 40, "{line}");
+        assert_eq!(accuracy["agreement"], 1.0, "{line}");
+        assert_eq!(accuracy["device"], accuracy["host"], "{line}");
+        let metric = if job["workload"] == "digits" {
+            "top1"
+        } else {
+            "auc"
+        };
+        assert_eq!(accuracy["metric"], metric, "{line}");
+        let device = accuracy["device"].as_f64().unwrap();
+        // The trained models score well above chance on their test sets.
+        assert!(device > 0.7 && device <= 1.0, "{line}");
+    }
+    let md = std::fs::read_to_string(run.join("report/report.md")).unwrap();
+    assert!(
+        md.contains("**digits: top1 before and after deployment**"),
+        "{md}"
+    );
+    assert!(md.contains("over the same 40 test samples"), "{md}");
+}

@@ -53,6 +53,6 @@ pub fn init() -> Result<(), NotReady> {
 }
 
 pub use dwt::cycles;
-pub use rtt::write;
+pub use rtt::{read, write};
 
 pub fn quiesce() {}
