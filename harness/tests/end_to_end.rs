@@ -63,10 +63,19 @@ fn a_small_matrix_runs_reports_and_compares_clean_with_itself() {
         .all(|l| l.contains("\"status\":\"ok\"") && l.contains("\"correct\":true")));
     assert_eq!(std::fs::read_dir(run.join("logs")).unwrap().count(), 4);
     let manifest = std::fs::read_to_string(run.join("manifest.json")).unwrap();
-    assert!(manifest.contains("\"cycle_model\": \"0\""), "{manifest}");
+    assert!(
+        manifest.contains(&format!(
+            "\"cycle_model\": \"{}\"",
+            emulator::CYCLE_MODEL_VERSION
+        )),
+        "{manifest}"
+    );
     let md = std::fs::read_to_string(run.join("report/report.md")).unwrap();
     assert!(
-        md.contains("Emulated on mcubench virtual boards (cycle model 0)."),
+        md.contains(&format!(
+            "Emulated on mcubench virtual boards (cycle model {}).",
+            emulator::CYCLE_MODEL_VERSION
+        )),
         "{md}"
     );
 

@@ -259,6 +259,20 @@ impl Cache {
         k < ways
     }
 
+    /// True if `addr`'s line is in one of the two most recently used ways of its set, which it
+    /// then becomes the first of (the LRU update, without branches; uncounted). Never true for
+    /// an address whose line is not cached, so looking up a non-flash address changes nothing.
+    #[inline(always)]
+    pub(crate) fn hit_top2(&mut self, addr: u32) -> bool {
+        let line = addr >> self.line_shift;
+        let set = &mut self.sets[(line & self.set_mask) as usize & (MAX_SETS - 1)];
+        let (t0, t1) = (set[0], set[1]);
+        let (h0, h1) = (t0 == line, t1 == line);
+        set[0] = if h1 { t1 } else { t0 };
+        set[1] = if h1 { t0 } else { t1 };
+        h0 | h1
+    }
+
     /// [`Self::lookup`], counted in [`Self::stats`].
     pub fn access(&mut self, addr: u32) -> bool {
         let hit = self.lookup(addr, true);
@@ -404,27 +418,25 @@ impl MemoryTiming {
         addr.wrapping_sub(lo) < hi.wrapping_sub(lo)
     }
 
-    /// Without branches: whether `pc` is in the flash, and whether its instruction-cache line
-    /// hits (the lookup updates the LRU order and fills the line on a miss; outside the flash
-    /// the cache is left alone). A cache hit leaves the prefetch buffer alone.
+    /// Without branches: whether `pc` is in the flash, and whether its line is one of the two
+    /// most recently used of its instruction-cache set (made the most recent: exact LRU).
+    /// Anything else goes to [`Self::fetch`].
     #[inline(always)]
     pub(crate) fn fetch_probe(&mut self, pc: u32) -> (bool, bool) {
-        let flash = self.is_flash(pc);
-        let hit = self.icache.lookup(pc, flash);
-        (flash, self.icache_on & hit)
+        (self.is_flash(pc), self.icache_on & self.icache.hit_top2(pc))
     }
 
-    /// Stall cycles of an instruction fetch entering the flash word at `pc` at cycle `now`,
-    /// which missed the instruction cache (or found it off): the flash read, less what the
-    /// prefetch buffer has already done.
+    /// Stall cycles of an instruction fetch of the flash word at `pc` at cycle `now` that is not
+    /// a hit in the most recently used way: a hit in another way (0), or a miss (the cache off
+    /// counts as one): the flash read, less what the prefetch buffer has already done.
     pub fn fetch(&mut self, pc: u32, now: u64) -> u32 {
         if !self.is_flash(pc) {
             return 0;
         }
         let line = pc >> self.fetch_shift;
         let sequential = line == self.prefetch_line;
-        if self.icache_on {
-            self.icache.stats.misses += 1;
+        if self.icache_on && self.icache.access(pc) {
+            return 0;
         }
         let stall = if self.prefetch && sequential {
             // The prefetch buffer started reading this word when the previous one arrived.

@@ -10,7 +10,7 @@ pub mod cortex_m4;
 pub mod memory;
 mod model;
 
-pub use memory::{CacheGeometry, CacheStats, ChipMemoryTiming, MemoryTiming};
+pub use memory::{CacheGeometry, CacheStats, ChipMemoryTiming, FlashConfig, MemoryTiming};
 pub use model::{CoreTable, CycleModel, CycleStats};
 
 use crate::isa::{Insn, Op};

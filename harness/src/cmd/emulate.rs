@@ -71,7 +71,7 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
         None => "no lookups".to_owned(),
     };
     eprintln!(
-        "-- cycles {} (CPI {cpi:.3}); flash {} wait states, prefetch {}; instruction cache {}: {}; data cache {}: {}",
+        "-- cycles {} (CPI {cpi:.3}); flash {} wait states, prefetch {}; instruction cache {} (hit rate while on: {}); data cache {} ({})",
         run.cycles,
         mem.wait_states,
         if mem.prefetch { "on" } else { "off" },
