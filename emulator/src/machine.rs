@@ -677,6 +677,7 @@ impl<T: Timing> Machine<T> {
             executed,
             data_addr: self.data_addr,
             aux: self.timing_aux,
+            cycles: self.cycles,
         };
         self.cycles += self.timing.on_insn(&event) as u64;
     }

@@ -135,11 +135,31 @@ fn emulate_runs_a_semihosting_hello_world_and_reports_speed() {
     assert_eq!(out, "Hello, world! 42\n");
     assert!(
         err.contains("instructions")
-            && err.contains("emulated, cycle model 0")
+            && err.contains(&format!(
+                "emulated, cycle model {}",
+                emulator::CYCLE_MODEL_VERSION
+            ))
             && err.contains("MIPS"),
         "{err}"
     );
     assert!(err.contains("exited with code 0 (semihosting)"), "{err}");
+    assert!(
+        err.contains("(CPI ") && err.contains("instruction cache on"),
+        "{err}"
+    );
+    // --profile: cycles by function, from the ELF's symbols.
+    let (code, _, err) = mcubench(&[
+        "emulate",
+        "--board",
+        "nucleo-l4r5zi",
+        "--profile",
+        elf.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("cycles by function") && err.contains("reset"),
+        "{err}"
+    );
     // Linked for 0x0800_0000: the pico has no memory there.
     let (code, _, err) = mcubench(&["emulate", "--board", "pico", elf.to_str().unwrap()]);
     assert_eq!(code, 2);

@@ -113,6 +113,8 @@ pub struct InsnEvent<'a> {
     /// Operand information the timing depends on: for SDIV/UDIV the number of quotient bits
     /// the divider has to produce (0 when the divisor exceeds the dividend or is zero).
     pub aux: u32,
+    /// Cycles counted before this instruction.
+    pub cycles: u64,
 }
 
 impl InsnEvent<'_> {

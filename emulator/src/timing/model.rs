@@ -5,7 +5,7 @@
 
 use super::memory::{ChipMemoryTiming, MemoryTiming};
 use super::{InsnEvent, Timing};
-use crate::isa::Op;
+use crate::isa::{Insn, Op};
 
 /// Cycle counts of one core, per instruction class, for zero-wait-state memory (see
 /// [`super::cortex_m4::TABLE`], [`super::cortex_m0plus::TABLE`] for the sources).
@@ -121,8 +121,6 @@ pub struct CycleModel {
     refill: u32,
     fetch_shift: u32,
     fetch_word: u32,
-    /// Cycles counted so far (the model's clock, for the prefetch buffer).
-    now: u64,
     /// Destination of the previous instruction if it was a single load, else `NO_REG`.
     prev_load: u8,
     /// An exception return's cost, charged at the next instruction or folded into a tail-chain.
@@ -132,6 +130,7 @@ pub struct CycleModel {
     /// Cycles per halfword of code, from `profile_base` (empty: not profiling).
     profile: Vec<u64>,
     profile_base: u32,
+    profiling: bool,
 }
 
 impl CycleModel {
@@ -206,12 +205,12 @@ impl CycleModel {
             refill: table.branch_refill as u32,
             fetch_shift,
             fetch_word: u32::MAX,
-            now: 0,
             prev_load: NO_REG,
             pending_return: 0,
             stats: CycleStats::default(),
             profile: Vec::new(),
             profile_base: 0,
+            profiling: false,
         }
     }
 
@@ -219,6 +218,7 @@ impl CycleModel {
     pub fn enable_profile(&mut self, base: u32, len: u32) {
         self.profile_base = base;
         self.profile = vec![0; (len as usize).div_ceil(2)];
+        self.profiling = true;
     }
 
     /// Cycles per instruction address: `(address, cycles)` for every address that took some.
@@ -263,7 +263,7 @@ impl CycleModel {
     /// its cache set, or not in flash): a data-dependent branch here, once every few
     /// instructions, would cost more than the rest of the model.
     #[inline(always)]
-    fn fetch(&mut self, pc: u32) -> u32 {
+    fn fetch(&mut self, pc: u32, now: u64) -> u32 {
         let word = pc >> self.fetch_shift;
         let changed = word != self.fetch_word;
         self.fetch_word = word;
@@ -271,20 +271,15 @@ impl CycleModel {
         let miss = changed & flash & !hit;
         self.memory.icache.stats.hits += (changed & flash & hit) as u64;
         if miss | (self.pending_return != 0) {
-            return self.fetch_slow(pc, miss);
+            return self.fetch_slow(pc, miss, now);
         }
         0
     }
 
     #[cold]
     #[inline(never)]
-    fn fetch_slow(&mut self, pc: u32, miss: bool) -> u32 {
-        std::mem::take(&mut self.pending_return)
-            + if miss {
-                self.memory.fetch(pc, self.now)
-            } else {
-                0
-            }
+    fn fetch_slow(&mut self, pc: u32, miss: bool, now: u64) -> u32 {
+        std::mem::take(&mut self.pending_return) + if miss { self.memory.fetch(pc, now) } else { 0 }
     }
 
     /// A single load: pipelined after a load, single-cycle on the I/O port, flash wait states.
@@ -305,13 +300,34 @@ impl CycleModel {
 
     #[cold]
     #[inline(never)]
-    fn finish(&mut self, kind: Kind, e: &InsnEvent<'_>, mut c: u32, prev: u8) -> u32 {
-        let i = e.insn;
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &mut self,
+        kind: Kind,
+        i: &Insn,
+        data_addr: u32,
+        aux: u32,
+        taken: bool,
+        mut c: u32,
+        prev: u8,
+    ) -> u32 {
         match kind {
             Kind::Plain => {}
-            Kind::Load => c = self.load(e, c, prev),
+            Kind::Load => {
+                if prev != NO_REG
+                    && prev != i.rn
+                    && (prev != i.rm || (i.op as u8) < (Op::LdrReg as u8))
+                {
+                    c = self.table.load_pipelined as u32;
+                }
+                self.prev_load = i.rd;
+                c += self.memory.data_read(data_addr);
+                if self.memory.is_io_port(data_addr) {
+                    c = 1;
+                }
+            }
             Kind::Store => {
-                if self.memory.is_io_port(e.data_addr) {
+                if self.memory.is_io_port(data_addr) {
                     c = 1;
                 }
             }
@@ -319,32 +335,32 @@ impl CycleModel {
                 if prev != NO_REG {
                     c = self.table.store as u32;
                 }
-                if self.memory.is_io_port(e.data_addr) {
+                if self.memory.is_io_port(data_addr) {
                     c = 1;
                 }
             }
-            Kind::Dual => c += self.data_words(e.data_addr & !7, 2),
+            Kind::Dual => c += self.data_words(data_addr & !7, 2),
             Kind::LoadMultiple => {
-                let n = e.insn.imm.count_ones();
-                c += n + self.data_words(e.data_addr, n);
-                if e.branch_taken {
+                let n = i.imm.count_ones();
+                c += n + self.data_words(data_addr, n);
+                if taken {
                     c += self.table.load_pc_extra as u32;
                 }
             }
-            Kind::StoreMultiple => c += e.insn.imm.count_ones(),
+            Kind::StoreMultiple => c += i.imm.count_ones(),
             Kind::FpLoad => {
                 let words = i.shift as u32;
                 c += words.saturating_sub(1);
-                c += self.data_words(e.data_addr.wrapping_sub(4 * words.saturating_sub(1)), words);
+                c += self.data_words(data_addr.wrapping_sub(4 * words.saturating_sub(1)), words);
             }
             Kind::FpStore => c += (i.shift as u32).saturating_sub(1),
             Kind::FpLoadMultiple => {
                 let words = i.ra as u32;
                 c += words;
-                c += self.data_words(e.data_addr.wrapping_sub(4 * words.saturating_sub(1)), words);
+                c += self.data_words(data_addr.wrapping_sub(4 * words.saturating_sub(1)), words);
             }
             Kind::FpStoreMultiple => c += i.ra as u32,
-            Kind::Divide => c = self.divide(e.aux),
+            Kind::Divide => c = self.divide(aux),
             Kind::Hint => {
                 if i.len == 4 {
                     c = self.table.barrier as u32;
@@ -359,7 +375,7 @@ impl Timing for CycleModel {
     #[inline(always)]
     fn on_insn(&mut self, e: &InsnEvent<'_>) -> u32 {
         let op = e.insn.op as usize & (OPS - 1);
-        let extra = self.fetch(e.pc);
+        let extra = self.fetch(e.pc, e.cycles);
         let prev = std::mem::replace(&mut self.prev_load, NO_REG);
         let c = if e.executed {
             let mut c = self.base[op] as u32;
@@ -368,7 +384,7 @@ impl Timing for CycleModel {
             } else if kind == Kind::Load {
                 c = self.load(e, c, prev);
             } else {
-                c = self.finish(kind, e, c, prev);
+                c = self.finish(kind, e.insn, e.data_addr, e.aux, e.branch_taken, c, prev);
             }
             // Every taken branch, load to PC or exception return refills the pipeline.
             c + (self.refill & 0u32.wrapping_sub(e.branch_taken as u32))
@@ -376,10 +392,9 @@ impl Timing for CycleModel {
             // An instruction skipped by its IT condition still takes its issue cycle.
             1
         } + extra;
-        self.now += c as u64;
         // After a taken branch the core fetches anew, even within the same fetch word.
         self.fetch_word |= 0u32.wrapping_sub(e.branch_taken as u32);
-        if !self.profile.is_empty() {
+        if self.profiling {
             self.profile_insn(e.pc, c);
         }
         c
@@ -403,7 +418,6 @@ impl Timing for CycleModel {
         // The handler starts with a new fetch (its cost is the fetch side's).
         self.fetch_word = u32::MAX;
         self.prev_load = NO_REG;
-        self.now += c as u64;
         c
     }
 
