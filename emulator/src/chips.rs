@@ -45,6 +45,17 @@ impl Chip {
         }
     }
 
+    /// The chip's memory timing (flash wait states, prefetch, caches) for the cycle model.
+    pub fn memory_timing(self) -> &'static crate::timing::ChipMemoryTiming {
+        use crate::timing::memory;
+        match self {
+            Chip::Stm32l4r5 => &memory::STM32L4R5,
+            Chip::Nrf52840 => &memory::NRF52840,
+            Chip::Apollo3 => &memory::APOLLO3,
+            Chip::Rp2040 => &memory::RP2040,
+        }
+    }
+
     /// Names accepted by [`Chip::from_name`], for error messages.
     pub const KNOWN: &'static str = "STM32L4R5*, nRF52840, Apollo3 Blue, RP2040";
 }
@@ -612,6 +623,10 @@ impl ChipPeripherals {
 }
 
 impl Peripherals for ChipPeripherals {
+    fn register(&self, addr: u32) -> Option<u32> {
+        self.regs.get(&(addr & !3)).copied()
+    }
+
     fn read(&mut self, addr: u32, size: u8, cycles: u64) -> Option<u32> {
         let (reg, _) = self.rp2040_alias(addr);
         if self.block_of(reg).is_none() {

@@ -63,10 +63,19 @@ fn a_small_matrix_runs_reports_and_compares_clean_with_itself() {
         .all(|l| l.contains("\"status\":\"ok\"") && l.contains("\"correct\":true")));
     assert_eq!(std::fs::read_dir(run.join("logs")).unwrap().count(), 4);
     let manifest = std::fs::read_to_string(run.join("manifest.json")).unwrap();
-    assert!(manifest.contains("\"cycle_model\": \"0\""), "{manifest}");
+    assert!(
+        manifest.contains(&format!(
+            "\"cycle_model\": \"{}\"",
+            emulator::CYCLE_MODEL_VERSION
+        )),
+        "{manifest}"
+    );
     let md = std::fs::read_to_string(run.join("report/report.md")).unwrap();
     assert!(
-        md.contains("Emulated on mcubench virtual boards (cycle model 0)."),
+        md.contains(&format!(
+            "Emulated on mcubench virtual boards (cycle model {}).",
+            emulator::CYCLE_MODEL_VERSION
+        )),
         "{md}"
     );
 
@@ -126,11 +135,31 @@ fn emulate_runs_a_semihosting_hello_world_and_reports_speed() {
     assert_eq!(out, "Hello, world! 42\n");
     assert!(
         err.contains("instructions")
-            && err.contains("emulated, cycle model 0")
+            && err.contains(&format!(
+                "emulated, cycle model {}",
+                emulator::CYCLE_MODEL_VERSION
+            ))
             && err.contains("MIPS"),
         "{err}"
     );
     assert!(err.contains("exited with code 0 (semihosting)"), "{err}");
+    assert!(
+        err.contains("(CPI ") && err.contains("instruction cache on"),
+        "{err}"
+    );
+    // --profile: cycles by function, from the ELF's symbols.
+    let (code, _, err) = mcubench(&[
+        "emulate",
+        "--board",
+        "nucleo-l4r5zi",
+        "--profile",
+        elf.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("cycles by function") && err.contains("reset"),
+        "{err}"
+    );
     // Linked for 0x0800_0000: the pico has no memory there.
     let (code, _, err) = mcubench(&["emulate", "--board", "pico", elf.to_str().unwrap()]);
     assert_eq!(code, 2);

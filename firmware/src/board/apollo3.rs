@@ -132,7 +132,9 @@ pub fn init() -> Result<(), NotReady> {
         | CACHECFG_CACHE_CLKGATE
         | CACHECFG_DATA_CLKGATE;
     CACHECTRL_CACHECFG.write(config);
-    CACHECTRL_CACHECFG.write(config | CACHECFG_ENABLE);
+    if !cfg!(feature = "flash-cache-off") {
+        CACHECTRL_CACHECFG.write(config | CACHECFG_ENABLE);
+    }
 
     dwt::init()
 }

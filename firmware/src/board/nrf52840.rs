@@ -47,7 +47,9 @@ pub fn init() -> Result<(), NotReady> {
     })?;
     CLOCK_EVENTS_HFCLKSTARTED.write(0);
 
-    NVMC_ICACHECNF.write(NVMC_ICACHECNF_CACHEEN);
+    if !cfg!(feature = "flash-cache-off") {
+        NVMC_ICACHECNF.write(NVMC_ICACHECNF_CACHEEN);
+    }
 
     dwt::init()
 }

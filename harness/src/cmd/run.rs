@@ -206,6 +206,7 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
         eprintln!("building firmware for {}", board.name);
         let options = firmware::Options {
             portable_kernels: args.portable_kernels,
+            ..Default::default()
         };
         let fw = firmware::build_with(project, board, options)?;
         let elf =

@@ -8,14 +8,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use emulator::chips::{Chip, ChipPeripherals, UartPort, UnmodelledLog};
-use emulator::{CoreKind, Machine, MachineConfig, MemoryMap, Region, RegionKind, StopReason};
+use emulator::timing::{cortex_m0plus, cortex_m4, CoreTable};
+use emulator::{
+    CoreKind, CycleModel, Machine, MachineConfig, MemoryMap, Region, RegionKind, StopReason,
+};
 
 use crate::stream::{Measurements, RecordStream};
 use crate::targets::{self, Board, Transport};
 
-/// The cycle model the virtual boards run with, recorded with every emulated result.
-/// "0": one cycle per instruction, no memory timing (the cycle model proper comes later).
-pub const CYCLE_MODEL_VERSION: &str = "0";
+/// The cycle model the virtual boards run with, recorded with every emulated result (one
+/// place: the emulator's timing tables, see docs/TIMING.md).
+pub const CYCLE_MODEL_VERSION: &str = emulator::CYCLE_MODEL_VERSION;
 
 /// Bytes the host keeps queued in a UART's receive side: a PL011's 32-byte FIFO and a little
 /// of the host's buffer, so that the firmware, not the host, sets the pace.
@@ -94,10 +97,18 @@ enum HostTransport {
 
 /// A board of targets.toml with an ELF loaded, ready to run.
 pub struct VirtualBoard {
-    pub machine: Machine,
+    pub machine: Machine<CycleModel>,
     transport: HostTransport,
     clock_hz: u64,
     unmodelled: UnmodelledLog,
+}
+
+/// The cycle-model table of a core.
+pub fn core_table(core: CoreKind) -> &'static CoreTable {
+    match core {
+        CoreKind::M0Plus => &cortex_m0plus::TABLE,
+        CoreKind::M4F => &cortex_m4::TABLE,
+    }
 }
 
 /// The emulator's memory map for a board.
@@ -146,10 +157,12 @@ impl VirtualBoard {
             targets::Core::CortexM4F => CoreKind::M4F,
         };
         let config = MachineConfig::new(core, memory_map(board));
-        let mut machine = Machine::new(config).map_err(|e| VirtualBoardError::Map {
-            board: board.name.clone(),
-            reason: e.to_string(),
-        })?;
+        let timing = CycleModel::new(core_table(core), chip.memory_timing());
+        let mut machine =
+            Machine::with_timing(config, timing).map_err(|e| VirtualBoardError::Map {
+                board: board.name.clone(),
+                reason: e.to_string(),
+            })?;
         let mut peripherals = ChipPeripherals::new(chip, board.clock_hz);
         peripherals.set_permissive(permissive);
         let uart = peripherals.uart();
@@ -202,6 +215,19 @@ impl VirtualBoard {
             ));
         }
         Ok(())
+    }
+
+    /// Count cycles per instruction address over the board's flash (for `emulate --profile`).
+    pub fn enable_profile(&mut self, board: &Board) {
+        if let Some(flash) = board
+            .memory
+            .iter()
+            .find(|r| r.kind == targets::RegionKind::Flash)
+        {
+            // At most 16 MiB of code: 8 Mi counters.
+            let len = flash.size.min(16 << 20);
+            self.machine.timing.enable_profile(flash.origin, len);
+        }
     }
 
     pub fn clock_hz(&self) -> u64 {
@@ -353,7 +379,7 @@ impl VirtualBoard {
 }
 
 /// The RTT control block: by the `_SEGGER_RTT` symbol, else by its id in RAM.
-fn find_rtt(machine: &Machine) -> Option<u32> {
+fn find_rtt(machine: &Machine<CycleModel>) -> Option<u32> {
     const ID: &[u8] = b"SEGGER RTT\0";
     let check = |addr: u32| {
         let mut id = [0u8; 11];
@@ -373,7 +399,7 @@ fn find_rtt(machine: &Machine) -> Option<u32> {
 /// Reads the bytes waiting in up-buffer `channel` and advances its read offset, as a probe does
 /// (SEGGER RTT layout: 16-byte id, max up and down counts, then 24-byte buffer descriptors
 /// {name, buffer, size, write offset, read offset, flags}).
-fn read_rtt_up(machine: &mut Machine, cb: u32, channel: u32) -> Vec<u8> {
+fn read_rtt_up(machine: &mut Machine<CycleModel>, cb: u32, channel: u32) -> Vec<u8> {
     let desc = cb + 24 + 24 * channel;
     let (Some(buffer), Some(size), Some(wr), Some(rd)) = (
         machine.read_u32(desc + 4),
@@ -407,7 +433,7 @@ fn read_rtt_up(machine: &mut Machine, cb: u32, channel: u32) -> Vec<u8> {
 /// advances its write offset, as a probe does. The down-buffer descriptors follow the
 /// `max_up` up-buffer descriptors.
 fn write_rtt_down(
-    machine: &mut Machine,
+    machine: &mut Machine<CycleModel>,
     cb: u32,
     channel: u32,
     input: &mut dyn FnMut(usize) -> Vec<u8>,
