@@ -7,7 +7,7 @@ use std::time::Instant;
 use engine::{Interpreter, Model, TensorType};
 use protocol::partition::Header;
 
-use crate::deploy::emulator::{End, Limits, VirtualBoard, CYCLE_MODEL_VERSION};
+use crate::deploy::{Deployer, End, Limits};
 use crate::model_file::AlignedModel;
 use crate::npy::{Array, Elem};
 use crate::results::{Energy, Flash, JobKey, JobResult, JobStatus, Latency, Ram};
@@ -176,9 +176,10 @@ pub fn check_output(got: &[u8], expected: &[u8], output_type: TensorType) -> Res
     }
 }
 
-/// Runs a prepared job on a virtual board.
+/// Runs a prepared job on a board through `deployer` (a virtual board, or a real one).
 pub fn execute(
     board: &Board,
+    deployer: &dyn Deployer,
     elf: &[u8],
     firmware: &FirmwareSize,
     job: &PreparedJob,
@@ -190,8 +191,8 @@ pub fn execute(
         key: job.key.clone(),
         status: JobStatus::Failed,
         failure: None,
-        deploy: "emulator".into(),
-        cycle_model: Some(CYCLE_MODEL_VERSION.into()),
+        deploy: deployer.label(),
+        cycle_model: deployer.cycle_model(),
         clock_hz: board.clock_hz,
         latency: None,
         flash: None,
@@ -202,21 +203,24 @@ pub fn execute(
         attempts: 1,
         duration_s: 0.0,
     };
-    let mut vb = match VirtualBoard::new(board, elf, "firmware") {
-        Ok(vb) => vb,
+    let run = match deployer.run(board, elf, &job.partition, settings.limits, cancel) {
+        Ok(run) => run,
         Err(e) => {
-            result.failure = Some(e.to_string());
-            return (result, Vec::new(), false);
+            result.duration_s = started.elapsed().as_secs_f64();
+            result.failure = Some(e.reason);
+            return (result, Vec::new(), e.transient);
         }
     };
-    if let Err(e) = vb.write_partition(board, &job.partition) {
-        result.failure = Some(e);
-        return (result, Vec::new(), false);
-    }
-    let run = vb.run_cancellable(settings.limits, cancel, |_| {});
     result.duration_s = started.elapsed().as_secs_f64();
     let m = &run.stream.measurements;
     fill_measurements(&mut result, board, firmware, job, m);
+    if let (Some(measured), Some(_)) = (&run.measured_energy, &result.latency) {
+        result.energy = Some(Energy {
+            energy_uj: measured.energy_uj_per_inference,
+            estimated: false,
+            method: measured.method.clone(),
+        });
+    }
     let outcome = match &run.end {
         End::Done => match m.checked_output() {
             // A wrong output is a correctness failure; bytes lost on the way are not.

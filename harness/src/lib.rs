@@ -6,6 +6,7 @@
 pub mod cmd;
 pub mod compare;
 pub mod deploy;
+pub mod energy;
 pub mod firmware;
 pub mod job;
 pub mod model_file;
