@@ -4,8 +4,9 @@
 //!
 //! Per board: open the probe (by serial number from targets.toml or `--probe`), attach to the
 //! chip of targets.toml, check the chip's identity register, flash the firmware once (verified);
-//! per job: flash only the model partition, reset, run, read the RTT up channel into the same
-//! record parser as every other transport, then halt and cross-check DWT CYCCNT and the painted
+//! per job: flash only the model partition, reset, run, read the RTT up channel (or the UART,
+//! for a board whose transport is one) into the same record parser as every other transport,
+//! then halt and cross-check DWT CYCCNT and the painted
 //! stack against what the firmware reported.
 //!
 //! Only the parts up to the probe are tested here (no probe on the build machines): the RTT
@@ -23,9 +24,10 @@ use probe_rs::{Core, MemoryInterface, Permissions, Session};
 use sha2::{Digest, Sha256};
 
 use super::rtt::{self, Rtt, TargetMemory};
+use super::serial::{SerialLink, SerialOptions, SystemPort, UartReport};
 use super::{image, DeployError, Deployer, DeviceRun, End, Limits};
 use crate::stream::RecordStream;
-use crate::targets::{Board, Core as CoreKind, Deploy};
+use crate::targets::{Board, Core as CoreKind, Deploy, Transport};
 
 /// A debug probe on the host's USB.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -370,6 +372,20 @@ impl Deployer for ProbeDeployer {
         }
         flash_blocks(session, &[(model.origin, partition)], "the model partition")?;
 
+        // A board whose records come over a UART (a user's own board): open it before the
+        // reset so that nothing the firmware prints is lost.
+        let mut uart = match &board.transport {
+            Transport::Uart { port, baud } => {
+                let mut link = SystemPort::open(port, *baud).map_err(|e| {
+                    DeployError::new(format!(
+                        "cannot open serial port {port} (transport.port): {e}; `mcubench doctor` lists the serial ports"
+                    ))
+                })?;
+                let _ = link.clear_input();
+                Some((link, port.clone(), *baud))
+            }
+            Transport::Rtt => None,
+        };
         let mut core = session
             .core(0)
             .map_err(|e| DeployError::new(explain_attach(&e, &self.chip)))?;
@@ -380,6 +396,19 @@ impl Deployer for ProbeDeployer {
 
         let started = Instant::now();
         let mut stream = RecordStream::new();
+        if let Some((link, port, baud)) = &mut uart {
+            let end = UartReport {
+                port,
+                baud: *baud,
+                idle_timeout: SerialOptions::default().idle_timeout,
+            }
+            .read(link, limits, cancel, &mut stream);
+            return Ok(DeviceRun {
+                end,
+                stream,
+                measured_energy: None,
+            });
+        }
         let mut rtt: Option<Rtt> = None;
         let mut chunk = Vec::new();
         let end = loop {

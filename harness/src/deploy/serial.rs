@@ -230,6 +230,32 @@ impl SerialDeployer {
         cancel: &AtomicBool,
         stream: &mut RecordStream,
     ) -> End {
+        UartReport {
+            port: &self.port,
+            baud: self.baud,
+            idle_timeout: self.options.idle_timeout,
+        }
+        .read(link, limits, cancel, stream)
+    }
+}
+
+/// Reading a firmware's report from a UART: any board whose transport is `uart`.
+pub struct UartReport<'a> {
+    pub port: &'a str,
+    pub baud: u32,
+    /// The board sent nothing for this long: it stopped (mid-record, or hung).
+    pub idle_timeout: Duration,
+}
+
+impl UartReport<'_> {
+    /// Reads the report from `link` into `stream` until it ends or a limit is hit.
+    pub fn read(
+        &self,
+        link: &mut dyn SerialLink,
+        limits: Limits,
+        cancel: &AtomicBool,
+        stream: &mut RecordStream,
+    ) -> End {
         let started = Instant::now();
         let mut last_byte = Instant::now();
         let mut buf = [0u8; 1024];
@@ -250,11 +276,11 @@ impl SerialDeployer {
             if cancel.load(Ordering::Relaxed) {
                 return End::Stopped("interrupted".into());
             }
-            if last_byte.elapsed() >= self.options.idle_timeout {
+            if last_byte.elapsed() >= self.idle_timeout {
                 return End::Stopped(format!(
                     "the board sent nothing on {} for {} s {}",
                     self.port,
-                    self.options.idle_timeout.as_secs_f64(),
+                    self.idle_timeout.as_secs_f64(),
                     self.what_arrived(stream)
                 ));
             }
