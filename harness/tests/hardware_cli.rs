@@ -98,6 +98,39 @@ fn a_hardware_run_without_the_board_stores_a_failed_job_with_the_reason() {
 }
 
 #[test]
+fn a_probe_board_without_a_probe_fails_its_job_with_the_probe_sentence() {
+    let (_, probes, _) = mcubench(&["probes"]);
+    if !probes.starts_with("no debug probe found") {
+        return; // A probe is attached to this host.
+    }
+    let runs = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = mcubench(&[
+        "run",
+        "--deploy",
+        "hw",
+        "--board",
+        "pico",
+        "--workload",
+        "digits",
+        "--variant",
+        "fiq",
+        "--no-report",
+        "--runs-dir",
+        runs.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    let run = std::fs::read_dir(runs.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let line = std::fs::read_to_string(run.join("results.jsonl")).unwrap();
+    assert!(line.contains("\"deploy\":\"probe-rs\""), "{line}");
+    assert!(line.contains("no debug probe found: plug in"), "{line}");
+}
+
+#[test]
 fn the_rtt_reader_follows_the_pico_firmware_in_emulated_memory() {
     let project = Project::discover(Some(&root())).unwrap();
     let targets = project.targets().unwrap();
