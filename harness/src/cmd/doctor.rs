@@ -241,7 +241,9 @@ mod tests {
     #[test]
     fn with_no_hardware_every_board_says_what_is_missing() {
         let t = targets();
-        let text = report(&t, &["no debug probe found".into()], &[], &[]);
+        let no_probe = "no debug probe found: plug in the board's USB (ST-LINK, J-Link) or the CMSIS-DAP probe, and on Linux install the udev rules of docs/HARDWARE.md";
+        let text = report(&t, &[no_probe.into()], &[], &[]);
+        insta::assert_snapshot!(text);
         assert!(text.contains("serial ports:\n  none"), "{text}");
         assert!(text.contains("nucleo-l4r5zi: not ready"), "{text}");
         assert!(

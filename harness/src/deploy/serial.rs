@@ -409,12 +409,22 @@ impl Deployer for SerialDeployer {
         // After DONE the board resets, waits out the bootloader's 200 ms and starts the
         // firmware, which prints at the transport's baud.
         let mut link = if self.port == self.flash_port {
-            link.set_baud(self.baud).map_err(|e| {
-                DeployError::new(format!(
-                    "serial port {}: cannot set {} baud: {e}",
-                    self.port, self.baud
-                ))
-            })?;
+            if let Err(e) = link.set_baud(self.baud) {
+                // EIO or a broken pipe: the port is gone, as when a read finds it closed.
+                let gone = e.kind() == io::ErrorKind::BrokenPipe || e.raw_os_error() == Some(5);
+                let reason = if gone {
+                    format!(
+                        "serial port {} closed: the board was unplugged or reset ({e})",
+                        self.port
+                    )
+                } else {
+                    format!(
+                        "serial port {}: cannot set {} baud: {e}",
+                        self.port, self.baud
+                    )
+                };
+                return Err(DeployError::new(reason));
+            }
             link
         } else {
             drop(link);
