@@ -250,3 +250,33 @@ fn a_board_that_disappears_fails_the_job_at_once() {
     );
     assert!(started.elapsed() < Duration::from_secs(20));
 }
+
+#[test]
+fn each_job_resets_the_board_and_sends_firmware_and_its_partition_again() {
+    let a = artemis();
+    let peer = Arc::new(VirtualArtemis::start(&a.board, PeerConfig::default()).unwrap());
+    let deployer = SerialDeployer::with_opener(&a.board, peer.opener()).unwrap();
+    let mut cycles = Vec::new();
+    for _ in 0..2 {
+        let (result, log, _) = job::execute(
+            &a.board,
+            &deployer,
+            &a.elf,
+            &a.size,
+            &a.job,
+            &settings(Duration::from_secs(120)),
+            &AtomicBool::new(false),
+        );
+        assert_eq!(
+            result.status,
+            JobStatus::Ok,
+            "{:?}\n{}",
+            result.failure,
+            String::from_utf8_lossy(&log)
+        );
+        cycles.push(result.latency.unwrap().cycles);
+    }
+    let stats = peer.stats();
+    assert_eq!((stats.resets, stats.flashes), (2, 2));
+    assert_eq!(cycles[0], cycles[1], "the same job, the same cycles");
+}

@@ -347,6 +347,26 @@ impl Deployer for ProbeDeployer {
         cancel: &AtomicBool,
     ) -> Result<DeviceRun, DeployError> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let result = self.run_attached(&mut state, board, elf, partition, limits, cancel);
+        if !matches!(&result, Ok(run) if run.end == End::Done) {
+            // The probe or the board may be gone or wedged: the next job attaches afresh
+            // and flashes the firmware again.
+            *state = State::default();
+        }
+        result
+    }
+}
+
+impl ProbeDeployer {
+    fn run_attached(
+        &self,
+        state: &mut State,
+        board: &Board,
+        elf: &[u8],
+        partition: &[u8],
+        limits: Limits,
+        cancel: &AtomicBool,
+    ) -> Result<DeviceRun, DeployError> {
         if state.session.is_none() {
             state.session = Some(self.attach(board)?);
             state.firmware = None;
@@ -358,7 +378,7 @@ impl Deployer for ProbeDeployer {
         let rtt_symbol = symbol(elf, rtt::SYMBOL);
         let stack = (symbol(elf, "_stack_end"), symbol(elf, "_stack_start"));
         let firmware_is_current = state.firmware.as_deref() == Some(&hash[..]);
-        let State { session, firmware } = &mut *state;
+        let State { session, firmware } = state;
         let Some(session) = session.as_mut() else {
             return Err(DeployError::new("no probe session"));
         };
@@ -411,6 +431,7 @@ impl Deployer for ProbeDeployer {
         }
         let mut rtt: Option<Rtt> = None;
         let mut chunk = Vec::new();
+        let (mut seen, mut last_byte) = (0usize, Instant::now());
         let end = loop {
             let mut mem = CoreMemory(&mut core);
             if rtt.is_none() {
@@ -458,6 +479,16 @@ impl Deployer for ProbeDeployer {
                 break End::TimedOut(format!(
                     "no @done over RTT within {} s",
                     limits.timeout.as_secs()
+                ));
+            }
+            if stream.log.len() != seen {
+                seen = stream.log.len();
+                last_byte = Instant::now();
+            } else if last_byte.elapsed() >= SerialOptions::default().idle_timeout {
+                break End::Stopped(format!(
+                    "the firmware wrote nothing to RTT for {} s after {} bytes: it hung",
+                    SerialOptions::default().idle_timeout.as_secs(),
+                    seen
                 ));
             }
             std::thread::sleep(Duration::from_millis(10));
