@@ -182,6 +182,8 @@ impl Decoder {
 /// A PPK2 on a serial port, in source-meter mode.
 pub struct Ppk2 {
     port_name: String,
+    /// The USB serial number, when the port is a USB one.
+    serial_number: Option<String>,
     port: Box<dyn serialport::SerialPort>,
     calibration: Calibration,
     vdd_mv: u32,
@@ -216,8 +218,17 @@ impl Ppk2 {
         port.write_all(&source_voltage_command(vdd_mv))
             .map_err(io)?;
         port.write_all(&[DEVICE_RUNNING_SET, 1]).map_err(io)?;
+        let serial_number = serialport::available_ports()
+            .unwrap_or_default()
+            .into_iter()
+            .find(|p| p.port_name == port_name)
+            .and_then(|p| match p.port_type {
+                serialport::SerialPortType::UsbPort(u) => u.serial_number,
+                _ => None,
+            });
         Ok(Ppk2 {
             port_name: port_name.to_owned(),
+            serial_number,
             port,
             calibration,
             vdd_mv,
@@ -229,12 +240,13 @@ impl Ppk2 {
 impl Meter for Ppk2 {
     fn identity(&self) -> String {
         format!(
-            "Nordic PPK2 on {} ({}), source meter at {} mV",
+            "Nordic PPK2 serial {} on {} (HW {}), source meter at {} mV",
+            self.serial_number.as_deref().unwrap_or("unknown"),
             self.port_name,
             self.calibration
                 .hardware
                 .as_deref()
-                .unwrap_or("hardware id not reported"),
+                .unwrap_or("not reported"),
             self.vdd_mv
         )
     }
