@@ -187,6 +187,16 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
         firmware_hashes.insert(board.name.clone(), fw.hash.clone());
         let deployer =
             deployer_for(board, args.deploy, args.probe.as_deref()).map_err(anyhow::Error::msg)?;
+        if args.deploy == Mode::Hw {
+            eprintln!(
+                "{}: deploy {}, energy {}",
+                board.name,
+                deployer.label(),
+                deployer
+                    .meter()
+                    .unwrap_or_else(|| "estimated (no meter)".into())
+            );
+        }
         setups.insert(
             board.name.clone(),
             BoardSetup {
