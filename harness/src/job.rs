@@ -9,7 +9,7 @@ use engine::{Interpreter, Model, TensorInfo, TensorType};
 use protocol::partition::{Header, FLAG_ACCURACY};
 
 use crate::accuracy::{Feed, TestSet};
-use crate::deploy::emulator::{End, Limits, VirtualBoard, CYCLE_MODEL_VERSION};
+use crate::deploy::{Deployer, End, Limits};
 use crate::model_file::AlignedModel;
 use crate::npy::{Array, Elem};
 use crate::results::{Energy, Flash, JobKey, JobResult, JobStatus, Latency, Ram};
@@ -211,9 +211,10 @@ pub fn check_output(got: &[u8], expected: &[u8], output_type: TensorType) -> Res
     }
 }
 
-/// Runs a prepared job on a virtual board.
+/// Runs a prepared job on a board through `deployer` (a virtual board, or a real one).
 pub fn execute(
     board: &Board,
+    deployer: &dyn Deployer,
     elf: &[u8],
     firmware: &FirmwareSize,
     job: &PreparedJob,
@@ -225,8 +226,8 @@ pub fn execute(
         key: job.key.clone(),
         status: JobStatus::Failed,
         failure: None,
-        deploy: "emulator".into(),
-        cycle_model: Some(CYCLE_MODEL_VERSION.into()),
+        deploy: deployer.label(),
+        cycle_model: deployer.cycle_model(),
         clock_hz: board.clock_hz,
         latency: None,
         flash: None,
@@ -237,33 +238,33 @@ pub fn execute(
         attempts: 1,
         duration_s: 0.0,
     };
-    let mut vb = match VirtualBoard::new(board, elf, "firmware") {
-        Ok(vb) => vb,
-        Err(e) => {
-            result.failure = Some(e.to_string());
-            return (result, Vec::new(), false);
-        }
-    };
-    if let Err(e) = vb.write_partition(board, &job.partition) {
-        result.failure = Some(e);
-        return (result, Vec::new(), false);
-    }
     let mut feed = job.test.as_deref().map(Feed::new);
     let samples = job.test.as_ref().map_or(0, |t| t.len());
-    // Inputs go out once the firmware says it listens, as they would to a real board, whose
-    // UART drops what arrives before it is set up.
-    let run = vb.run_with_input(
-        settings.limits_with(samples),
-        cancel,
-        |_| {},
-        |m, room| match feed.as_mut() {
-            Some(feed) if m.meta("accuracy") == Some("streaming") => feed.take(room),
-            _ => Vec::new(),
-        },
-    );
+    // Inputs go out once the firmware says it listens, as a real board's UART drops what
+    // arrives before it is set up.
+    let mut input = |m: &Measurements, room: usize| match feed.as_mut() {
+        Some(feed) if m.meta("accuracy") == Some("streaming") => feed.take(room),
+        _ => Vec::new(),
+    };
+    let limits = settings.limits_with(samples);
+    let run = match deployer.run(board, elf, &job.partition, limits, cancel, &mut input) {
+        Ok(run) => run,
+        Err(e) => {
+            result.duration_s = started.elapsed().as_secs_f64();
+            result.failure = Some(e.reason);
+            return (result, Vec::new(), e.transient);
+        }
+    };
     result.duration_s = started.elapsed().as_secs_f64();
     let m = &run.stream.measurements;
     fill_measurements(&mut result, board, firmware, job, m);
+    if let (Some(measured), Some(_)) = (&run.measured_energy, &result.latency) {
+        result.energy = Some(Energy {
+            energy_uj: measured.energy_uj_per_inference,
+            estimated: false,
+            method: measured.method.clone(),
+        });
+    }
     let outcome = match &run.end {
         End::Done => match m.checked_output() {
             // A wrong output is a correctness failure; bytes lost on the way are not.

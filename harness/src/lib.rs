@@ -8,6 +8,7 @@ pub mod cmd;
 pub mod compare;
 pub mod config;
 pub mod deploy;
+pub mod energy;
 pub mod firmware;
 pub mod job;
 pub mod model_file;

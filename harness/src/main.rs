@@ -41,6 +41,10 @@ enum Command {
     Report(cmd::report::Args),
     /// Compare a run with a baseline: Markdown verdict, exit 1 on a regression.
     Compare(cmd::compare::Args),
+    /// List the debug probes attached to this host.
+    Probes(cmd::probes::Args),
+    /// Check the real-board setup: probes, serial ports, meters, against targets.toml.
+    Doctor(cmd::doctor::Args),
     /// Manage results/baseline/, what CI compares against.
     #[command(subcommand)]
     Baseline(cmd::baseline::Command),
@@ -54,6 +58,7 @@ fn main() -> ExitCode {
         Command::Report(args) => cmd::report::run(args).map(|()| 0),
         Command::Model(args) => cmd::model::run(args).map(|()| 0),
         Command::Infer(args) => cmd::infer::run(args).map(|()| 0),
+        Command::Probes(args) => cmd::probes::run(args).map(|()| 0),
         _ => Project::discover(cli.root.as_deref()).and_then(|project| {
             match &cli.command {
                 Command::Boards(args) => cmd::boards::run(&project, args),
@@ -64,10 +69,12 @@ fn main() -> ExitCode {
                 Command::Baseline(command) => cmd::baseline::run(&project, command),
                 Command::Emulate(args) => return cmd::emulate::run(&project, args),
                 Command::Calibrate(args) => cmd::calibrate::run(&project, args),
+                Command::Doctor(args) => cmd::doctor::run(&project, args),
                 Command::Compare(_)
                 | Command::Report(_)
                 | Command::Model(_)
-                | Command::Infer(_) => {
+                | Command::Infer(_)
+                | Command::Probes(_) => {
                     unreachable!("handled above")
                 }
             }

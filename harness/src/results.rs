@@ -243,6 +243,19 @@ pub struct Manifest {
     pub plan: Vec<JobKey>,
     pub warmup_runs: u32,
     pub timed_runs: u32,
+    /// How each board was reached, and what measured its energy (real boards only).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub boards: std::collections::BTreeMap<String, BoardSetup>,
+}
+
+/// A board's setup in a run: the back end, the supply voltage, and the energy meter if any.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoardSetup {
+    pub deploy: String,
+    pub voltage_v: f64,
+    /// The meter's identity (e.g. "Nordic PPK2 serial C4A1B2...") or none: energy estimated.
+    pub meter: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -6,9 +6,10 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
+use crate::deploy::Deployer;
 use crate::job::{self, PreparedJob, RunSettings};
 use crate::results::{JobKey, JobResult, JobStatus};
 use crate::size::FirmwareSize;
@@ -47,6 +48,8 @@ pub trait Sink {
 /// A board's firmware, built and measured once for all its jobs.
 pub struct BoardFirmware<'a> {
     pub board: &'a Board,
+    /// How jobs reach the board: the emulator, or a real board's back end.
+    pub deployer: Arc<dyn Deployer>,
     pub elf: Vec<u8>,
     pub size: FirmwareSize,
 }
@@ -148,8 +151,15 @@ fn worker(
         let mut attempt = 1;
         loop {
             let _ = tx.send(Report::Started(job.key.clone(), attempt));
-            let (mut result, log, transient) =
-                job::execute(fw.board, &fw.elf, &fw.size, &job, settings, cancel);
+            let (mut result, log, transient) = job::execute(
+                fw.board,
+                fw.deployer.as_ref(),
+                &fw.elf,
+                &fw.size,
+                &job,
+                settings,
+                cancel,
+            );
             if cancel.load(Ordering::Relaxed) && result.status == JobStatus::Failed {
                 let _ = tx.send(Report::Interrupted(job.key.clone()));
                 return;

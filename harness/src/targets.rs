@@ -92,7 +92,10 @@ struct RawEnergy {
     run_current_ua_per_mhz: Option<Spanned<f64>>,
     run_current_ma: Option<Spanned<f64>>,
     source: Spanned<String>,
-    meter: Option<String>,
+    meter: Option<Spanned<String>>,
+    meter_port: Option<String>,
+    gate_input: Option<Spanned<u8>>,
+    gate_gpio: Option<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -187,8 +190,18 @@ pub struct Energy {
     pub run_current: RunCurrent,
     /// Where the figures come from (datasheet and section, or a measurement).
     pub source: String,
-    /// A meter that measures this board (e.g. "ppk2"), if any.
-    pub meter: Option<String>,
+    /// A meter that measures this board, if any.
+    pub meter: Option<MeterSetup>,
+}
+
+/// A current meter on a board's supply (docs/HARDWARE.md): a Nordic PPK2 on `port`, gated by
+/// its digital input `gate_input` (D0-D7), which a wire joins to the board's GPIO `gate_gpio`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MeterSetup {
+    pub kind: String,
+    pub port: String,
+    pub gate_input: u8,
+    pub gate_gpio: Option<u32>,
 }
 
 impl Energy {
@@ -731,11 +744,54 @@ impl Validator<'_> {
                 format!("{}: say where the figures come from (datasheet and section, or your measurement)", field("source")),
             ));
         }
+        let meter = match e.meter {
+            None => None,
+            Some(kind) if kind.get_ref() == "ppk2" => {
+                let port = e.meter_port.ok_or_else(|| {
+                    self.error(
+                        kind.span(),
+                        format!(
+                            "{}: a PPK2 needs its serial port, e.g. meter_port = \"/dev/ttyACM0\"",
+                            field("meter_port")
+                        ),
+                    )
+                })?;
+                let gate_input = match e.gate_input {
+                    Some(g) if *g.get_ref() > 7 => {
+                        return Err(self.error(
+                            g.span(),
+                            format!(
+                                "{}: the PPK2 has digital inputs D0 to D7",
+                                field("gate_input")
+                            ),
+                        ))
+                    }
+                    Some(g) => *g.get_ref(),
+                    None => 0,
+                };
+                Some(MeterSetup {
+                    kind: "ppk2".into(),
+                    port,
+                    gate_input,
+                    gate_gpio: e.gate_gpio,
+                })
+            }
+            Some(kind) => {
+                return Err(self.error(
+                    kind.span(),
+                    format!(
+                        "{}: unknown meter \"{}\" (known: ppk2)",
+                        field("meter"),
+                        kind.get_ref()
+                    ),
+                ))
+            }
+        };
         Ok(Energy {
             voltage_v,
             run_current,
             source: e.source.into_inner(),
-            meter: e.meter,
+            meter,
         })
     }
 }

@@ -265,3 +265,45 @@ fn a_file_that_is_not_toml_gives_its_line() {
     let err = Targets::parse(Path::new("t.toml"), "").unwrap_err();
     assert!(err.to_string().contains("missing field `board`"), "{err}");
 }
+
+#[test]
+fn an_energy_meter_is_checked_and_named() {
+    let from = "energy = { voltage_v = 3.0, run_current_ma = 3.3,";
+    let ok = |extra: &str| {
+        let (_, text) = shipped();
+        let edited = text.replacen(
+            from,
+            &format!("energy = {{ {extra} voltage_v = 3.0, run_current_ma = 3.3,"),
+            1,
+        );
+        Targets::parse(Path::new("targets.toml"), &edited)
+    };
+    let t =
+        ok(r#"meter = "ppk2", meter_port = "/dev/ppk2", gate_input = 3, gate_gpio = 27,"#).unwrap();
+    let meter = t
+        .board("nrf52840-dk")
+        .unwrap()
+        .energy
+        .meter
+        .clone()
+        .unwrap();
+    assert_eq!(
+        (meter.port.as_str(), meter.gate_input, meter.gate_gpio),
+        ("/dev/ppk2", 3, Some(27))
+    );
+    let e = ok(r#"meter = "ppk2","#).unwrap_err().to_string();
+    assert!(
+        e.contains("field `energy.meter_port`: a PPK2 needs its serial port"),
+        "{e}"
+    );
+    let e = ok(r#"meter = "ppk2", meter_port = "/dev/ppk2", gate_input = 9,"#)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("the PPK2 has digital inputs D0 to D7"), "{e}");
+    let e = ok(r#"meter = "joulescope","#).unwrap_err().to_string();
+    assert!(
+        e.contains("unknown meter \"joulescope\" (known: ppk2)"),
+        "{e}"
+    );
+    assert!(e.starts_with("targets.toml:"), "names file and line: {e}");
+}

@@ -1,4 +1,5 @@
-//! `mcubench run`: the benchmark matrix (boards x workloads x variants) on the virtual boards.
+//! `mcubench run`: the benchmark matrix (boards x workloads x variants) on the virtual boards,
+//! or with `--deploy hw` on the real ones.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::IsTerminal as _;
@@ -13,10 +14,11 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{builtin, RunDefaults};
 use crate::deploy::emulator::{Limits, CYCLE_MODEL_VERSION};
+use crate::deploy::{deployer_for, Mode};
 use crate::job::RunSettings;
 use crate::plan::{self, Filter, Shard};
 use crate::project::Project;
-use crate::results::{JobKey, JobStatus, Manifest, RunDir};
+use crate::results::{BoardSetup, JobKey, JobStatus, Manifest, RunDir};
 use crate::runner::{self, BoardFirmware, Event, Sink};
 use crate::workloads::{sha256_file, Workload};
 use crate::{firmware, size};
@@ -78,6 +80,14 @@ pub struct Args {
     /// Build the firmware with the engine's portable kernels only (no Cortex-M4 DSP kernels).
     #[arg(long)]
     pub portable_kernels: bool,
+    /// Where jobs run: the virtual boards, or the real boards as targets.toml's `deploy` and
+    /// `transport` say (docs/HARDWARE.md).
+    #[arg(long, value_enum, default_value = "emulator")]
+    pub deploy: Mode,
+    /// The debug probe to use (serial number, or VID:PID[:serial]), over targets.toml's
+    /// deploy.probe; with --deploy hw.
+    #[arg(long)]
+    pub probe: Option<String>,
 }
 
 impl Args {
@@ -177,7 +187,7 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
     let (run_dir, done) = match &args.resume {
         Some(id) => resume(project, &args.runs_dir, id, &keys)?,
         None => {
-            let manifest = manifest(project, &keys, &workloads, &settings)?;
+            let manifest = manifest(project, &keys, &workloads, args, &settings)?;
             let path = project.root.join(&args.runs_dir).join(&manifest.run_id);
             (RunDir::create(&path, &manifest)?, Vec::new())
         }
@@ -199,6 +209,7 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
     // Firmware once per board, then the jobs.
     let mut firmware_of = HashMap::new();
     let mut firmware_hashes = BTreeMap::new();
+    let mut setups = BTreeMap::new();
     for board in &targets.boards {
         if !todo.iter().any(|j| j.key.board == board.name) {
             continue;
@@ -213,11 +224,42 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
             std::fs::read(&fw.elf).with_context(|| format!("cannot read {}", fw.elf.display()))?;
         let size = size::measure(&fw.elf, board)?;
         firmware_hashes.insert(board.name.clone(), fw.hash.clone());
-        firmware_of.insert(board.name.clone(), BoardFirmware { board, elf, size });
+        let deployer =
+            deployer_for(board, args.deploy, args.probe.as_deref()).map_err(anyhow::Error::msg)?;
+        if args.deploy == Mode::Hw {
+            eprintln!(
+                "{}: deploy {}, energy {}",
+                board.name,
+                deployer.label(),
+                deployer
+                    .meter()
+                    .unwrap_or_else(|| "estimated (no meter)".into())
+            );
+        }
+        setups.insert(
+            board.name.clone(),
+            BoardSetup {
+                deploy: deployer.label(),
+                voltage_v: board.energy.voltage_v,
+                meter: deployer.meter(),
+            },
+        );
+        firmware_of.insert(
+            board.name.clone(),
+            BoardFirmware {
+                board,
+                deployer,
+                elf,
+                size,
+            },
+        );
     }
     if args.resume.is_none() {
         let mut m = run_dir.manifest()?;
         m.firmware = firmware_hashes;
+        if args.deploy == Mode::Hw {
+            m.boards = setups;
+        }
         run_dir.write_manifest(&m)?;
     }
 
@@ -231,9 +273,11 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
             }
         });
     }
-    let workers = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let workers = args.jobs.unwrap_or_else(|| match args.deploy {
+        Mode::Emulator => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        // A real board runs one job at a time: one worker per board.
+        Mode::Hw => firmware_of.len(),
+    });
     let total = todo.len() as u64;
     let mut store = StoreSink { run: &run_dir };
     let mut progress = ProgressSink::new(total, interactive);
@@ -322,6 +366,7 @@ fn manifest(
     project: &Project,
     keys: &[JobKey],
     workloads: &[Workload],
+    args: &Args,
     settings: &RunSettings,
 ) -> Result<Manifest> {
     let git = |a: &[&str]| {
@@ -388,10 +433,11 @@ fn manifest(
         targets_sha256: sha256_file(&project.targets_path())?,
         firmware: BTreeMap::new(),
         models,
-        cycle_model: Some(CYCLE_MODEL_VERSION.into()),
+        cycle_model: (args.deploy == Mode::Emulator).then(|| CYCLE_MODEL_VERSION.into()),
         plan: keys.to_vec(),
         warmup_runs: settings.warmup_runs,
         timed_runs: settings.timed_runs,
+        boards: BTreeMap::new(),
     })
 }
 

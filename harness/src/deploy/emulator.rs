@@ -147,6 +147,50 @@ impl VirtualBoard {
         path: &str,
         permissive: bool,
     ) -> Result<VirtualBoard, VirtualBoardError> {
+        let elf_error = |reason: String| VirtualBoardError::Elf {
+            path: path.to_owned(),
+            reason,
+        };
+        let mut vb = VirtualBoard::blank(board, permissive)?;
+        vb.machine
+            .load_elf(elf)
+            .map_err(|e| elf_error(e.to_string()))?;
+        vb.machine.reset().map_err(|e| elf_error(e.to_string()))?;
+        Ok(vb)
+    }
+
+    /// Builds the virtual board from what a bootloader wrote to its flash (`(address, bytes)`
+    /// blocks) and resets it, as a board does after flashing: no ELF, so no symbols.
+    pub fn from_flash(
+        board: &Board,
+        blocks: &[(u32, &[u8])],
+    ) -> Result<VirtualBoard, VirtualBoardError> {
+        let mut vb = VirtualBoard::blank(board, false)?;
+        for &(addr, bytes) in blocks {
+            if !vb.machine.write_memory(addr, bytes) {
+                return Err(VirtualBoardError::Map {
+                    board: board.name.clone(),
+                    reason: format!("{} bytes at {addr:#x} lie outside its memory", bytes.len()),
+                });
+            }
+        }
+        vb.machine.reset().map_err(|e| VirtualBoardError::Elf {
+            path: "the flashed image".into(),
+            reason: e.to_string(),
+        })?;
+        Ok(vb)
+    }
+
+    /// The host end of the board's UART, when its transport is one.
+    pub fn uart(&self) -> Option<UartPort> {
+        match &self.transport {
+            HostTransport::Uart(port) => Some(port.clone()),
+            HostTransport::Rtt { .. } => None,
+        }
+    }
+
+    /// The board with its peripherals and an empty memory.
+    fn blank(board: &Board, permissive: bool) -> Result<VirtualBoard, VirtualBoardError> {
         let chip = Chip::from_name(&board.chip).ok_or_else(|| VirtualBoardError::UnknownChip {
             board: board.name.clone(),
             chip: board.chip.clone(),
@@ -168,14 +212,6 @@ impl VirtualBoard {
         let uart = peripherals.uart();
         let unmodelled = peripherals.unmodelled();
         machine.set_peripherals(Box::new(peripherals));
-        let elf_error = |reason: String| VirtualBoardError::Elf {
-            path: path.to_owned(),
-            reason,
-        };
-        machine
-            .load_elf(elf)
-            .map_err(|e| elf_error(e.to_string()))?;
-        machine.reset().map_err(|e| elf_error(e.to_string()))?;
         let transport = match board.transport {
             Transport::Rtt => HostTransport::Rtt {
                 control_block: None,

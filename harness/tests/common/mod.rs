@@ -60,6 +60,7 @@ pub fn manifest() -> Manifest {
         plan: vec![],
         warmup_runs: 2,
         timed_runs: 10,
+        boards: Default::default(),
     }
 }
 

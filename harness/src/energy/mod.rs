@@ -1,0 +1,254 @@
+//! Measured energy: a meter samples the board's supply current while the firmware holds a GPIO
+//! high around its timed runs; the energy of one inference is the integral of V x I over that
+//! gated window divided by the number of timed runs. A board without a meter keeps the
+//! estimate of targets.toml's energy model, labelled estimated (see `job`).
+
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+use crate::deploy::{DeployError, Deployer, DeviceRun, End, HostInput, Limits, MeasuredEnergy};
+use crate::targets::Board;
+
+pub mod ppk2;
+
+/// One sample of a meter: the current, and its digital inputs (bit n = input Dn).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    pub current_a: f64,
+    pub logic: u8,
+}
+
+/// A current meter that records while the board runs.
+pub trait Meter: Send {
+    /// Model, serial or port, and source voltage, for the manifest and each result.
+    fn identity(&self) -> String;
+    fn start(&mut self) -> Result<(), String>;
+    /// Stops and returns the samples since `start`.
+    fn stop(&mut self) -> Result<Vec<Sample>, String>;
+}
+
+/// The energy in a gated window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Gated {
+    pub energy_uj: f64,
+    pub window_s: f64,
+    pub samples: usize,
+}
+
+/// Integrates V x I over the samples while digital input `input` is high (the first such
+/// window), at `sample_rate_hz`.
+pub fn gated_energy(
+    samples: &[Sample],
+    input: u8,
+    voltage_v: f64,
+    sample_rate_hz: f64,
+) -> Result<Gated, String> {
+    let bit = 1u8 << (input & 7);
+    let Some(start) = samples.iter().position(|s| s.logic & bit != 0) else {
+        return Err(format!(
+            "the gate input D{input} never went high in {} samples: check the wire from the board's gate GPIO to the meter's D{input}, and the common ground",
+            samples.len()
+        ));
+    };
+    let len = samples[start..]
+        .iter()
+        .position(|s| s.logic & bit == 0)
+        .ok_or_else(|| {
+            format!("the gate input D{input} was still high when the capture ended: the timed runs outlasted the capture")
+        })?;
+    let window = &samples[start..start + len];
+    let dt = 1.0 / sample_rate_hz;
+    let joules: f64 = window.iter().map(|s| voltage_v * s.current_a * dt).sum();
+    Ok(Gated {
+        energy_uj: joules * 1e6,
+        window_s: len as f64 * dt,
+        samples: len,
+    })
+}
+
+/// A board's back end with a meter on its supply.
+pub struct Metered {
+    pub inner: Arc<dyn Deployer>,
+    pub meter: Mutex<Box<dyn Meter>>,
+    /// The meter's digital input wired to the firmware's gate GPIO.
+    pub input: u8,
+    pub voltage_v: f64,
+    pub sample_rate_hz: f64,
+}
+
+impl Deployer for Metered {
+    fn label(&self) -> String {
+        self.inner.label()
+    }
+
+    fn cycle_model(&self) -> Option<String> {
+        self.inner.cycle_model()
+    }
+
+    fn meter(&self) -> Option<String> {
+        Some(
+            self.meter
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .identity(),
+        )
+    }
+
+    fn run(
+        &self,
+        board: &Board,
+        elf: &[u8],
+        partition: &[u8],
+        limits: Limits,
+        cancel: &AtomicBool,
+        input: HostInput,
+    ) -> Result<DeviceRun, DeployError> {
+        let mut meter = self.meter.lock().unwrap_or_else(|e| e.into_inner());
+        meter.start().map_err(DeployError::transient)?;
+        let run = self.inner.run(board, elf, partition, limits, cancel, input);
+        let samples = meter.stop();
+        let mut run = run?;
+        if run.end != End::Done {
+            return Ok(run);
+        }
+        let runs = run.stream.measurements.cycles.len();
+        match samples
+            .and_then(|s| gated_energy(&s, self.input, self.voltage_v, self.sample_rate_hz))
+        {
+            Ok(g) if runs > 0 => {
+                run.measured_energy = Some(MeasuredEnergy {
+                    energy_uj_per_inference: g.energy_uj / runs as f64,
+                    method: format!(
+                        "measured: {}, {:.3} ms gated window over {runs} runs",
+                        meter.identity(),
+                        g.window_s * 1e3
+                    ),
+                });
+            }
+            Ok(_) => {}
+            // The latency is good; the energy is not: fail the job, never print an estimate
+            // where a measurement was asked for.
+            Err(e) => run.end = End::Stopped(format!("energy measurement failed: {e}")),
+        }
+        Ok(run)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stream::RecordStream;
+
+    fn stream(samples: &mut Vec<Sample>, n: usize, current_a: f64, logic: u8) {
+        samples.extend(std::iter::repeat_n(Sample { current_a, logic }, n));
+    }
+
+    #[test]
+    fn only_the_gated_window_counts() {
+        let mut s = Vec::new();
+        // 5 ms idle at 1 mA, 20 ms of runs at 10 mA with D2 high, 5 ms idle.
+        stream(&mut s, 500, 1e-3, 0);
+        stream(&mut s, 2000, 10e-3, 0b100);
+        stream(&mut s, 500, 1e-3, 0);
+        let g = gated_energy(&s, 2, 3.3, 100_000.0).unwrap();
+        assert_eq!(g.samples, 2000);
+        assert!((g.window_s - 0.02).abs() < 1e-12);
+        // 3.3 V x 10 mA x 20 ms = 660 uJ.
+        assert!((g.energy_uj - 660.0).abs() < 1e-9, "{}", g.energy_uj);
+    }
+
+    #[test]
+    fn a_gate_that_never_rises_or_never_falls_is_named() {
+        let mut s = Vec::new();
+        stream(&mut s, 100, 1e-3, 0);
+        let e = gated_energy(&s, 0, 3.3, 100_000.0).unwrap_err();
+        assert!(
+            e.contains("D0 never went high") && e.contains("ground"),
+            "{e}"
+        );
+        stream(&mut s, 100, 1e-3, 1);
+        let e = gated_energy(&s, 0, 3.3, 100_000.0).unwrap_err();
+        assert!(e.contains("still high"), "{e}");
+    }
+
+    /// A meter that plays back a synthesised capture.
+    struct Playback(Vec<Sample>);
+
+    impl Meter for Playback {
+        fn identity(&self) -> String {
+            "playback meter".into()
+        }
+        fn start(&mut self) -> Result<(), String> {
+            Ok(())
+        }
+        fn stop(&mut self) -> Result<Vec<Sample>, String> {
+            Ok(self.0.clone())
+        }
+    }
+
+    /// A board that reports four timed runs.
+    struct FourRuns;
+
+    impl Deployer for FourRuns {
+        fn label(&self) -> String {
+            "test".into()
+        }
+        fn cycle_model(&self) -> Option<String> {
+            None
+        }
+        fn run(
+            &self,
+            _: &Board,
+            _: &[u8],
+            _: &[u8],
+            _: Limits,
+            _: &AtomicBool,
+            _: HostInput,
+        ) -> Result<DeviceRun, DeployError> {
+            let mut stream = RecordStream::new();
+            stream.feed(b"@mcubench 1 board=x\n@run index=0 cycles=10\n@run index=1 cycles=10\n@run index=2 cycles=10\n@run index=3 cycles=10\n@done\n");
+            Ok(DeviceRun {
+                end: End::Done,
+                stream,
+                measured_energy: None,
+            })
+        }
+    }
+
+    #[test]
+    fn energy_per_inference_is_the_window_over_the_runs() {
+        let mut s = Vec::new();
+        stream(&mut s, 300, 2e-3, 0);
+        // 4 runs in 8 ms at 6 mA and 3.0 V: 144 uJ, 36 uJ each.
+        stream(&mut s, 800, 6e-3, 1);
+        stream(&mut s, 300, 2e-3, 0);
+        let metered = Metered {
+            inner: Arc::new(FourRuns),
+            meter: Mutex::new(Box::new(Playback(s))),
+            input: 0,
+            voltage_v: 3.0,
+            sample_rate_hz: 100_000.0,
+        };
+        let board = crate::targets::Targets::parse(
+            std::path::Path::new("targets.toml"),
+            include_str!("../../../targets.toml"),
+        )
+        .unwrap()
+        .boards
+        .remove(0);
+        let run = metered
+            .run(
+                &board,
+                &[],
+                &[],
+                Limits::default(),
+                &AtomicBool::new(false),
+                &mut crate::deploy::no_input,
+            )
+            .unwrap();
+        let e = run.measured_energy.unwrap();
+        assert!((e.energy_uj_per_inference - 36.0).abs() < 1e-9);
+        assert!(e.method.contains("playback meter") && e.method.contains("over 4 runs"));
+        assert_eq!(metered.meter().as_deref(), Some("playback meter"));
+    }
+}
