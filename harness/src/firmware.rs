@@ -110,10 +110,17 @@ pub fn build_with(
     // One cargo target dir per board: boards on the same triple would otherwise overwrite
     // each other's release/mcubench-firmware when built concurrently.
     let cargo_target_dir = project.build_dir().join("cargo-firmware").join(&board.name);
+    // The canonical root, so that the paths cargo gives rustc do not depend on how the
+    // checkout was named (`harness/..`, a symlink), and remap_path_prefix maps them all.
+    let root = project
+        .root
+        .canonicalize()
+        .unwrap_or_else(|_| project.root.clone());
     let output = clean_cargo_env(Command::new(cargo()))
-        .current_dir(&project.root)
+        .env("CARGO_ENCODED_RUSTFLAGS", remap_path_prefix(&root))
+        .current_dir(&root)
         .args(["build", "--release", "--manifest-path"])
-        .arg(project.root.join("firmware/Cargo.toml"))
+        .arg(root.join("firmware/Cargo.toml"))
         .args(["--target", target, "--features", &features, "--target-dir"])
         .arg(&cargo_target_dir)
         .stdin(Stdio::null())
@@ -202,6 +209,14 @@ fn clean_cargo_env(mut cmd: Command) -> Command {
     cmd
 }
 
+/// Panic locations put source paths in the firmware's flash; cargo gives the engine's and the
+/// protocol's (path dependencies outside the firmware workspace) as absolute paths. Mapped to
+/// `.`, the same sources make the same image in any checkout, so that flash sizes and cycles
+/// from CI compare with a baseline made elsewhere.
+fn remap_path_prefix(root: &Path) -> String {
+    format!("--remap-path-prefix={}=.", root.display())
+}
+
 /// `rustc -vV` of the toolchain the checkout pins, after checking it has `target`.
 fn toolchain_version(root: &Path, target: &str) -> Result<String, BuildError> {
     let run = |args: &[&str]| -> Result<String, BuildError> {
@@ -263,7 +278,7 @@ fn input_hash(
     files.sort();
     let mut hasher = Sha256::new();
     hasher.update(format!(
-        "board={}\ntarget={}\nfeatures={features}\n",
+        "board={}\ntarget={}\nfeatures={features}\npaths=remapped\n",
         board.name,
         board.core.rust_target()
     ));

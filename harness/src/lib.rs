@@ -8,6 +8,7 @@ pub mod compare;
 pub mod deploy;
 pub mod firmware;
 pub mod job;
+pub mod merge;
 pub mod model_file;
 pub mod npy;
 pub mod plan;

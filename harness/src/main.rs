@@ -39,6 +39,8 @@ enum Command {
     Report(cmd::report::Args),
     /// Compare a run with a baseline: Markdown verdict, exit 1 on a regression.
     Compare(cmd::compare::Args),
+    /// Merge the run directories of a sharded matrix into one run.
+    Merge(cmd::merge::Args),
     /// Manage results/baseline/, what CI compares against.
     #[command(subcommand)]
     Baseline(cmd::baseline::Command),
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
         Command::Report(args) => cmd::report::run(args).map(|()| 0),
         Command::Model(args) => cmd::model::run(args).map(|()| 0),
         Command::Infer(args) => cmd::infer::run(args).map(|()| 0),
+        Command::Merge(args) => cmd::merge::run(args).map(|()| 0),
         _ => Project::discover(cli.root.as_deref()).and_then(|project| {
             match &cli.command {
                 Command::Boards(args) => cmd::boards::run(&project, args),
@@ -64,7 +67,8 @@ fn main() -> ExitCode {
                 Command::Compare(_)
                 | Command::Report(_)
                 | Command::Model(_)
-                | Command::Infer(_) => {
+                | Command::Infer(_)
+                | Command::Merge(_) => {
                     unreachable!("handled above")
                 }
             }

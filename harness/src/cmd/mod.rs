@@ -6,6 +6,7 @@ pub mod build;
 pub mod compare;
 pub mod emulate;
 pub mod infer;
+pub mod merge;
 pub mod model;
 pub mod report;
 pub mod run;

@@ -15,7 +15,7 @@ use crate::deploy::emulator::{Limits, CYCLE_MODEL_VERSION};
 use crate::job::RunSettings;
 use crate::plan::{self, Filter, Shard};
 use crate::project::Project;
-use crate::results::{JobKey, JobStatus, Manifest, RunDir};
+use crate::results::{JobKey, JobStatus, Manifest, RunDir, Selection, ShardOf};
 use crate::runner::{self, BoardFirmware, Event, Sink};
 use crate::workloads::{sha256_file, Workload};
 use crate::{firmware, size};
@@ -139,7 +139,7 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
     let (run_dir, done) = match &args.resume {
         Some(id) => resume(project, &args.runs_dir, id, &keys)?,
         None => {
-            let manifest = manifest(project, &keys, &workloads, args)?;
+            let manifest = manifest(project, &keys, &plan, &workloads, args)?;
             let path = project.root.join(&args.runs_dir).join(&manifest.run_id);
             (RunDir::create(&path, &manifest)?, Vec::new())
         }
@@ -282,6 +282,7 @@ fn resume(
 fn manifest(
     project: &Project,
     keys: &[JobKey],
+    plan: &plan::Plan,
     workloads: &[Workload],
     args: &Args,
 ) -> Result<Manifest> {
@@ -353,6 +354,18 @@ fn manifest(
         plan: keys.to_vec(),
         warmup_runs: args.warmup,
         timed_runs: args.runs.max(1),
+        selection: Some(Selection {
+            boards: args.board.clone(),
+            workloads: args.workload.clone(),
+            variants: args.variant.clone(),
+        }),
+        plan_sha256: Some(plan.selection_sha256.clone()),
+        shard: args.shard.map(|s| ShardOf {
+            index: s.index,
+            count: s.count,
+            positions: plan.positions.clone(),
+        }),
+        merged_from: Vec::new(),
     })
 }
 

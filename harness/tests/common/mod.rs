@@ -60,6 +60,10 @@ pub fn manifest() -> Manifest {
         plan: vec![],
         warmup_runs: 2,
         timed_runs: 10,
+        selection: Some(Default::default()),
+        plan_sha256: Some("0".into()),
+        shard: None,
+        merged_from: Vec::new(),
     }
 }
 
