@@ -251,3 +251,32 @@ fn missing_repeated_and_overlapping_shards_are_refused() {
     assert!(err.contains("is shard 1/3 of a plan but"), "{err}");
     assert!(!out2.exists());
 }
+
+#[test]
+fn a_manifest_from_before_plans_were_recorded_still_reads_and_merge_says_why_it_refuses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (shard(tmp.path(), 1, 2), shard(tmp.path(), 2, 2));
+    // The manifest as mcubench wrote it before it recorded selection, plan hash and shard.
+    let path = b.join("manifest.json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for key in ["selection", "plan_sha256", "shard", "merged_from"] {
+        json.as_object_mut().unwrap().remove(key);
+    }
+    std::fs::write(&path, serde_json::to_string_pretty(&json).unwrap()).unwrap();
+    let old = RunDir::open(&b).unwrap().manifest().unwrap();
+    assert_eq!(
+        (old.selection, old.plan_sha256, old.shard),
+        (None, None, None)
+    );
+    assert_eq!(old.plan.len(), 3);
+
+    let out = tmp.path().join("merged");
+    let (code, _, err) = mcubench(&["merge", s(&a), s(&b), "-o", s(&out)]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("shard2/manifest.json does not record its plan (plan_sha256) (it was written by an older mcubench); run that shard again with this version to merge it"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}
