@@ -274,3 +274,69 @@ fn strict_compare_fails_on_a_stale_baseline_and_says_how_to_update_it() {
         "{out}"
     );
 }
+
+#[test]
+fn the_committed_baseline_is_a_run_of_the_pr_matrix() {
+    // scripts/ci/pr-matrix.sh: PR_MATRIX=(--warmup W --runs R), no filter.
+    let matrix = std::fs::read_to_string(root().join("scripts/ci/pr-matrix.sh")).unwrap();
+    let line = matrix
+        .lines()
+        .find(|l| l.starts_with("PR_MATRIX=("))
+        .expect("scripts/ci/pr-matrix.sh defines PR_MATRIX");
+    let args: Vec<&str> = line
+        .trim_start_matches("PR_MATRIX=(")
+        .trim_end_matches(')')
+        .split_whitespace()
+        .collect();
+    let value = |flag: &str| -> u32 {
+        let i = args.iter().position(|a| *a == flag).unwrap_or_else(|| {
+            panic!("PR_MATRIX has no {flag}: the baseline's settings must be explicit")
+        });
+        args[i + 1].parse().unwrap()
+    };
+    let baseline = mcubench::results::RunDir::open(&root().join("results/baseline"))
+        .expect("results/baseline");
+    let m = baseline.manifest().unwrap();
+    let stale = "regenerate it with scripts/ci/update-baseline (results/baseline/README.md)";
+    assert_eq!(m.warmup_runs, value("--warmup"), "{stale}");
+    assert_eq!(m.timed_runs, value("--runs"), "{stale}");
+    assert_eq!(
+        m.selection,
+        Some(Default::default()),
+        "the baseline was made with a --board/--workload/--variant filter; {stale}"
+    );
+    assert_eq!(m.shard, None, "{stale}");
+    // Every job of the matrix as planned now, each finished in the baseline.
+    let out = Command::new(env!("CARGO_BIN_EXE_mcubench"))
+        .arg("--root")
+        .arg(root())
+        .args(["run", "--dry-run"])
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let planned: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .collect();
+    let stored: Vec<String> = baseline
+        .results()
+        .unwrap()
+        .iter()
+        .map(|r| r.key.to_string())
+        .collect();
+    let plan: Vec<String> = m.plan.iter().map(|k| k.to_string()).collect();
+    assert_eq!(
+        plan, planned,
+        "the matrix changed since the baseline was made; {stale}"
+    );
+    let mut sorted = stored.clone();
+    sorted.sort();
+    let mut planned_sorted = planned.clone();
+    planned_sorted.sort();
+    assert_eq!(sorted, planned_sorted, "the baseline lacks jobs; {stale}");
+}
