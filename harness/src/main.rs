@@ -47,6 +47,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Started by cargo as the firmware build's rustc wrapper, not by a user.
+    if let Some(code) = mcubench::firmware::rustc_wrapper() {
+        return ExitCode::from(code as u8);
+    }
     let cli = Cli::parse();
     // Commands that need no checkout come first.
     let result = match &cli.command {
