@@ -10,6 +10,7 @@ const SYSTEM_SPACE: u32 = 0xe000_0000;
 impl<T: Timing> Machine<T> {
     #[inline(always)]
     pub(crate) fn read32(&mut self, addr: u32) -> Result<u32, Trap> {
+        self.data_addr = addr;
         match self.mem.read32(addr) {
             Some(v) => Ok(v),
             None => self.read_slow(addr, 4),
@@ -18,6 +19,7 @@ impl<T: Timing> Machine<T> {
 
     #[inline(always)]
     pub(crate) fn read16(&mut self, addr: u32) -> Result<u16, Trap> {
+        self.data_addr = addr;
         match self.mem.read16(addr) {
             Some(v) => Ok(v),
             None => self.read_slow(addr, 2).map(|v| v as u16),
@@ -26,6 +28,7 @@ impl<T: Timing> Machine<T> {
 
     #[inline(always)]
     pub(crate) fn read8(&mut self, addr: u32) -> Result<u8, Trap> {
+        self.data_addr = addr;
         match self.mem.read8(addr) {
             Some(v) => Ok(v),
             None => self.read_slow(addr, 1).map(|v| v as u8),
@@ -34,6 +37,7 @@ impl<T: Timing> Machine<T> {
 
     #[inline(always)]
     pub(crate) fn write32(&mut self, addr: u32, v: u32) -> Result<(), Trap> {
+        self.data_addr = addr;
         match self.mem.write(addr, &v.to_le_bytes()) {
             Some(true) => Ok(()),
             Some(false) => Err(Trap::Bus { addr, write: true }),
@@ -43,6 +47,7 @@ impl<T: Timing> Machine<T> {
 
     #[inline(always)]
     pub(crate) fn write16(&mut self, addr: u32, v: u16) -> Result<(), Trap> {
+        self.data_addr = addr;
         match self.mem.write(addr, &v.to_le_bytes()) {
             Some(true) => Ok(()),
             Some(false) => Err(Trap::Bus { addr, write: true }),
@@ -52,6 +57,7 @@ impl<T: Timing> Machine<T> {
 
     #[inline(always)]
     pub(crate) fn write8(&mut self, addr: u32, v: u8) -> Result<(), Trap> {
+        self.data_addr = addr;
         match self.mem.write(addr, &[v]) {
             Some(true) => Ok(()),
             Some(false) => Err(Trap::Bus { addr, write: true }),
@@ -94,7 +100,12 @@ impl<T: Timing> Machine<T> {
             ok
         } else if let Some(p) = self.peripherals.as_mut() {
             self.next_check = 0;
-            p.write(addr, size, v, now)
+            let ok = p.write(addr, size, v, now);
+            if ok {
+                let p: &dyn crate::machine::Peripherals = &**p;
+                self.timing.on_peripheral_write(addr, &|a| p.register(a));
+            }
+            ok
         } else {
             false
         };

@@ -45,6 +45,17 @@ impl Chip {
         }
     }
 
+    /// The chip's memory timing (flash wait states, prefetch, caches) for the cycle model.
+    pub fn memory_timing(self) -> &'static crate::timing::ChipMemoryTiming {
+        use crate::timing::memory;
+        match self {
+            Chip::Stm32l4r5 => &memory::STM32L4R5,
+            Chip::Nrf52840 => &memory::NRF52840,
+            Chip::Apollo3 => &memory::APOLLO3,
+            Chip::Rp2040 => &memory::RP2040,
+        }
+    }
+
     /// Names accepted by [`Chip::from_name`], for error messages.
     pub const KNOWN: &'static str = "STM32L4R5*, nRF52840, Apollo3 Blue, RP2040";
 }
@@ -79,6 +90,11 @@ impl UartPort {
         self.lock().rx.extend(bytes);
     }
 
+    /// Bytes pushed with [`UartPort::push_rx`] that the firmware has not read yet.
+    pub fn rx_pending(&self) -> usize {
+        self.lock().rx.len()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, UartState> {
         // A poisoned lock only means another thread panicked mid-push; the bytes are still valid.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
@@ -95,7 +111,36 @@ pub struct ChipPeripherals {
     /// Permissive mode: unmodelled addresses read 0 and ignore writes (off by default).
     permissive: bool,
     /// Unmodelled addresses touched in permissive mode, for the log.
-    unmodelled: Vec<u32>,
+    unmodelled: UnmodelledLog,
+}
+
+/// The distinct unmodelled addresses a program touched in permissive mode, in first-touch
+/// order; shared, so the host can read it while the machine owns the peripherals.
+#[derive(Debug, Clone, Default)]
+pub struct UnmodelledLog {
+    inner: Arc<Mutex<Vec<u32>>>,
+}
+
+impl UnmodelledLog {
+    /// At most this many distinct addresses are kept (a program polling an unmodelled block
+    /// must not grow the log without bound).
+    pub const MAX: usize = 256;
+
+    /// The addresses logged so far.
+    pub fn addresses(&self) -> Vec<u32> {
+        self.lock().clone()
+    }
+
+    fn record(&self, addr: u32) {
+        let mut log = self.lock();
+        if log.len() < Self::MAX && !log.contains(&addr) {
+            log.push(addr);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<u32>> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 // Register addresses used by the dynamic behaviour below (the blocks list the rest).
@@ -339,7 +384,7 @@ impl ChipPeripherals {
             regs: BTreeMap::new(),
             uart: UartPort::default(),
             permissive: false,
-            unmodelled: Vec::new(),
+            unmodelled: UnmodelledLog::default(),
         };
         p.reset_values();
         p
@@ -389,9 +434,10 @@ impl ChipPeripherals {
         self.permissive = on;
     }
 
-    /// Unmodelled addresses touched in permissive mode.
-    pub fn unmodelled(&self) -> &[u32] {
-        &self.unmodelled
+    /// Unmodelled addresses touched in permissive mode (a handle that stays valid once the
+    /// machine owns the peripherals).
+    pub fn unmodelled(&self) -> UnmodelledLog {
+        self.unmodelled.clone()
     }
 
     /// The last value written to (or the reset value of) a modelled register: how the
@@ -577,11 +623,15 @@ impl ChipPeripherals {
 }
 
 impl Peripherals for ChipPeripherals {
+    fn register(&self, addr: u32) -> Option<u32> {
+        self.regs.get(&(addr & !3)).copied()
+    }
+
     fn read(&mut self, addr: u32, size: u8, cycles: u64) -> Option<u32> {
         let (reg, _) = self.rp2040_alias(addr);
         if self.block_of(reg).is_none() {
             if self.permissive {
-                self.unmodelled.push(addr);
+                self.unmodelled.record(addr);
                 return Some(0);
             }
             return None;
@@ -596,11 +646,11 @@ impl Peripherals for ChipPeripherals {
         Some((word >> shift) & mask)
     }
 
-    fn write(&mut self, addr: u32, size: u8, value: u32, cycles: u64) -> bool {
+    fn write(&mut self, addr: u32, size: u8, value: u32, _cycles: u64) -> bool {
         let (reg, alias) = self.rp2040_alias(addr);
         if self.block_of(reg).is_none() {
             if self.permissive {
-                self.unmodelled.push(addr);
+                self.unmodelled.record(addr);
                 return true;
             }
             return false;
@@ -615,12 +665,14 @@ impl Peripherals for ChipPeripherals {
             ((1u32 << (8 * u32::from(size))) - 1) << shift
         };
         let value = (value << shift) & mask;
-        let old = self.read_reg(word_addr, cycles);
+        // The stored value, not a bus read: a read may have side effects (a UART's data
+        // register pops its receive FIFO), and a write must not trigger them.
+        let old = self.register(word_addr);
         let new = match alias {
             1 => old ^ value,
             2 => old | value,
             3 => old & !value,
-            _ => (self.register(word_addr) & !mask) | value,
+            _ => (old & !mask) | value,
         };
         self.write_reg(word_addr, new);
         true
@@ -696,7 +748,13 @@ mod tests {
         p.set_permissive(true);
         assert_eq!(p.read(0x4001_3800, 4, 0), Some(0));
         assert!(p.write(0x4001_3800, 4, 1, 0));
-        assert_eq!(p.unmodelled(), [0x4001_3800, 0x4001_3800]);
+        assert!(p.write(0x4001_3804, 4, 1, 0));
+        // Distinct addresses, first touch first.
+        assert_eq!(p.unmodelled().addresses(), [0x4001_3800, 0x4001_3804]);
+        for i in 0..1000 {
+            p.read(0x4001_4000 + 4 * i, 4, 0);
+        }
+        assert_eq!(p.unmodelled().addresses().len(), UnmodelledLog::MAX);
     }
 
     #[test]
@@ -735,8 +793,12 @@ mod tests {
         );
         port.push_rx(b"ab");
         assert_eq!(rd(&mut p, apollo3::UART0_FR) & (1 << 4), 0);
+        // Sending does not touch what waits to be received.
+        wr(&mut p, apollo3::UART0_DR, u32::from(b'x'));
+        assert_eq!(port.rx_pending(), 2);
         assert_eq!(rd(&mut p, apollo3::UART0_DR), u32::from(b'a'));
         assert_eq!(rd(&mut p, apollo3::UART0_DR), u32::from(b'b'));
+        assert_eq!(port.take_tx(), b"x");
     }
 
     #[test]

@@ -41,8 +41,10 @@ impl<T: Timing> Machine<T> {
         for (k, v) in stacked.iter().enumerate() {
             self.stack_write(frame + 4 * k as u32, *v)?;
         }
+        let mut fp_stacked = false;
         if fp_frame {
-            if self.sys.fpccr & FPCCR_LSPEN != 0 {
+            fp_stacked = self.sys.fpccr & FPCCR_LSPEN == 0;
+            if !fp_stacked {
                 // Lazy stacking: reserve the space, save only if the handler uses the FPU.
                 self.sys.fpccr |= FPCCR_LSPACT;
                 self.sys.fpcar = frame + 0x20;
@@ -83,7 +85,7 @@ impl<T: Timing> Machine<T> {
             return Err(Trap::Usage(UsageFault::InvalidState { target: vector }));
         }
         self.cpu.pc = vector & !1;
-        self.cycles += self.timing.on_exception_entry() as u64;
+        self.cycles += self.timing.on_exception_entry(fp_stacked) as u64;
         Ok(())
     }
 
@@ -161,6 +163,7 @@ impl<T: Timing> Machine<T> {
         self.exclusive = None;
         self.sys.fp_ready = false;
         self.sys.event_register = true;
+        self.timing.on_exception_return();
         // A pending exception may now preempt (tail-chaining).
         self.next_check = 0;
         Ok(())

@@ -43,4 +43,6 @@ pub use machine::{
     StopReason, UsageFault,
 };
 pub use memory::{MapError, MemoryMap, Region, RegionKind};
-pub use timing::{CountingTiming, InsnClass, InsnEvent, NullTiming, Timing};
+pub use timing::{
+    CountingTiming, CycleModel, InsnClass, InsnEvent, NullTiming, Timing, CYCLE_MODEL_VERSION,
+};

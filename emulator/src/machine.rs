@@ -345,6 +345,11 @@ pub trait Peripherals {
     fn next_event(&self, _cycles: u64) -> Option<u64> {
         None
     }
+    /// The value the firmware last wrote to a modelled register (or its reset value); `None`
+    /// if it is unknown. For the timing model, which reads the chip's configuration.
+    fn register(&self, _addr: u32) -> Option<u32> {
+        None
+    }
 }
 
 /// The virtual board. `T` is the timing model (static dispatch; [`NullTiming`] costs nothing).
@@ -368,6 +373,10 @@ pub struct Machine<T: Timing = NullTiming> {
     pub(crate) instructions: u64,
     /// Cycles, as the timing model counts them.
     pub(crate) cycles: u64,
+    /// Address of the last data access (for the timing model's memory side).
+    pub(crate) data_addr: u32,
+    /// Operand information for the timing model (quotient bits of the last division).
+    pub(crate) timing_aux: u32,
     /// Cycle count at which the run loop must look at exceptions/SysTick again.
     pub(crate) next_check: u64,
     /// Output written through semihosting (stdout, stderr).
@@ -417,6 +426,8 @@ impl<T: Timing> Machine<T> {
             symbols: SymbolTable::default(),
             instructions: 0,
             cycles: 0,
+            data_addr: 0,
+            timing_aux: 0,
             next_check: 0,
             semihost_stdout: Vec::new(),
             semihost_stderr: Vec::new(),
@@ -664,6 +675,9 @@ impl<T: Timing> Machine<T> {
             pc,
             branch_taken: self.cpu.pc != next,
             executed,
+            data_addr: self.data_addr,
+            aux: self.timing_aux,
+            cycles: self.cycles,
         };
         self.cycles += self.timing.on_insn(&event) as u64;
     }

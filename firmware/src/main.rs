@@ -18,8 +18,8 @@ use core::panic::PanicInfo;
 use core::ptr::addr_of_mut;
 
 use cortex_m_rt::{entry, exception, ExceptionFrame};
-use protocol::partition::{Header, PartitionError};
-use protocol::{Fnv1a, Record};
+use protocol::partition::{Header, PartitionError, FLAG_ACCURACY};
+use protocol::Record;
 
 use board::config;
 use model::ModelWorkload;
@@ -119,6 +119,99 @@ fn run_model(header: &Header, partition: &'static [u8]) {
         used_bytes: workload.arena_bytes() as u32,
         size_bytes: config::ARENA_BYTES as u32,
     });
+    if header.flags & FLAG_ACCURACY != 0 {
+        serve_inputs(&mut workload);
+    }
+}
+
+/// Longest line the host may send (a `protocol::write_data` line of 32 bytes is 90).
+const HOST_LINE_BYTES: usize = 256;
+
+/// Accuracy mode: runs the model on each input the host streams in (`@data` lines into the
+/// input tensor, then `@infer index=<n>`), answering with `@sample` and the output's `@data`,
+/// until `@end`. Not timed: the latency comes from the timed runs.
+fn serve_inputs(workload: &mut ModelWorkload) {
+    meta("accuracy", "streaming");
+    let mut line = [0u8; HOST_LINE_BYTES];
+    let mut len = 0;
+    let mut too_long = false;
+    let mut chunk = [0u8; 64];
+    loop {
+        let n = board::read(&mut chunk);
+        for &byte in &chunk[..n] {
+            if byte != b'\n' {
+                if len < line.len() {
+                    line[len] = byte;
+                    len += 1;
+                } else {
+                    too_long = true;
+                }
+                continue;
+            }
+            if too_long {
+                report_error(format_args!(
+                    "the host sent a line longer than {HOST_LINE_BYTES} bytes"
+                ));
+                park();
+            }
+            if !host_record(&line[..len], workload) {
+                return;
+            }
+            len = 0;
+        }
+    }
+}
+
+/// Acts on one line from the host; false at `@end`.
+fn host_record(line: &[u8], workload: &mut ModelWorkload) -> bool {
+    match protocol::parse_line(line) {
+        Ok(Some(Record::Data { offset, hex })) => {
+            let input = workload.input_mut();
+            let size = input.len();
+            let target = usize::try_from(offset)
+                .ok()
+                .and_then(|start| input.get_mut(start..start.checked_add(hex.len() / 2)?));
+            if target.and_then(|t| protocol::decode_hex(hex, t)).is_none() {
+                report_error(format_args!(
+                    "@data offset={offset} runs past the {size}-byte input tensor"
+                ));
+                park();
+            }
+        }
+        Ok(Some(Record::Infer { index })) => {
+            if let Err(e) = workload.run() {
+                report_error(format_args!("{e}"));
+                park();
+            }
+            report_output(Some(index), workload.output());
+        }
+        Ok(Some(Record::End)) => return false,
+        // Not a record (a terminal's noise): skipped, as the host skips the device's.
+        Ok(None) => {}
+        Ok(Some(_)) => {
+            report_error(format_args!("the host sent a record that is not an input"));
+            park();
+        }
+        Err(e) => {
+            report_error(format_args!("{e}"));
+            park();
+        }
+    }
+    true
+}
+
+/// `@output` (or `@sample index=<n>` in accuracy mode) with the bytes' length and digest, then
+/// the bytes themselves as `@data`, for the host's comparison with the golden output.
+fn report_output(sample: Option<u32>, output: &[u8]) {
+    let len = output.len() as u32;
+    let digest = protocol::fnv1a32(output);
+    report(match sample {
+        Some(index) => Record::Sample { index, len, digest },
+        None => Record::Output { len, digest },
+    });
+    if let Err(e) = protocol::write_data(&mut Transport, 0, output) {
+        panic!("cannot write the output: {e}");
+    }
 }
 
 fn report_meta(workload: &impl Workload, warmup: u32, runs: u32) {
@@ -162,17 +255,7 @@ fn benchmark<W: Workload>(workload: &mut W, warmup: u32, runs: u32) {
         let cycles = step(workload);
         report(Record::Run { index, cycles });
     }
-    let output = workload.output();
-    let mut digest = Fnv1a::default();
-    digest.update(output);
-    report(Record::Output {
-        len: output.len() as u32,
-        digest: digest.finish(),
-    });
-    // The bytes themselves, for the host's comparison with the golden output.
-    if let Err(e) = protocol::write_data(&mut Transport, 0, output) {
-        panic!("cannot write the output: {e}");
-    }
+    report_output(None, workload.output());
 }
 
 /// The board's transport as a `fmt::Write`.

@@ -60,6 +60,12 @@ impl<'m, 'a> ModelWorkload<'m, 'a> {
         Ok(workload)
     }
 
+    /// The input tensor's bytes, for inputs the host streams in (accuracy mode).
+    pub fn input_mut(&mut self) -> &mut [u8] {
+        // `new` checked that input 0 exists.
+        self.interpreter.input_bytes_mut(0).unwrap_or(&mut [])
+    }
+
     /// Arena bytes the model's plan uses.
     pub fn arena_bytes(&self) -> usize {
         self.interpreter.layout().total_bytes()

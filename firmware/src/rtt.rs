@@ -21,8 +21,9 @@ use core::cell::UnsafeCell;
 use core::ptr::{addr_of, addr_of_mut, read_volatile, write_volatile};
 
 const UP_BYTES: usize = 1024;
-/// Room for the host's accuracy-mode inputs, streamed in pieces.
-const DOWN_BYTES: usize = 64;
+/// Room for the host's accuracy-mode inputs, streamed in pieces (a `@data` line of 256 input
+/// bytes is about 540 characters).
+const DOWN_BYTES: usize = 1024;
 
 /// `SEGGER_RTT_MODE_BLOCK_IF_FIFO_FULL`.
 const MODE_BLOCK_IF_FULL: u32 = 2;
@@ -174,4 +175,42 @@ pub fn write(bytes: &[u8]) {
         unsafe { write_volatile(addr_of_mut!((*cb).up.write), next) };
         rest = &rest[n..];
     }
+}
+
+/// Reads what the host has written to down channel 0 into `out`, without waiting; returns the
+/// number of bytes read (0 when the channel is empty).
+pub fn read(out: &mut [u8]) -> usize {
+    let cb = _SEGGER_RTT.0.get();
+    let buffer = DOWN_BUFFER.0.get().cast::<u8>();
+    let size = DOWN_BYTES as u32;
+    // SAFETY: fields of the static control block; the host owns `write` of a down channel and
+    // may change it at any time, hence the volatile reads.
+    let (write, read) = unsafe {
+        (
+            read_volatile(addr_of!((*cb).down.write)),
+            read_volatile(addr_of!((*cb).down.read)),
+        )
+    };
+    // A host that writes nonsense must not make us read outside the buffer.
+    let (write, read) = (write % size, read % size);
+    let available = if write >= read {
+        write - read
+    } else {
+        size - read
+    };
+    let n = out.len().min(available as usize);
+    if n == 0 {
+        return 0;
+    }
+    // The host wrote the bytes before it advanced `write`.
+    cortex_m::asm::dmb();
+    // SAFETY: `read + n <= size`, inside the static down buffer; the host does not write
+    // between `read` and `write`.
+    unsafe {
+        core::ptr::copy_nonoverlapping(buffer.add(read as usize), out.as_mut_ptr(), n);
+    }
+    cortex_m::asm::dmb();
+    // SAFETY: a field of the static control block.
+    unsafe { write_volatile(addr_of_mut!((*cb).down.read), (read + n as u32) % size) };
+    n
 }

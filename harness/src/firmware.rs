@@ -68,17 +68,23 @@ pub struct Options {
     /// Build the engine's portable kernels only, without the Cortex-M4 DSP-extension ones
     /// (to measure what they bring, or to rule them out).
     pub portable_kernels: bool,
+    /// Leave the flash accelerator/cache off (the firmware's `flash-cache-off` feature): what a
+    /// firmware that forgets them measures, on silicon and on the virtual boards.
+    pub flash_cache_off: bool,
 }
 
 impl Options {
     /// The firmware's cargo features for `board`.
     pub fn features(&self, board: &Board) -> String {
         let dsp = board.core == Core::CortexM4F && !self.portable_kernels;
+        let mut features = board.name.clone();
         if dsp {
-            format!("{},dsp", board.name)
-        } else {
-            board.name.clone()
+            features.push_str(",dsp");
         }
+        if self.flash_cache_off {
+            features.push_str(",flash-cache-off");
+        }
+        features
     }
 }
 

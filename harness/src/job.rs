@@ -2,11 +2,13 @@
 //! run, the model partition), executed on a virtual board, turned into a `JobResult`.
 
 use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Instant;
 
-use engine::{Interpreter, Model, TensorType};
-use protocol::partition::Header;
+use engine::{Interpreter, Model, TensorInfo, TensorType};
+use protocol::partition::{Header, FLAG_ACCURACY};
 
+use crate::accuracy::{Feed, TestSet};
 use crate::deploy::emulator::{End, Limits, VirtualBoard, CYCLE_MODEL_VERSION};
 use crate::model_file::AlignedModel;
 use crate::npy::{Array, Elem};
@@ -24,6 +26,25 @@ pub struct RunSettings {
     /// The row of test_inputs.npy / the golden used for the latency runs and the output check.
     pub sample: usize,
     pub limits: Limits,
+    /// Accuracy mode: stream up to this many test samples after the timed runs (workloads
+    /// with labels only). None: off.
+    pub accuracy: Option<usize>,
+}
+
+impl RunSettings {
+    /// The limits of a job that streams `samples` more inferences after its timed runs: the
+    /// instruction budget and the host time grow in proportion.
+    fn limits_with(&self, samples: usize) -> Limits {
+        let runs = u64::from(self.warmup_runs + self.timed_runs).max(1);
+        let scale = (runs + samples as u64).div_ceil(runs);
+        Limits {
+            max_instructions: self.limits.max_instructions.saturating_mul(scale),
+            timeout: self
+                .limits
+                .timeout
+                .saturating_mul(scale.min(u64::from(u32::MAX)) as u32),
+        }
+    }
 }
 
 /// Largest |device - golden| / max(|golden|, 1) allowed for float outputs. int8 outputs must be
@@ -40,6 +61,8 @@ pub struct PreparedJob {
     pub expected: Vec<u8>,
     pub output_type: TensorType,
     pub arena_needed: u64,
+    /// Accuracy mode's test set, when on and the workload has labels.
+    pub test: Option<Arc<TestSet>>,
 }
 
 /// Quantizes float32 input bytes for an int8 input tensor: round half to even, as numpy's
@@ -53,6 +76,18 @@ pub fn quantize_input(input_f32: &[u8], scale: f32, zero_point: i32) -> Vec<u8> 
             q.clamp(-128, 127) as i8 as u8
         })
         .collect()
+}
+
+/// A test input row (elements `elem`) as the bytes of the model's input tensor `info`: float
+/// inputs are quantized for an int8 tensor.
+pub fn tensor_input(raw: &[u8], elem: Elem, info: &TensorInfo) -> Result<Vec<u8>, String> {
+    match (info.dtype, elem) {
+        (TensorType::Int8, Elem::F32) => Ok(quantize_input(raw, info.scale, info.zero_point)),
+        (TensorType::Float32, Elem::F32) | (TensorType::Int8, Elem::I8) => Ok(raw.to_vec()),
+        (t, e) => Err(format!(
+            "the model's input tensor is {t:?} but the test inputs are {e:?}"
+        )),
+    }
 }
 
 /// Everything about the job that can be checked before any build: the model parses, every
@@ -97,17 +132,13 @@ pub fn prepare(
     let raw_input = inputs
         .row(sample)
         .ok_or_else(|| format!("{} has no row {sample}", workload.test_inputs.display()))?;
-    let input = match (input_info.dtype, inputs.elem) {
-        (TensorType::Int8, Elem::F32) => {
-            quantize_input(raw_input, input_info.scale, input_info.zero_point)
-        }
-        (TensorType::Float32, Elem::F32) | (TensorType::Int8, Elem::I8) => raw_input.to_vec(),
-        (t, e) => {
-            return Err(format!(
-                "{name}: input tensor is {t:?} but {} holds {e:?}",
-                workload.test_inputs.display()
-            ))
-        }
+    let input = tensor_input(raw_input, inputs.elem, &input_info)
+        .map_err(|e| format!("{name}: {e} ({})", workload.test_inputs.display()))?;
+    let test = match settings.accuracy {
+        Some(limit) => TestSet::load(workload, &variant.model, &model, limit)
+            .map_err(|e| format!("{name}: accuracy mode: {e}"))?
+            .map(Arc::new),
+        None => None,
     };
     let expected = golden
         .row(sample)
@@ -125,6 +156,9 @@ pub fn prepare(
     .map_err(|e| format!("{name} does not fit board \"{}\": {e}", board.name))?;
     header.warmup_runs = settings.warmup_runs;
     header.timed_runs = settings.timed_runs;
+    if test.is_some() {
+        header.flags = FLAG_ACCURACY;
+    }
     let mut partition = vec![0u8; header.total_bytes as usize];
     header
         .write(&mut partition, bytes, &input, &expected)
@@ -136,6 +170,7 @@ pub fn prepare(
         expected,
         output_type: output_info.dtype,
         arena_needed,
+        test,
     })
 }
 
@@ -213,7 +248,19 @@ pub fn execute(
         result.failure = Some(e);
         return (result, Vec::new(), false);
     }
-    let run = vb.run_cancellable(settings.limits, cancel, |_| {});
+    let mut feed = job.test.as_deref().map(Feed::new);
+    let samples = job.test.as_ref().map_or(0, |t| t.len());
+    // Inputs go out once the firmware says it listens, as they would to a real board, whose
+    // UART drops what arrives before it is set up.
+    let run = vb.run_with_input(
+        settings.limits_with(samples),
+        cancel,
+        |_| {},
+        |m, room| match feed.as_mut() {
+            Some(feed) if m.meta("accuracy") == Some("streaming") => feed.take(room),
+            _ => Vec::new(),
+        },
+    );
     result.duration_s = started.elapsed().as_secs_f64();
     let m = &run.stream.measurements;
     fill_measurements(&mut result, board, firmware, job, m);
@@ -221,7 +268,13 @@ pub fn execute(
         End::Done => match m.checked_output() {
             // A wrong output is a correctness failure; bytes lost on the way are not.
             Ok(out) => check_output(out, &job.expected, job.output_type)
-                .inspect_err(|_| result.correct = Some(false)),
+                .inspect_err(|_| result.correct = Some(false))
+                .and_then(|()| match &job.test {
+                    Some(test) => test
+                        .evaluate(&m.samples)
+                        .map(|accuracy| result.accuracy = Some(accuracy)),
+                    None => Ok(()),
+                }),
             Err(e) => Err(e),
         },
         End::FirmwareError(reason) => Err(format!("the firmware reported: {reason}")),

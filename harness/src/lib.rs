@@ -3,8 +3,10 @@
 //! The binary (`main.rs`) parses the command line and dispatches to `cmd/`; the modules here do
 //! the work and return typed errors.
 
+pub mod accuracy;
 pub mod cmd;
 pub mod compare;
+pub mod config;
 pub mod deploy;
 pub mod firmware;
 pub mod job;

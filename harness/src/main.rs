@@ -33,6 +33,8 @@ enum Command {
     Infer(cmd::infer::Args),
     /// Run any ELF on a virtual board and stream what it prints.
     Emulate(cmd::emulate::Args),
+    /// The cycle model's calibration report: kernels' cycles and CPI per virtual board.
+    Calibrate(cmd::calibrate::Args),
     /// Run the benchmark matrix (boards x workloads x variants).
     Run(cmd::run::Args),
     /// Paper tables (Markdown, LaTeX, CSV) from a run directory.
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
                 Command::Run(args) => return cmd::run::run(&project, args),
                 Command::Baseline(command) => cmd::baseline::run(&project, command),
                 Command::Emulate(args) => return cmd::emulate::run(&project, args),
+                Command::Calibrate(args) => cmd::calibrate::run(&project, args),
                 Command::Compare(_)
                 | Command::Report(_)
                 | Command::Model(_)

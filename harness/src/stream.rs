@@ -9,6 +9,40 @@ pub const MAX_LINE_BYTES: usize = 4096;
 /// The largest model output the host accepts over `@data` (a 1 MiB tensor is no TinyML model).
 pub const MAX_OUTPUT_BYTES: usize = 1 << 20;
 
+/// One answer of accuracy mode: `@sample` and the bytes of its `@data` records.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SampleOutput {
+    pub index: u32,
+    pub len: u32,
+    pub digest: u32,
+    pub bytes: Vec<u8>,
+}
+
+impl SampleOutput {
+    /// The bytes, when they are the announced length and digest; else why not.
+    pub fn checked(&self) -> Result<&[u8], String> {
+        check_bytes(&self.bytes, self.len, self.digest)
+            .map_err(|e| format!("@sample index={}: {e}", self.index))
+    }
+}
+
+/// `bytes` against the length and digest a record announced.
+fn check_bytes(bytes: &[u8], len: u32, digest: u32) -> Result<&[u8], String> {
+    if bytes.len() != len as usize {
+        return Err(format!(
+            "announced {len} bytes but @data carried {}",
+            bytes.len()
+        ));
+    }
+    let actual = protocol::fnv1a32(bytes);
+    if actual != digest {
+        return Err(format!(
+            "the @data bytes have digest {actual:#010x}, not the announced {digest:#010x} (bytes lost on the transport?)"
+        ));
+    }
+    Ok(bytes)
+}
+
 /// What the record stream of one benchmark run said.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Measurements {
@@ -20,6 +54,8 @@ pub struct Measurements {
     pub output: Option<(u32, u32)>,
     /// Output bytes from `@data` records, assembled at their offsets.
     pub output_bytes: Vec<u8>,
+    /// Accuracy mode's answers, in the order received; `@data` after a `@sample` belongs to it.
+    pub samples: Vec<SampleOutput>,
     /// `@stack`: used and reserved bytes.
     pub stack: Option<(u32, u32)>,
     /// `@arena`: used and available bytes.
@@ -50,19 +86,7 @@ impl Measurements {
         let Some((len, digest)) = self.output else {
             return Err("the firmware reported no @output".into());
         };
-        if self.output_bytes.len() != len as usize {
-            return Err(format!(
-                "@output announced {len} bytes but @data carried {}",
-                self.output_bytes.len()
-            ));
-        }
-        let actual = protocol::fnv1a32(&self.output_bytes);
-        if actual != digest {
-            return Err(format!(
-                "the @data bytes have digest {actual:#010x}, not the announced {digest:#010x} (bytes lost on the transport?)"
-            ));
-        }
-        Ok(&self.output_bytes)
+        check_bytes(&self.output_bytes, len, digest).map_err(|e| format!("@output {e}"))
     }
 
     fn apply(&mut self, record: Record) {
@@ -76,11 +100,31 @@ impl Measurements {
                     ));
                     return;
                 }
-                if self.output_bytes.len() < end {
-                    self.output_bytes.resize(end, 0);
+                let bytes = match self.samples.last_mut() {
+                    Some(sample) => &mut sample.bytes,
+                    None => &mut self.output_bytes,
+                };
+                if bytes.len() < end {
+                    bytes.resize(end, 0);
                 }
                 // The parser checked the hex, so decoding cannot fail.
-                let _ = protocol::decode_hex(hex, &mut self.output_bytes[start..end]);
+                let _ = protocol::decode_hex(hex, &mut bytes[start..end]);
+            }
+            Record::Sample { index, len, digest } => self.samples.push(SampleOutput {
+                index,
+                len,
+                digest,
+                bytes: Vec::new(),
+            }),
+            Record::Infer { .. } | Record::End => {
+                self.malformed = Some(format!(
+                    "the firmware sent a host-to-device record ({})",
+                    if matches!(record, Record::End) {
+                        "@end"
+                    } else {
+                        "@infer"
+                    }
+                ));
             }
             Record::Hello { board, .. } => self.board = Some(board.to_owned()),
             Record::Meta { key, value } => self.meta.push((key.to_owned(), value.to_owned())),

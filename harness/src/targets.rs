@@ -347,7 +347,7 @@ pub struct Location {
 }
 
 impl Location {
-    fn of(text: &str, span: Range<usize>) -> Location {
+    pub fn of(text: &str, span: Range<usize>) -> Location {
         let start = span.start.min(text.len());
         let before = &text[..start];
         let line = before.matches('\n').count() + 1;

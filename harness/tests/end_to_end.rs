@@ -63,10 +63,19 @@ fn a_small_matrix_runs_reports_and_compares_clean_with_itself() {
         .all(|l| l.contains("\"status\":\"ok\"") && l.contains("\"correct\":true")));
     assert_eq!(std::fs::read_dir(run.join("logs")).unwrap().count(), 4);
     let manifest = std::fs::read_to_string(run.join("manifest.json")).unwrap();
-    assert!(manifest.contains("\"cycle_model\": \"0\""), "{manifest}");
+    assert!(
+        manifest.contains(&format!(
+            "\"cycle_model\": \"{}\"",
+            emulator::CYCLE_MODEL_VERSION
+        )),
+        "{manifest}"
+    );
     let md = std::fs::read_to_string(run.join("report/report.md")).unwrap();
     assert!(
-        md.contains("Emulated on mcubench virtual boards (cycle model 0)."),
+        md.contains(&format!(
+            "Emulated on mcubench virtual boards (cycle model {}).",
+            emulator::CYCLE_MODEL_VERSION
+        )),
         "{md}"
     );
 
@@ -126,11 +135,31 @@ fn emulate_runs_a_semihosting_hello_world_and_reports_speed() {
     assert_eq!(out, "Hello, world! 42\n");
     assert!(
         err.contains("instructions")
-            && err.contains("emulated, cycle model 0")
+            && err.contains(&format!(
+                "emulated, cycle model {}",
+                emulator::CYCLE_MODEL_VERSION
+            ))
             && err.contains("MIPS"),
         "{err}"
     );
     assert!(err.contains("exited with code 0 (semihosting)"), "{err}");
+    assert!(
+        err.contains("(CPI ") && err.contains("instruction cache on"),
+        "{err}"
+    );
+    // --profile: cycles by function, from the ELF's symbols.
+    let (code, _, err) = mcubench(&[
+        "emulate",
+        "--board",
+        "nucleo-l4r5zi",
+        "--profile",
+        elf.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("cycles by function") && err.contains("reset"),
+        "{err}"
+    );
     // Linked for 0x0800_0000: the pico has no memory there.
     let (code, _, err) = mcubench(&["emulate", "--board", "pico", elf.to_str().unwrap()]);
     assert_eq!(code, 2);
@@ -292,4 +321,59 @@ fn shards_merged_equal_the_unsharded_run_job_for_job() {
     ]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("7 jobs compared, 0 new, 0 missing"), "{out}");
+}
+
+/// Accuracy mode over both transports' host-to-device side: RTT down-channel (pico) and the
+/// Artemis UART's receive FIFO. The engine in the firmware is the host engine's code, so the
+/// device's metric equals the host reference's and every output agrees.
+#[test]
+fn accuracy_mode_streams_the_test_set_over_rtt_and_uart() {
+    let runs = tempfile::tempdir().unwrap();
+    let (code, _, err) = mcubench(&[
+        "run",
+        "--board",
+        "pico,sparkfun-artemis",
+        "--workload",
+        "digits,anomaly",
+        "--variant",
+        "fiq",
+        "--runs",
+        "1",
+        "--accuracy-samples",
+        "40",
+        "--runs-dir",
+        runs.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let run = std::fs::read_dir(runs.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let jsonl = std::fs::read_to_string(run.join("results.jsonl")).unwrap();
+    assert_eq!(jsonl.lines().count(), 4, "{jsonl}");
+    for line in jsonl.lines() {
+        let job: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(job["status"], "ok", "{line}");
+        let accuracy = &job["accuracy"];
+        assert_eq!(accuracy["samples"], 40, "{line}");
+        assert_eq!(accuracy["agreement"], 1.0, "{line}");
+        assert_eq!(accuracy["device"], accuracy["host"], "{line}");
+        let metric = if job["workload"] == "digits" {
+            "top1"
+        } else {
+            "auc"
+        };
+        assert_eq!(accuracy["metric"], metric, "{line}");
+        let device = accuracy["device"].as_f64().unwrap();
+        // The trained models score well above chance on their test sets.
+        assert!(device > 0.7 && device <= 1.0, "{line}");
+    }
+    let md = std::fs::read_to_string(run.join("report/report.md")).unwrap();
+    assert!(
+        md.contains("**digits: top1 before and after deployment**"),
+        "{md}"
+    );
+    assert!(md.contains("over the same 40 test samples"), "{md}");
 }

@@ -89,3 +89,35 @@ fn a_bad_elf_is_a_clear_error_not_a_panic() {
     let e = err(pico, &elf);
     assert!(e.starts_with("x.elf: "), "{e}");
 }
+
+/// The cycle model reads the flash configuration the firmware wrote: the STM32 firmware built
+/// with the ART accelerator left off (5 wait states, no prefetch, no caches) measures itself
+/// slower through DWT CYCCNT, as it would on silicon.
+#[test]
+fn firmware_without_flash_cache_measures_more_cycles() {
+    let project = project();
+    let targets = project.targets().unwrap();
+    let board = targets.board("nucleo-l4r5zi").unwrap();
+    let median = |options: firmware::Options| {
+        let fw = firmware::build_with(&project, board, options).unwrap();
+        let elf = std::fs::read(&fw.elf).unwrap();
+        let mut vb = VirtualBoard::new(board, &elf, "fw.elf").unwrap();
+        let run = vb.run(Limits::default(), |_| {});
+        assert_eq!(run.end, End::Done);
+        let mut cycles = run.stream.measurements.cycles.clone();
+        cycles.sort_unstable();
+        let mem = &vb.machine.timing.memory;
+        (cycles[cycles.len() / 2], mem.wait_states, mem.icache_on)
+    };
+    let (cached, ws, icache) = median(firmware::Options::default());
+    assert_eq!((ws, icache), (5, true));
+    let (uncached, ws, icache) = median(firmware::Options {
+        flash_cache_off: true,
+        ..Default::default()
+    });
+    assert_eq!((ws, icache), (5, false));
+    assert!(
+        uncached as f64 > cached as f64 * 1.3,
+        "ART off: {uncached} cycles, on: {cached}"
+    );
+}

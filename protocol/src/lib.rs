@@ -11,8 +11,19 @@
 //! @data offset=0 hex=7f80ff01       output bytes (in chunks), for the host's golden check
 //! @stack used=2048 size=32768       stack high-water mark (painted) and reserve, in bytes
 //! @arena used=51200 size=65536      engine arena bytes used and available
+//! @sample index=3 len=10 fnv1a=0x..  accuracy mode: the output for the host's input 3
+//!                                   (its bytes follow in @data records)
 //! @done                             the benchmark finished
 //! @error reason text                the benchmark failed; the rest of the line is the reason
+//! ```
+//!
+//! In accuracy mode (partition flag [`partition::FLAG_ACCURACY`]) the host streams the test set
+//! to the device over the same transport's other direction (RTT down-channel, UART RX):
+//!
+//! ```text
+//! @data offset=0 hex=...            bytes of the next input tensor
+//! @infer index=3                    the input is complete: run it, answer with @sample
+//! @end                              no more inputs: finish the report
 //! ```
 //!
 //! Any other line (boot banners, noise) is not a record and is skipped by [`parse_line`]. A line
@@ -48,6 +59,14 @@ pub enum Record<'a> {
     Stack { used_bytes: u32, size_bytes: u32 },
     /// `@arena used=<bytes> size=<bytes>`: engine arena use.
     Arena { used_bytes: u32, size_bytes: u32 },
+    /// `@sample index=<n> len=<bytes> fnv1a=0x<hex>`: accuracy mode, the output for the host's
+    /// input `n`; `@data` records with its bytes follow.
+    Sample { index: u32, len: u32, digest: u32 },
+    /// `@infer index=<n>` (host to device, accuracy mode): the input written by the preceding
+    /// `@data` records is complete; run one inference on it and answer with `@sample`.
+    Infer { index: u32 },
+    /// `@end` (host to device, accuracy mode): no more inputs.
+    End,
     /// `@done`: the report is complete.
     Done,
     /// `@error <reason>`: the firmware gave up; the reason is the rest of the line.
@@ -132,6 +151,11 @@ impl Record<'_> {
                 used_bytes,
                 size_bytes,
             } => write!(w, "@arena used={used_bytes} size={size_bytes}")?,
+            Record::Sample { index, len, digest } => {
+                write!(w, "@sample index={index} len={len} fnv1a={digest:#010x}")?
+            }
+            Record::Infer { index } => write!(w, "@infer index={index}")?,
+            Record::End => w.write_str("@end")?,
             Record::Done => w.write_str("@done")?,
             Record::Error { reason } => {
                 w.write_str("@error ")?;
@@ -266,13 +290,24 @@ pub fn parse_line(line: &[u8]) -> Result<Option<Record<'_>>, ParseError<'_>> {
         "output" => {
             let [len, digest] =
                 fields(rest.split_ascii_whitespace(), ["len", "fnv1a"]).map_err(err)?;
-            let hex = digest
-                .strip_prefix("0x")
-                .ok_or(err(ParseErrorKind::BadNumber("fnv1a")))?;
             Record::Output {
                 len: number(len, "len").map_err(err)?,
-                digest: u32::from_str_radix(hex, 16)
-                    .map_err(|_| err(ParseErrorKind::BadNumber("fnv1a")))?,
+                digest: fnv_field(digest).map_err(err)?,
+            }
+        }
+        "sample" => {
+            let [index, len, digest] =
+                fields(rest.split_ascii_whitespace(), ["index", "len", "fnv1a"]).map_err(err)?;
+            Record::Sample {
+                index: number(index, "index").map_err(err)?,
+                len: number(len, "len").map_err(err)?,
+                digest: fnv_field(digest).map_err(err)?,
+            }
+        }
+        "infer" => {
+            let [index] = fields(rest.split_ascii_whitespace(), ["index"]).map_err(err)?;
+            Record::Infer {
+                index: number(index, "index").map_err(err)?,
             }
         }
         "data" => {
@@ -303,11 +338,15 @@ pub fn parse_line(line: &[u8]) -> Result<Option<Record<'_>>, ParseError<'_>> {
                 }
             }
         }
-        "done" => {
+        "done" | "end" => {
             if !rest.trim().is_empty() {
                 return Err(err(ParseErrorKind::UnexpectedField));
             }
-            Record::Done
+            if tag == "done" {
+                Record::Done
+            } else {
+                Record::End
+            }
         }
         "error" => {
             let reason = rest.trim();
@@ -319,6 +358,14 @@ pub fn parse_line(line: &[u8]) -> Result<Option<Record<'_>>, ParseError<'_>> {
         _ => return Err(err(ParseErrorKind::UnknownTag)),
     };
     Ok(Some(record))
+}
+
+/// A `0x`-prefixed FNV-1a digest.
+fn fnv_field(text: &str) -> Result<u32, ParseErrorKind> {
+    let hex = text
+        .strip_prefix("0x")
+        .ok_or(ParseErrorKind::BadNumber("fnv1a"))?;
+    u32::from_str_radix(hex, 16).map_err(|_| ParseErrorKind::BadNumber("fnv1a"))
 }
 
 /// Collects exactly the named `key=value` fields, in any order, each once.

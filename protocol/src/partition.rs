@@ -15,7 +15,7 @@
 //! 28/32   expected output offset / length
 //! 36      warm-up runs
 //! 40      timed runs
-//! 44      flags (reserved, 0)
+//! 44      flags (bit 0: FLAG_ACCURACY; other bits 0)
 //! 48      float tolerance for the output check (f32 bits; 0 = exact)
 //! 52      FNV-1a of bytes 64..total_bytes
 //! 56      reserved (0)
@@ -27,6 +27,9 @@ use crate::fnv1a32;
 pub const MAGIC: [u8; 4] = *b"MCBP";
 pub const VERSION: u32 = 1;
 pub const HEADER_BYTES: usize = 64;
+/// Flag: after the timed runs, take inputs streamed by the host (`@data`, `@infer`, `@end`) and
+/// answer each with `@sample` — the accuracy mode.
+pub const FLAG_ACCURACY: u32 = 1;
 /// Alignment of each payload part, for in-place reads of the flatbuffer's buffers.
 pub const ALIGN: usize = 16;
 
@@ -54,6 +57,8 @@ pub struct Header {
     pub expected: Part,
     pub warmup_runs: u32,
     pub timed_runs: u32,
+    /// [`FLAG_ACCURACY`] or 0.
+    pub flags: u32,
     /// Largest allowed absolute difference of float outputs; 0 means bit-exact.
     pub tolerance: f32,
     pub payload_fnv1a: u32,
@@ -66,6 +71,8 @@ pub enum PartitionError {
     /// No "MCBP" at the start: nothing was written, or not by mcubench.
     BadMagic,
     UnsupportedVersion(u32),
+    /// Flags this firmware does not know (a newer host).
+    UnknownFlags(u32),
     /// The header's own checksum does not match.
     HeaderCorrupt,
     /// A part lies outside the partition or before the end of the header.
@@ -90,6 +97,10 @@ impl core::fmt::Display for PartitionError {
                     "model partition version {v} is not supported (expected {VERSION})"
                 )
             }
+            PartitionError::UnknownFlags(flags) => write!(
+                f,
+                "model partition flags {flags:#x} are not known to this firmware (rebuild it)"
+            ),
             PartitionError::HeaderCorrupt => {
                 f.write_str("model partition header checksum mismatch")
             }
@@ -161,7 +172,7 @@ impl Header {
             self.expected.len,
             self.warmup_runs,
             self.timed_runs,
-            0,
+            self.flags,
             self.tolerance.to_bits(),
             self.payload_fnv1a,
             0,
@@ -201,9 +212,13 @@ impl Header {
             expected: part(28),
             warmup_runs: u32_at(partition, 36),
             timed_runs: u32_at(partition, 40),
+            flags: u32_at(partition, 44),
             tolerance: f32::from_bits(u32_at(partition, 48)),
             payload_fnv1a: u32_at(partition, 52),
         };
+        if header.flags & !FLAG_ACCURACY != 0 {
+            return Err(PartitionError::UnknownFlags(header.flags));
+        }
         let total = header.total_bytes as usize;
         if total < HEADER_BYTES || total > partition.len() {
             return Err(PartitionError::PartOutOfBounds);

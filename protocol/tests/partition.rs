@@ -78,3 +78,19 @@ fn corruption_is_detected() {
         "model partition needs 272 bytes but the region has 128"
     );
 }
+
+#[test]
+fn the_accuracy_flag_round_trips_and_unknown_flags_are_refused() {
+    use protocol::partition::FLAG_ACCURACY;
+    for (flags, expected) in [
+        (FLAG_ACCURACY, Ok(FLAG_ACCURACY)),
+        (0, Ok(0)),
+        (2, Err(PartitionError::UnknownFlags(2))),
+    ] {
+        let mut h = Header::layout(4, 2, 2, 256).unwrap();
+        h.flags = flags;
+        let mut out = vec![0u8; 256];
+        h.write(&mut out, b"mode", b"in", b"ou").unwrap();
+        assert_eq!(Header::parse(&out).map(|h| h.flags), expected);
+    }
+}

@@ -33,6 +33,9 @@ enum Owned {
     Data(u32, String),
     Stack(u32, u32),
     Arena(u32, u32),
+    Sample(u32, u32, u32),
+    Infer(u32),
+    End,
     Done,
     Error(String),
 }
@@ -65,6 +68,13 @@ impl Owned {
                 used_bytes: *used_bytes,
                 size_bytes: *size_bytes,
             },
+            Owned::Sample(index, len, digest) => Record::Sample {
+                index: *index,
+                len: *len,
+                digest: *digest,
+            },
+            Owned::Infer(index) => Record::Infer { index: *index },
+            Owned::End => Record::End,
             Owned::Done => Record::Done,
             Owned::Error(reason) => Record::Error { reason },
         }
@@ -85,6 +95,9 @@ fn any_record() -> impl Strategy<Value = Owned> {
             .prop_map(|(o, b)| Owned::Data(o, b.iter().map(|x| format!("{x:02x}")).collect())),
         (any::<u32>(), any::<u32>()).prop_map(|(u, s)| Owned::Stack(u, s)),
         (any::<u32>(), any::<u32>()).prop_map(|(u, s)| Owned::Arena(u, s)),
+        (any::<u32>(), any::<u32>(), any::<u32>()).prop_map(|(i, l, d)| Owned::Sample(i, l, d)),
+        any::<u32>().prop_map(Owned::Infer),
+        Just(Owned::End),
         Just(Owned::Done),
         reason().prop_map(Owned::Error),
     ]
@@ -196,6 +209,16 @@ fn the_documented_example_parses() {
             },
         ),
         ("@done", Record::Done),
+        ("@end", Record::End),
+        ("@infer index=7", Record::Infer { index: 7 }),
+        (
+            "@sample index=7 len=10 fnv1a=0x811c9dc5",
+            Record::Sample {
+                index: 7,
+                len: 10,
+                digest: 0x811c_9dc5,
+            },
+        ),
         (
             "@error model partition is empty",
             Record::Error {

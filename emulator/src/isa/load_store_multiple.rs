@@ -107,6 +107,7 @@ impl<T: Timing> Machine<T> {
         if addr & 3 != 0 {
             return Err(Trap::Usage(UsageFault::Unaligned { addr }));
         }
+        self.data_addr = addr;
         // Read everything first so a bus fault leaves the registers unchanged.
         let mut values = [0u32; 16];
         let mut rest = list;

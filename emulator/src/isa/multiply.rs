@@ -217,6 +217,17 @@ impl<T: Timing> Machine<T> {
     pub(crate) fn exec_divide(&mut self, i: &Insn) -> Result<(), Trap> {
         let n = self.cpu.r[reg(i.rn)];
         let m = self.cpu.r[reg(i.rm)];
+        // Quotient bits the divider must produce (its early termination, for the timing model).
+        let (nm, mm) = if i.op == Op::Sdiv {
+            ((n as i32).unsigned_abs(), (m as i32).unsigned_abs())
+        } else {
+            (n, m)
+        };
+        self.timing_aux = if mm == 0 || mm > nm {
+            0
+        } else {
+            mm.leading_zeros() - nm.leading_zeros() + 1
+        };
         if m == 0 {
             if self.sys.div0_trap {
                 return Err(Trap::Usage(UsageFault::DivideByZero));

@@ -5,6 +5,8 @@
 //!   reported), then clocks, flash wait states and caches, then the cycle counter;
 //! - `cycles() -> u64`: core clock cycles since `init`;
 //! - `write(&[u8])`: the transport (RTT up channel 0, or the UART on the Artemis);
+//! - `read(&mut [u8]) -> usize`: what the host sent (RTT down channel 0, or the UART), without
+//!   waiting;
 //! - `quiesce()`: drain the transport and stop what bring-up started, before the core sleeps.
 //!
 //! Each module lists every register it touches, with its address, the manual section, and what
@@ -61,4 +63,4 @@ mod chip;
 #[path = "rp2040.rs"]
 mod chip;
 
-pub use chip::{cycles, init, quiesce, write};
+pub use chip::{cycles, init, quiesce, read, write};

@@ -47,12 +47,14 @@ pub fn init() -> Result<(), NotReady> {
     })?;
     CLOCK_EVENTS_HFCLKSTARTED.write(0);
 
-    NVMC_ICACHECNF.write(NVMC_ICACHECNF_CACHEEN);
+    if !cfg!(feature = "flash-cache-off") {
+        NVMC_ICACHECNF.write(NVMC_ICACHECNF_CACHEEN);
+    }
 
     dwt::init()
 }
 
 pub use dwt::cycles;
-pub use rtt::write;
+pub use rtt::{read, write};
 
 pub fn quiesce() {}

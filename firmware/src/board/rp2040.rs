@@ -204,7 +204,7 @@ pub fn cycles() -> u64 {
     })
 }
 
-pub use rtt::write;
+pub use rtt::{read, write};
 
 /// Stops SysTick, so that a parked core sleeps instead of waking every 2^24 cycles.
 pub fn quiesce() {

@@ -122,13 +122,18 @@ pub fn init() -> Result<(), NotReady> {
     cortex_m::asm::delay(120);
     RCC_CFGR.modify(|v| v & !RCC_CFGR_HPRE_MASK);
 
-    // ART accelerator: prefetch, instruction and data cache (off for prefetch after reset).
-    FLASH_ACR.modify(|v| v | FLASH_ACR_PRFTEN | FLASH_ACR_ICEN | FLASH_ACR_DCEN);
+    // ART accelerator: prefetch, instruction and data cache (off for prefetch after reset),
+    // or all three off with the `flash-cache-off` feature.
+    if cfg!(feature = "flash-cache-off") {
+        FLASH_ACR.modify(|v| v & !(FLASH_ACR_PRFTEN | FLASH_ACR_ICEN | FLASH_ACR_DCEN));
+    } else {
+        FLASH_ACR.modify(|v| v | FLASH_ACR_PRFTEN | FLASH_ACR_ICEN | FLASH_ACR_DCEN);
+    }
 
     dwt::init()
 }
 
 pub use dwt::cycles;
-pub use rtt::write;
+pub use rtt::{read, write};
 
 pub fn quiesce() {}

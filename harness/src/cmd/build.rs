@@ -16,6 +16,9 @@ pub struct Args {
     /// The engine's portable kernels only (no Cortex-M4 DSP kernels).
     #[arg(long)]
     pub portable_kernels: bool,
+    /// Leave the flash accelerator/cache off (to measure what it brings).
+    #[arg(long)]
+    pub flash_cache_off: bool,
 }
 
 pub fn run(project: &Project, args: &Args) -> Result<()> {
@@ -33,6 +36,7 @@ pub fn run(project: &Project, args: &Args) -> Result<()> {
         );
         let options = firmware::Options {
             portable_kernels: args.portable_kernels,
+            flash_cache_off: args.flash_cache_off,
         };
         match firmware::build_with(project, board, options) {
             Ok(fw) => println!(

@@ -25,6 +25,13 @@ pub struct Args {
     /// Stop after this many seconds of host time.
     #[arg(long, default_value_t = Limits::default().timeout.as_secs())]
     pub timeout_s: u64,
+    /// Let peripheral registers that the chip model does not cover read as 0 and ignore
+    /// writes, instead of stopping with a bus fault; every such address is listed at the end.
+    #[arg(long)]
+    pub permissive: bool,
+    /// Print the cycles spent in each function (from the ELF's symbols), most first.
+    #[arg(long)]
+    pub profile: bool,
 }
 
 /// Exit code: the semihosting exit code, 0 after `@done`, 1 after `@error` or a failure.
@@ -33,7 +40,15 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
     let board = targets.board(&args.board)?;
     let elf =
         std::fs::read(&args.elf).with_context(|| format!("cannot read {}", args.elf.display()))?;
-    let mut vb = VirtualBoard::new(board, &elf, &args.elf.display().to_string())?;
+    let mut vb = VirtualBoard::with_permissive(
+        board,
+        &elf,
+        &args.elf.display().to_string(),
+        args.permissive,
+    )?;
+    if args.profile {
+        vb.enable_profile(board);
+    }
     let limits = Limits {
         max_instructions: args.max_instructions,
         timeout: Duration::from_secs(args.timeout_s),
@@ -57,6 +72,39 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
         seconds,
         run.instructions as f64 / seconds.max(1e-9) / 1e6
     );
+    let unmodelled = vb.unmodelled();
+    if !unmodelled.is_empty() {
+        let list: Vec<String> = unmodelled.iter().map(|a| format!("{a:#010x}")).collect();
+        eprintln!(
+            "-- permissive: {} unmodelled peripheral address(es) read as 0 / writes ignored: {}",
+            unmodelled.len(),
+            list.join(", ")
+        );
+    }
+    let model = &vb.machine.timing;
+    let mem = &model.memory;
+    let cpi = run.cycles as f64 / run.instructions.max(1) as f64;
+    let rate = |s: emulator::timing::CacheStats| match s.hit_rate() {
+        Some(r) => format!("{:.2} % of {} lookups", r * 100.0, s.hits + s.misses),
+        None => "no lookups".to_owned(),
+    };
+    eprintln!(
+        "-- cycles {} (CPI {cpi:.3}); flash {} wait states, prefetch {}; instruction cache {} (hit rate while on: {}); data cache {} ({})",
+        run.cycles,
+        mem.wait_states,
+        if mem.prefetch { "on" } else { "off" },
+        if mem.icache_on { "on" } else { "off" },
+        rate(mem.icache.stats),
+        if mem.dcache_on { "on" } else { "off" },
+        mem.data_cache_stats().map_or("unified with the instruction cache".to_owned(), rate),
+    );
+    eprintln!(
+        "-- stalls: {} cycles on instruction fetch, {} on data reads from flash; {} exceptions ({} tail-chained)",
+        mem.fetch_stall_cycles, mem.data_stall_cycles, model.stats.exceptions, model.stats.tail_chained
+    );
+    if args.profile {
+        print_profile(&vb, run.cycles);
+    }
     Ok(match run.end {
         End::Done => {
             eprintln!("-- the firmware reported @done");
@@ -79,4 +127,27 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
             1
         }
     })
+}
+
+/// Cycles per function: every address's cycles added to the ELF symbol at or below it.
+fn print_profile(vb: &VirtualBoard, total: u64) {
+    let symbols = vb.machine.symbols();
+    let mut by_function: std::collections::BTreeMap<&str, u64> = Default::default();
+    for (addr, cycles) in vb.machine.timing.profile() {
+        let name = symbols.lookup(addr).map_or("?", |(name, _)| name);
+        *by_function.entry(name).or_default() += cycles;
+    }
+    let mut rows: Vec<(&str, u64)> = by_function.into_iter().collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    eprintln!("-- cycles by function:");
+    eprintln!("{:>14} {:>7}  function", "cycles", "%");
+    for (name, cycles) in rows.iter().take(40) {
+        eprintln!(
+            "{cycles:>14} {:>6.2}%  {name}",
+            *cycles as f64 * 100.0 / total.max(1) as f64
+        );
+    }
+    if rows.len() > 40 {
+        eprintln!("   ... {} more functions", rows.len() - 40);
+    }
 }

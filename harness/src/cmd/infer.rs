@@ -6,8 +6,8 @@ use anyhow::{bail, Context, Result};
 use engine::{Interpreter, Model, TensorType};
 
 use super::model::{model_name, AlignedModel};
-use crate::job::quantize_input;
-use crate::npy::{Array, Elem};
+use crate::job::tensor_input;
+use crate::npy::Array;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -49,16 +49,8 @@ pub fn run(args: &Args) -> Result<()> {
     for r in 0..rows {
         let elem_bytes = array.elem.size();
         let raw = &array.data[r * per_row_elems * elem_bytes..(r + 1) * per_row_elems * elem_bytes];
-        let input = match (input_info.dtype, array.elem) {
-            (TensorType::Int8, Elem::F32) => {
-                quantize_input(raw, input_info.scale, input_info.zero_point)
-            }
-            (TensorType::Int8, Elem::I8) | (TensorType::Float32, Elem::F32) => raw.to_vec(),
-            (t, e) => bail!(
-                "the model's input is {t} but {} holds {e:?}",
-                args.input.display()
-            ),
-        };
+        let input = tensor_input(raw, array.elem, &input_info)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", args.input.display()))?;
         interp.input_bytes_mut(0)?.copy_from_slice(&input);
         interp.invoke()?;
         outputs.extend_from_slice(interp.output_bytes(0)?);

@@ -3,6 +3,7 @@
 pub mod baseline;
 pub mod boards;
 pub mod build;
+pub mod calibrate;
 pub mod compare;
 pub mod emulate;
 pub mod infer;

@@ -11,6 +11,7 @@ use anyhow::{bail, Context, Result};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sha2::{Digest, Sha256};
 
+use crate::config::{builtin, RunDefaults};
 use crate::deploy::emulator::{Limits, CYCLE_MODEL_VERSION};
 use crate::job::RunSettings;
 use crate::plan::{self, Filter, Shard};
@@ -20,7 +21,7 @@ use crate::runner::{self, BoardFirmware, Event, Sink};
 use crate::workloads::{sha256_file, Workload};
 use crate::{firmware, size};
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// Boards to run on (globs, comma-separated; default: all of targets.toml).
     #[arg(long, value_delimiter = ',')]
@@ -34,24 +35,27 @@ pub struct Args {
     /// Print the plan (and what it rejects, with the numbers) and stop.
     #[arg(long)]
     pub dry_run: bool,
-    /// Jobs run in parallel on the virtual boards (default: the number of cores).
+    /// Jobs run in parallel on the virtual boards (default: mcubench.toml [run] jobs, else the
+    /// number of cores).
     #[arg(short = 'j', long)]
     pub jobs: Option<usize>,
-    /// Warm-up runs before the timed runs.
-    #[arg(long, default_value_t = 1)]
-    pub warmup: u32,
-    /// Timed runs per job. Emulated cycles are deterministic, so a few suffice.
-    #[arg(long, default_value_t = 3)]
-    pub runs: u32,
-    /// Per-job limit of host time, in seconds.
-    #[arg(long, default_value_t = 900)]
-    pub timeout_s: u64,
-    /// Per-job limit of emulated instructions.
-    #[arg(long, default_value_t = Limits::default().max_instructions)]
-    pub max_instructions: u64,
-    /// Retries of a job that failed in a way that may pass (a host-time limit), with backoff.
-    #[arg(long, default_value_t = 1)]
-    pub retries: u32,
+    /// Warm-up runs before the timed runs (default: mcubench.toml [run] warmup, else 1).
+    #[arg(long)]
+    pub warmup: Option<u32>,
+    /// Timed runs per job (default: mcubench.toml [run] runs, else 3). Emulated cycles are
+    /// deterministic, so a few suffice.
+    #[arg(long)]
+    pub runs: Option<u32>,
+    /// Per-job limit of host time, in seconds (default: mcubench.toml, else 900).
+    #[arg(long)]
+    pub timeout_s: Option<u64>,
+    /// Per-job limit of emulated instructions (default: mcubench.toml, else 20 billion).
+    #[arg(long)]
+    pub max_instructions: Option<u64>,
+    /// Retries of a job that failed in a way that may pass (a host-time limit), with backoff
+    /// (default: mcubench.toml, else 1).
+    #[arg(long)]
+    pub retries: Option<u32>,
     /// Continue the run with this id (or directory): skip the jobs already stored, redo the rest.
     #[arg(long)]
     pub resume: Option<String>,
@@ -64,9 +68,37 @@ pub struct Args {
     /// Do not write the report (tables and charts) at the end.
     #[arg(long)]
     pub no_report: bool,
+    /// Accuracy mode: after the timed runs, stream the workload's test set to the device and
+    /// store its metric (top-1, AUC) next to the host reference's (workloads with labels).
+    #[arg(long)]
+    pub accuracy: bool,
+    /// In accuracy mode, stream at most this many test samples (default: the whole test set).
+    #[arg(long, value_name = "N")]
+    pub accuracy_samples: Option<usize>,
     /// Build the firmware with the engine's portable kernels only (no Cortex-M4 DSP kernels).
     #[arg(long)]
     pub portable_kernels: bool,
+}
+
+impl Args {
+    /// The command line, with what it leaves out taken from mcubench.toml's `[run]`.
+    fn with_defaults(&self, d: &RunDefaults) -> Args {
+        let mut a = self.clone();
+        a.warmup = a.warmup.or(d.warmup);
+        a.runs = a.runs.or(d.runs.as_ref().map(|v| *v.get_ref()));
+        a.timeout_s = a.timeout_s.or(d.timeout_s.as_ref().map(|v| *v.get_ref()));
+        a.max_instructions = a
+            .max_instructions
+            .or(d.max_instructions.as_ref().map(|v| *v.get_ref()));
+        a.retries = a.retries.or(d.retries);
+        a.jobs = a.jobs.or(d.jobs.as_ref().map(|v| *v.get_ref()));
+        // --accuracy-samples alone turns accuracy mode on; the file's limit does not.
+        a.accuracy |= a.accuracy_samples.is_some();
+        a.accuracy_samples = a
+            .accuracy_samples
+            .or(d.accuracy_samples.as_ref().map(|v| *v.get_ref()));
+        a
+    }
 }
 
 pub fn run(project: &Project, args: &Args) -> Result<i32> {
@@ -78,13 +110,19 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
             project.root.join("workloads").display()
         );
     }
+    let args = &args.with_defaults(&RunDefaults::load(&project.root)?);
     let settings = RunSettings {
-        warmup_runs: args.warmup,
-        timed_runs: args.runs.max(1),
+        warmup_runs: args.warmup.unwrap_or(builtin::WARMUP),
+        timed_runs: args.runs.unwrap_or(builtin::RUNS).max(1),
         sample: 0,
+        accuracy: args
+            .accuracy
+            .then(|| args.accuracy_samples.unwrap_or(usize::MAX)),
         limits: Limits {
-            max_instructions: args.max_instructions,
-            timeout: Duration::from_secs(args.timeout_s),
+            max_instructions: args
+                .max_instructions
+                .unwrap_or(Limits::default().max_instructions),
+            timeout: Duration::from_secs(args.timeout_s.unwrap_or(builtin::TIMEOUT_S)),
         },
     };
     let filter = Filter {
@@ -139,7 +177,7 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
     let (run_dir, done) = match &args.resume {
         Some(id) => resume(project, &args.runs_dir, id, &keys)?,
         None => {
-            let manifest = manifest(project, &keys, &plan, &workloads, args)?;
+            let manifest = manifest(project, &keys, &plan, &workloads, &settings, args)?;
             let path = project.root.join(&args.runs_dir).join(&manifest.run_id);
             (RunDir::create(&path, &manifest)?, Vec::new())
         }
@@ -168,6 +206,7 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
         eprintln!("building firmware for {}", board.name);
         let options = firmware::Options {
             portable_kernels: args.portable_kernels,
+            ..Default::default()
         };
         let fw = firmware::build_with(project, board, options)?;
         let elf =
@@ -203,7 +242,7 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
         &firmware_of,
         &settings,
         workers,
-        args.retries,
+        args.retries.unwrap_or(builtin::RETRIES),
         &cancel,
         &mut [&mut store, &mut progress],
     )?;
@@ -284,6 +323,7 @@ fn manifest(
     keys: &[JobKey],
     plan: &plan::Plan,
     workloads: &[Workload],
+    settings: &RunSettings,
     args: &Args,
 ) -> Result<Manifest> {
     let git = |a: &[&str]| {
@@ -352,8 +392,8 @@ fn manifest(
         models,
         cycle_model: Some(CYCLE_MODEL_VERSION.into()),
         plan: keys.to_vec(),
-        warmup_runs: args.warmup,
-        timed_runs: args.runs.max(1),
+        warmup_runs: settings.warmup_runs,
+        timed_runs: settings.timed_runs,
         selection: Some(Selection {
             boards: args.board.clone(),
             workloads: args.workload.clone(),

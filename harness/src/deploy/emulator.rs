@@ -7,15 +7,22 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use emulator::chips::{Chip, ChipPeripherals, UartPort};
-use emulator::{CoreKind, Machine, MachineConfig, MemoryMap, Region, RegionKind, StopReason};
+use emulator::chips::{Chip, ChipPeripherals, UartPort, UnmodelledLog};
+use emulator::timing::{cortex_m0plus, cortex_m4, CoreTable};
+use emulator::{
+    CoreKind, CycleModel, Machine, MachineConfig, MemoryMap, Region, RegionKind, StopReason,
+};
 
-use crate::stream::RecordStream;
+use crate::stream::{Measurements, RecordStream};
 use crate::targets::{self, Board, Transport};
 
-/// The cycle model the virtual boards run with, recorded with every emulated result.
-/// "0": one cycle per instruction, no memory timing (the cycle model proper comes later).
-pub const CYCLE_MODEL_VERSION: &str = "0";
+/// The cycle model the virtual boards run with, recorded with every emulated result (one
+/// place: the emulator's timing tables, see docs/TIMING.md).
+pub const CYCLE_MODEL_VERSION: &str = emulator::CYCLE_MODEL_VERSION;
+
+/// Bytes the host keeps queued in a UART's receive side: a PL011's 32-byte FIFO and a little
+/// of the host's buffer, so that the firmware, not the host, sets the pace.
+const UART_RX_FIFO: usize = 64;
 
 /// Instructions per slice of emulation between two looks at the transport.
 const SLICE_INSTRUCTIONS: u64 = 200_000;
@@ -90,9 +97,18 @@ enum HostTransport {
 
 /// A board of targets.toml with an ELF loaded, ready to run.
 pub struct VirtualBoard {
-    pub machine: Machine,
+    pub machine: Machine<CycleModel>,
     transport: HostTransport,
     clock_hz: u64,
+    unmodelled: UnmodelledLog,
+}
+
+/// The cycle-model table of a core.
+pub fn core_table(core: CoreKind) -> &'static CoreTable {
+    match core {
+        CoreKind::M0Plus => &cortex_m0plus::TABLE,
+        CoreKind::M4F => &cortex_m4::TABLE,
+    }
 }
 
 /// The emulator's memory map for a board.
@@ -118,6 +134,19 @@ pub fn memory_map(board: &Board) -> MemoryMap {
 impl VirtualBoard {
     /// Builds the virtual board and loads `elf` (its path is for messages).
     pub fn new(board: &Board, elf: &[u8], path: &str) -> Result<VirtualBoard, VirtualBoardError> {
+        VirtualBoard::with_permissive(board, elf, path, false)
+    }
+
+    /// As [`VirtualBoard::new`]; `permissive` lets unmodelled peripheral registers read 0 and
+    /// ignore writes instead of raising a bus fault (each address logged, see
+    /// [`VirtualBoard::unmodelled`]), for firmware that touches more of the chip than the
+    /// models cover.
+    pub fn with_permissive(
+        board: &Board,
+        elf: &[u8],
+        path: &str,
+        permissive: bool,
+    ) -> Result<VirtualBoard, VirtualBoardError> {
         let chip = Chip::from_name(&board.chip).ok_or_else(|| VirtualBoardError::UnknownChip {
             board: board.name.clone(),
             chip: board.chip.clone(),
@@ -128,12 +157,16 @@ impl VirtualBoard {
             targets::Core::CortexM4F => CoreKind::M4F,
         };
         let config = MachineConfig::new(core, memory_map(board));
-        let mut machine = Machine::new(config).map_err(|e| VirtualBoardError::Map {
-            board: board.name.clone(),
-            reason: e.to_string(),
-        })?;
-        let peripherals = ChipPeripherals::new(chip, board.clock_hz);
+        let timing = CycleModel::new(core_table(core), chip.memory_timing());
+        let mut machine =
+            Machine::with_timing(config, timing).map_err(|e| VirtualBoardError::Map {
+                board: board.name.clone(),
+                reason: e.to_string(),
+            })?;
+        let mut peripherals = ChipPeripherals::new(chip, board.clock_hz);
+        peripherals.set_permissive(permissive);
         let uart = peripherals.uart();
+        let unmodelled = peripherals.unmodelled();
         machine.set_peripherals(Box::new(peripherals));
         let elf_error = |reason: String| VirtualBoardError::Elf {
             path: path.to_owned(),
@@ -153,6 +186,7 @@ impl VirtualBoard {
             machine,
             transport,
             clock_hz: board.clock_hz,
+            unmodelled,
         })
     }
 
@@ -183,8 +217,26 @@ impl VirtualBoard {
         Ok(())
     }
 
+    /// Count cycles per instruction address over the board's flash (for `emulate --profile`).
+    pub fn enable_profile(&mut self, board: &Board) {
+        if let Some(flash) = board
+            .memory
+            .iter()
+            .find(|r| r.kind == targets::RegionKind::Flash)
+        {
+            // At most 16 MiB of code: 8 Mi counters.
+            let len = flash.size.min(16 << 20);
+            self.machine.timing.enable_profile(flash.origin, len);
+        }
+    }
+
     pub fn clock_hz(&self) -> u64 {
         self.clock_hz
+    }
+
+    /// The distinct unmodelled peripheral addresses touched in permissive mode.
+    pub fn unmodelled(&self) -> Vec<u32> {
+        self.unmodelled.addresses()
     }
 
     /// Runs until the firmware's report ends (or it exits, faults, hangs, or a limit is hit),
@@ -198,12 +250,27 @@ impl VirtualBoard {
         &mut self,
         limits: Limits,
         cancel: &AtomicBool,
+        on_output: impl FnMut(&[u8]),
+    ) -> Run {
+        self.run_with_input(limits, cancel, on_output, |_, _| Vec::new())
+    }
+
+    /// As [`VirtualBoard::run_cancellable`], and sends the firmware what `input` gives, as a
+    /// host would: `input(report, room)` is asked for at most `room` bytes whenever the
+    /// transport's receive side (RTT down-channel 0, or the UART's receive FIFO) has room;
+    /// `report` is what the firmware has said so far.
+    pub fn run_with_input(
+        &mut self,
+        limits: Limits,
+        cancel: &AtomicBool,
         mut on_output: impl FnMut(&[u8]),
+        mut input: impl FnMut(&Measurements, usize) -> Vec<u8>,
     ) -> Run {
         let started = Instant::now();
         let mut stream = RecordStream::new();
         let start_instructions = self.machine.instructions();
         let end = loop {
+            self.send(&mut |room| input(&stream.measurements, room));
             let stop = self.machine.run(SLICE_INSTRUCTIONS);
             let bytes = self.drain();
             if !bytes.is_empty() {
@@ -274,6 +341,26 @@ impl VirtualBoard {
         }
     }
 
+    /// Hands the firmware what `input` gives, as much as its receive side has room for.
+    fn send(&mut self, input: &mut dyn FnMut(usize) -> Vec<u8>) {
+        match &mut self.transport {
+            HostTransport::Uart(port) => {
+                let room = UART_RX_FIFO.saturating_sub(port.rx_pending());
+                if room > 0 {
+                    port.push_rx(&input(room));
+                }
+            }
+            HostTransport::Rtt { control_block } => {
+                if control_block.is_none() {
+                    *control_block = find_rtt(&self.machine);
+                }
+                if let Some(cb) = *control_block {
+                    write_rtt_down(&mut self.machine, cb, 0, input);
+                }
+            }
+        }
+    }
+
     /// Takes what the firmware has written to its transport since the last call.
     fn drain(&mut self) -> Vec<u8> {
         match &mut self.transport {
@@ -292,7 +379,7 @@ impl VirtualBoard {
 }
 
 /// The RTT control block: by the `_SEGGER_RTT` symbol, else by its id in RAM.
-fn find_rtt(machine: &Machine) -> Option<u32> {
+fn find_rtt(machine: &Machine<CycleModel>) -> Option<u32> {
     const ID: &[u8] = b"SEGGER RTT\0";
     let check = |addr: u32| {
         let mut id = [0u8; 11];
@@ -312,7 +399,7 @@ fn find_rtt(machine: &Machine) -> Option<u32> {
 /// Reads the bytes waiting in up-buffer `channel` and advances its read offset, as a probe does
 /// (SEGGER RTT layout: 16-byte id, max up and down counts, then 24-byte buffer descriptors
 /// {name, buffer, size, write offset, read offset, flags}).
-fn read_rtt_up(machine: &mut Machine, cb: u32, channel: u32) -> Vec<u8> {
+fn read_rtt_up(machine: &mut Machine<CycleModel>, cb: u32, channel: u32) -> Vec<u8> {
     let desc = cb + 24 + 24 * channel;
     let (Some(buffer), Some(size), Some(wr), Some(rd)) = (
         machine.read_u32(desc + 4),
@@ -340,4 +427,44 @@ fn read_rtt_up(machine: &mut Machine, cb: u32, channel: u32) -> Vec<u8> {
     }
     machine.write_memory(desc + 16, &wr.to_le_bytes());
     out
+}
+
+/// Writes what `input` gives into down-buffer `channel`, as much as it has room for, and
+/// advances its write offset, as a probe does. The down-buffer descriptors follow the
+/// `max_up` up-buffer descriptors.
+fn write_rtt_down(
+    machine: &mut Machine<CycleModel>,
+    cb: u32,
+    channel: u32,
+    input: &mut dyn FnMut(usize) -> Vec<u8>,
+) {
+    let Some(max_up) = machine.read_u32(cb + 16) else {
+        return;
+    };
+    let desc = cb + 24 + 24 * (max_up.min(16) + channel);
+    let (Some(buffer), Some(size), Some(wr), Some(rd)) = (
+        machine.read_u32(desc + 4),
+        machine.read_u32(desc + 8),
+        machine.read_u32(desc + 12),
+        machine.read_u32(desc + 16),
+    ) else {
+        return;
+    };
+    if size == 0 || wr >= size || rd >= size {
+        return;
+    }
+    // One byte stays free so that write == read means empty; fill up to the end of the buffer,
+    // then from its start.
+    let free = (rd + size - wr - 1) % size;
+    let bytes = input(free as usize);
+    if bytes.is_empty() {
+        return;
+    }
+    let first = bytes.len().min((size - wr) as usize);
+    let ok = machine.write_memory(buffer + wr, &bytes[..first])
+        && (first == bytes.len() || machine.write_memory(buffer, &bytes[first..]));
+    if ok {
+        let next = (wr + bytes.len() as u32) % size;
+        machine.write_memory(desc + 12, &next.to_le_bytes());
+    }
 }

@@ -236,6 +236,16 @@ fn accuracy_table(results: &[JobResult], axes: &Axes, workload: &str) -> Table {
             .iter()
             .map(|b| format!("{metric} on {b} (after)")),
     );
+    let measured: Vec<_> = results
+        .iter()
+        .filter(|r| r.key.workload == workload)
+        .filter_map(|r| r.accuracy.as_ref())
+        .collect();
+    let samples = measured.iter().map(|a| a.samples).min().unwrap_or(0);
+    let agreement = measured
+        .iter()
+        .map(|a| a.agreement)
+        .fold(f64::INFINITY, f64::min);
     let mut rows = Vec::new();
     for v in variants_of(results, workload) {
         let host = axes.boards.iter().find_map(|b| {
@@ -262,7 +272,10 @@ fn accuracy_table(results: &[JobResult], axes: &Axes, workload: &str) -> Table {
         caption: format!("{workload}: {metric} before and after deployment"),
         header,
         rows,
-        notes: vec!["Host: the TFLite reference on the test set; after: the same test set streamed to the board.".into()],
+        notes: vec![format!(
+            "Host: mcubench's engine on the host; after: on the board; both over the same {samples} test samples, streamed to the board after its timed runs. The board's outputs equal the host's for {:.1} % of the samples or more.",
+            100.0 * agreement.min(1.0)
+        )],
     }
 }
 

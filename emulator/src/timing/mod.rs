@@ -1,9 +1,45 @@
 //! The timing hook: semantics say what an instruction did, a [`Timing`] model turns it into
 //! cycles. The executor is generic over the model (static dispatch), so the null model costs
-//! nothing. The real per-core tables (Cortex-M0+/M4 TRMs) and per-chip memory timing plug in here
-//! without touching the decoder or executor.
+//! nothing. [`CycleModel`] is the real one: per-core tables ([`cortex_m4`], [`cortex_m0plus`],
+//! from the Arm technical reference manuals) and per-chip memory timing ([`memory`]: flash wait
+//! states, prefetch, caches as the firmware configured them), all data, none of it in the
+//! decoder or executor.
+
+pub mod cortex_m0plus;
+pub mod cortex_m4;
+pub mod memory;
+mod model;
+
+pub use memory::{CacheGeometry, CacheStats, ChipMemoryTiming, FlashConfig, MemoryTiming};
+pub use model::{CoreTable, CycleModel, CycleStats};
 
 use crate::isa::{Insn, Op};
+
+/// The version of the cycle model, recorded with every emulated result. Cycles are compared
+/// only between results of one version. Any change to a table ([`cortex_m4::TABLE`],
+/// [`cortex_m0plus::TABLE`], the chips of [`memory`]) or to how [`CycleModel`] uses them must
+/// bump it: `tests::tables_fingerprint_matches_version` fails until the version and the
+/// fingerprint are updated together.
+///
+/// - "0": one cycle per instruction, no memory timing.
+/// - "1": Cortex-M0+/M4 TRM tables, flash wait states, prefetch and caches per chip.
+pub const CYCLE_MODEL_VERSION: &str = "1";
+
+/// A fingerprint (FNV-1a over the tables' debug form) of every number the cycle model uses.
+pub fn tables_fingerprint() -> u64 {
+    let text = format!(
+        "{:?}{:?}{:?}",
+        cortex_m4::TABLE,
+        cortex_m0plus::TABLE,
+        memory::ALL_CHIPS
+    );
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
 
 /// Broad instruction classes, the unit the Cortex-M TRMs give cycle counts in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -71,6 +107,14 @@ pub struct InsnEvent<'a> {
     pub branch_taken: bool,
     /// False if it was skipped by its IT condition.
     pub executed: bool,
+    /// Address of the last data read the instruction made (loads; the last word of a load
+    /// multiple). Meaningless for instructions that read no data.
+    pub data_addr: u32,
+    /// Operand information the timing depends on: for SDIV/UDIV the number of quotient bits
+    /// the divider has to produce (0 when the divisor exceeds the dividend or is zero).
+    pub aux: u32,
+    /// Cycles counted before this instruction.
+    pub cycles: u64,
 }
 
 impl InsnEvent<'_> {
@@ -96,10 +140,17 @@ impl InsnEvent<'_> {
 pub trait Timing {
     /// Cycles taken by the instruction described by `event`.
     fn on_insn(&mut self, event: &InsnEvent<'_>) -> u32;
-    /// Extra cycles of an exception entry (stacking, vector fetch). 0 by default.
-    fn on_exception_entry(&mut self) -> u32 {
+    /// Extra cycles of an exception entry (stacking, vector fetch). `fp_stacked`: the FP
+    /// context was stacked now (not lazily). 0 by default.
+    fn on_exception_entry(&mut self, _fp_stacked: bool) -> u32 {
         0
     }
+    /// An exception return happened (its cost is the model's to charge, e.g. at the next
+    /// instruction or as part of a tail-chained entry).
+    fn on_exception_return(&mut self) {}
+    /// A chip peripheral register was written (never on the hot path): `register` reads the
+    /// configuration the firmware has written so far (flash wait states, cache enables ...).
+    fn on_peripheral_write(&mut self, _addr: u32, _register: &dyn Fn(u32) -> Option<u32>) {}
 }
 
 /// No model: every instruction is one cycle, the event is discarded (compiles to nothing).
@@ -135,5 +186,23 @@ impl Timing for CountingTiming {
         self.transfers += event.transfers() as u64;
         self.per_class[event.class() as usize] += 1;
         1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Changing any number of the cycle model changes this fingerprint: bump
+    /// [`CYCLE_MODEL_VERSION`] (results of different versions are never compared) and then
+    /// update the expected fingerprint here, in the same commit.
+    #[test]
+    fn tables_fingerprint_matches_version() {
+        let expected: (&str, u64) = ("1", 16255720541978711549);
+        assert_eq!(
+            (CYCLE_MODEL_VERSION, tables_fingerprint()),
+            expected,
+            "the cycle model's tables changed: bump CYCLE_MODEL_VERSION and update this fingerprint"
+        );
     }
 }

@@ -1,0 +1,521 @@
+//! Per-chip memory timing, as data: where the flash is, how many wait states a flash read costs,
+//! the prefetch buffer, and the caches in front of the flash, each switched on or off by the
+//! register the firmware writes (so a firmware that forgets the ART accelerator is slower, as
+//! on silicon). SRAM and the system/peripheral space are zero-wait-state.
+//!
+//! Caches are modelled as caches: tags, sets, ways, line size, LRU replacement.
+
+/// Geometry of a cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CacheGeometry {
+    /// Bytes per line (a power of two).
+    pub line_bytes: u32,
+    /// Number of sets (a power of two).
+    pub sets: u32,
+    /// Ways per set.
+    pub ways: u32,
+}
+
+impl CacheGeometry {
+    /// Capacity in bytes.
+    pub const fn bytes(&self) -> u32 {
+        self.line_bytes * self.sets * self.ways
+    }
+}
+
+/// Which register configures the chip's flash timing and how its bits read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlashConfig {
+    /// STM32L4 FLASH_ACR (RM0432 §3.7.1): LATENCY bits 3:0 = wait states, PRFTEN bit 8,
+    /// ICEN bit 9, DCEN bit 10.
+    Stm32FlashAcr {
+        /// Register address.
+        addr: u32,
+    },
+    /// nRF52840 NVMC ICACHECNF (PS v1.7 §4.3.10.8): CACHEEN bit 0 (reset 0). Wait states fixed.
+    NrfIcachecnf {
+        /// Register address.
+        addr: u32,
+    },
+    /// Apollo3 CACHECTRL CACHECFG (Apollo3 Blue datasheet, CACHECTRL): ENABLE bit 0,
+    /// CONFIG bits 7:4 (8: 1-way, 1024 entries of 128 bits; otherwise 2-way, 512 sets),
+    /// ICACHE bit 8 (instructions cached), DCACHE bit 9 (data cached). Wait states fixed.
+    Apollo3Cachecfg {
+        /// Register address.
+        addr: u32,
+    },
+    /// RP2040 XIP_CTRL CTRL (datasheet §2.6.3.1): EN bit 0 (reset 1): cache on. A miss is a
+    /// QSPI transfer of fixed cost.
+    Rp2040XipCtrl {
+        /// Register address.
+        addr: u32,
+    },
+}
+
+impl FlashConfig {
+    /// The register that configures the timing.
+    pub const fn addr(&self) -> u32 {
+        match *self {
+            FlashConfig::Stm32FlashAcr { addr }
+            | FlashConfig::NrfIcachecnf { addr }
+            | FlashConfig::Apollo3Cachecfg { addr }
+            | FlashConfig::Rp2040XipCtrl { addr } => addr,
+        }
+    }
+}
+
+/// The memory timing of one chip.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChipMemoryTiming {
+    /// Chip name as in targets.toml.
+    pub chip: &'static str,
+    /// Flash (or XIP) address range whose reads cost wait states: `[start, end)`.
+    pub flash: (u32, u32),
+    /// Bytes one flash read delivers (the unit the fetch side works in).
+    pub fetch_bytes: u32,
+    /// Cycles a flash read costs beyond a zero-wait-state access when it is not configured by a
+    /// register (nRF52840, Apollo3) or the fixed cost of a cache miss (RP2040's QSPI).
+    pub fixed_wait_states: u32,
+    /// Instruction cache (unified: also data reads, when `dcache` is `None`).
+    pub icache: CacheGeometry,
+    /// Separate data cache, if the chip has one.
+    pub dcache: Option<CacheGeometry>,
+    /// The register that configures wait states and caches, and its reset value.
+    pub config: FlashConfig,
+    /// Reset value of that register.
+    pub config_reset: u32,
+    /// Single-cycle I/O port `[start, end)` (Cortex-M0+ IOPORT: loads and stores in 1 cycle).
+    pub io_port: (u32, u32),
+    /// Cortex-M0+ built with the small (32-cycle) multiplier instead of the fast one.
+    pub small_multiplier: bool,
+}
+
+/// STM32L4R5 (RM0432 rev 9): flash at 0x0800_0000 read 64 bits at a time (§3.3.1), LATENCY
+/// wait states from FLASH_ACR (5 at 120 MHz, range 1 boost, Table 12), the ART accelerator's
+/// prefetch buffer, instruction cache (1 KB: "32 lines of 4 x 64 bits") and data cache
+/// (256 bytes: "8 lines of 4 x 64 bits"), §3.3.4. The ART's associativity is not documented:
+/// modelled as 4-way with LRU on 64-bit lines (the unit a flash read fills).
+pub const STM32L4R5: ChipMemoryTiming = ChipMemoryTiming {
+    chip: "STM32L4R5ZI",
+    flash: (0x0800_0000, 0x0820_0000),
+    fetch_bytes: 8,
+    fixed_wait_states: 0,
+    icache: CacheGeometry {
+        line_bytes: 8,
+        sets: 32,
+        ways: 4,
+    },
+    dcache: Some(CacheGeometry {
+        line_bytes: 8,
+        sets: 8,
+        ways: 4,
+    }),
+    config: FlashConfig::Stm32FlashAcr { addr: 0x4002_2000 },
+    // RM0432 §3.7.1: ICEN and DCEN set at reset, LATENCY 0, PRFTEN 0.
+    config_reset: 0x0000_0600,
+    io_port: (0, 0),
+    small_multiplier: false,
+};
+
+/// nRF52840 (Product Specification v1.7): flash at 0 read 32 bits at a time through the NVMC,
+/// whose instruction cache is switched on by ICACHECNF.CACHEEN. The PS gives neither the
+/// flash wait states at 64 MHz nor the cache geometry: modelled as 2 wait states and a 2-way,
+/// 16-byte-line, 8 KB cache (assumptions, stated in docs/TIMING.md).
+pub const NRF52840: ChipMemoryTiming = ChipMemoryTiming {
+    chip: "nRF52840",
+    flash: (0x0000_0000, 0x0010_0000),
+    fetch_bytes: 4,
+    fixed_wait_states: 2,
+    icache: CacheGeometry {
+        line_bytes: 16,
+        sets: 256,
+        ways: 2,
+    },
+    dcache: None,
+    config: FlashConfig::NrfIcachecnf { addr: 0x4001_E540 },
+    config_reset: 0,
+    io_port: (0, 0),
+    small_multiplier: false,
+};
+
+/// Apollo3 Blue (datasheet DS-A3-0p9p1, CACHECTRL): 1 MB flash at 0 behind a 16 KB cache of
+/// 128-bit lines (1-way x 1024 or 2-way x 512 per CACHECFG.CONFIG), on instruction and/or data
+/// reads per CACHECFG.ICACHE/DCACHE. Flash reads without the cache are modelled as 3 wait
+/// states at 48 MHz (an assumption: the datasheet gives no figure).
+pub const APOLLO3: ChipMemoryTiming = ChipMemoryTiming {
+    chip: "Apollo3",
+    flash: (0x0000_0000, 0x0010_0000),
+    fetch_bytes: 16,
+    fixed_wait_states: 3,
+    icache: CacheGeometry {
+        line_bytes: 16,
+        sets: 1024,
+        ways: 1,
+    },
+    dcache: None,
+    config: FlashConfig::Apollo3Cachecfg { addr: 0x4001_8000 },
+    config_reset: 0,
+    io_port: (0, 0),
+    small_multiplier: false,
+};
+
+/// RP2040 (datasheet build 2023-06): XIP flash at 0x1000_0000 (cached alias, 16 MB window)
+/// behind a 16 KB 2-way set-associative cache of 8-byte lines (§2.6.3); a miss is a QSPI
+/// transfer costing "roughly 50-60" core cycles at 125 MHz with the serial clock at half the
+/// system clock: 55 modelled. SRAM is single-cycle; the SIO at 0xD000_0000 is the M0+'s
+/// single-cycle I/O port (§2.3.1). The M0+ has the fast (single-cycle) multiplier (§2.3).
+pub const RP2040: ChipMemoryTiming = ChipMemoryTiming {
+    chip: "RP2040",
+    flash: (0x1000_0000, 0x1100_0000),
+    fetch_bytes: 8,
+    fixed_wait_states: 55,
+    icache: CacheGeometry {
+        line_bytes: 8,
+        sets: 1024,
+        ways: 2,
+    },
+    dcache: None,
+    config: FlashConfig::Rp2040XipCtrl { addr: 0x1400_0000 },
+    // §2.6.4 CTRL: EN (bit 0) and ERR_BADWRITE (bit 1) set at reset.
+    config_reset: 0x3,
+    io_port: (0xD000_0000, 0xD000_1000),
+    small_multiplier: false,
+};
+
+/// Every chip with memory timing.
+pub const ALL_CHIPS: [ChipMemoryTiming; 4] = [STM32L4R5, NRF52840, APOLLO3, RP2040];
+
+/// Hits and misses of one cache.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Lookups that hit.
+    pub hits: u64,
+    /// Lookups that missed (a flash read).
+    pub misses: u64,
+}
+
+impl CacheStats {
+    /// Hit rate in [0, 1]; `None` without lookups.
+    pub fn hit_rate(&self) -> Option<f64> {
+        let n = self.hits + self.misses;
+        (n > 0).then(|| self.hits as f64 / n as f64)
+    }
+}
+
+/// Most sets a [`Cache`] can have.
+pub const MAX_SETS: usize = 1024;
+/// Most ways a [`Cache`] can have.
+pub const MAX_WAYS: usize = 4;
+const INVALID: u32 = u32::MAX;
+
+/// A set-associative cache with LRU replacement (tags only: the data lives in memory), of at
+/// most [`MAX_SETS`] sets of [`MAX_WAYS`] ways. A lookup is branch-free: the hot path of the
+/// cycle model does one per instruction.
+#[derive(Clone, Debug)]
+pub struct Cache {
+    line_shift: u32,
+    set_mask: u32,
+    ways: usize,
+    /// Per set, line addresses in most- to least-recently-used order (`INVALID`: empty; ways
+    /// beyond `ways` stay empty).
+    sets: Box<[[u32; MAX_WAYS]; MAX_SETS]>,
+    /// Lookups so far.
+    pub stats: CacheStats,
+}
+
+impl Cache {
+    /// An empty cache of the given geometry (clamped to [`MAX_SETS`] x [`MAX_WAYS`]).
+    pub fn new(g: CacheGeometry) -> Cache {
+        let sets = (g.sets.max(1).next_power_of_two() as usize).min(MAX_SETS);
+        Cache {
+            line_shift: g.line_bytes.max(2).next_power_of_two().trailing_zeros(),
+            set_mask: sets as u32 - 1,
+            ways: (g.ways.max(1) as usize).min(MAX_WAYS),
+            sets: Box::new([[INVALID; MAX_WAYS]; MAX_SETS]),
+            stats: CacheStats::default(),
+        }
+    }
+
+    /// Look `addr` up and make its line the most recently used, filling it on a miss (evicting
+    /// the least recently used way). Returns true on a hit. Counts nothing.
+    #[inline(always)]
+    pub(crate) fn lookup(&mut self, addr: u32, enabled: bool) -> bool {
+        let addr_line = addr >> self.line_shift;
+        let set = &mut self.sets[(addr_line & self.set_mask) as usize & (MAX_SETS - 1)];
+        let t = *set;
+        // Disabled: look up the MRU line instead, which changes nothing.
+        let line = if enabled { addr_line } else { t[0] };
+        // Position of the line, MAX_WAYS if absent; computed with selects, not branches.
+        let mut k = MAX_WAYS;
+        for j in (0..MAX_WAYS).rev() {
+            k = if t[j] == line { j } else { k };
+        }
+        let ways = self.ways;
+        set[0] = line;
+        for j in 1..MAX_WAYS {
+            let moved = if k >= j { t[j - 1] } else { t[j] };
+            set[j] = if j < ways { moved } else { INVALID };
+        }
+        k < ways
+    }
+
+    /// True if `addr`'s line is in one of the two most recently used ways of its set, which it
+    /// then becomes the first of (the LRU update, without branches; uncounted). Never true for
+    /// an address whose line is not cached, so looking up a non-flash address changes nothing.
+    #[inline(always)]
+    pub(crate) fn hit_top2(&mut self, addr: u32) -> bool {
+        let line = addr >> self.line_shift;
+        let set = &mut self.sets[(line & self.set_mask) as usize & (MAX_SETS - 1)];
+        let (t0, t1) = (set[0], set[1]);
+        let (h0, h1) = (t0 == line, t1 == line);
+        set[0] = if h1 { t1 } else { t0 };
+        set[1] = if h1 { t0 } else { t1 };
+        h0 | h1
+    }
+
+    /// [`Self::lookup`], counted in [`Self::stats`].
+    pub fn access(&mut self, addr: u32) -> bool {
+        let hit = self.lookup(addr, true);
+        if hit {
+            self.stats.hits += 1;
+        } else {
+            self.stats.misses += 1;
+        }
+        hit
+    }
+
+    /// Drop every line.
+    pub fn invalidate(&mut self) {
+        for set in self.sets.iter_mut() {
+            *set = [INVALID; MAX_WAYS];
+        }
+    }
+}
+
+/// The memory timing of a running board: the chip's data plus the configuration the firmware
+/// has written, the caches' contents and the prefetch buffer's state.
+#[derive(Clone, Debug)]
+pub struct MemoryTiming {
+    /// The chip's data.
+    pub chip: ChipMemoryTiming,
+    flash_lo: u32,
+    flash_hi: u32,
+    /// log2 of `chip.fetch_bytes`.
+    pub(crate) fetch_shift: u32,
+    /// Cycles one flash read costs beyond a zero-wait-state access, as configured.
+    pub wait_states: u32,
+    /// Prefetch buffer on (STM32 PRFTEN).
+    pub prefetch: bool,
+    /// Instruction cache on.
+    pub icache_on: bool,
+    /// Data reads cached (in the D-cache, or in the unified cache).
+    pub dcache_on: bool,
+    /// The instruction (or unified) cache.
+    pub icache: Cache,
+    /// The separate data cache, if any.
+    pub dcache: Option<Cache>,
+    /// Cycle at which the prefetched next flash word is available.
+    prefetch_ready: u64,
+    /// Flash word the prefetch buffer holds or is reading.
+    prefetch_line: u32,
+    /// Cycles lost waiting for instruction fetches from flash.
+    pub fetch_stall_cycles: u64,
+    /// Cycles lost waiting for data reads from flash.
+    pub data_stall_cycles: u64,
+}
+
+impl MemoryTiming {
+    /// The chip's memory in its reset configuration.
+    pub fn new(chip: &ChipMemoryTiming) -> MemoryTiming {
+        let mut m = MemoryTiming {
+            chip: *chip,
+            flash_lo: chip.flash.0,
+            flash_hi: chip.flash.1,
+            fetch_shift: chip.fetch_bytes.max(1).next_power_of_two().trailing_zeros(),
+            wait_states: chip.fixed_wait_states,
+            prefetch: false,
+            icache_on: false,
+            dcache_on: false,
+            icache: Cache::new(chip.icache),
+            dcache: chip.dcache.map(Cache::new),
+            prefetch_ready: 0,
+            prefetch_line: u32::MAX,
+            fetch_stall_cycles: 0,
+            data_stall_cycles: 0,
+        };
+        m.apply(chip.config_reset);
+        m
+    }
+
+    /// Memory with no wait states anywhere (no chip data).
+    pub fn zero_wait() -> MemoryTiming {
+        let mut m = MemoryTiming::new(&STM32L4R5);
+        m.flash_lo = 0;
+        m.flash_hi = 0;
+        m.io_off();
+        m
+    }
+
+    fn io_off(&mut self) {
+        self.chip.io_port = (0, 0);
+    }
+
+    /// The firmware wrote the configuration register: take the new value.
+    pub fn apply(&mut self, value: u32) {
+        let (was_i, was_d) = (self.icache_on, self.dcache_on);
+        match self.chip.config {
+            FlashConfig::Stm32FlashAcr { .. } => {
+                self.wait_states = value & 0xf;
+                self.prefetch = value & (1 << 8) != 0;
+                self.icache_on = value & (1 << 9) != 0;
+                self.dcache_on = value & (1 << 10) != 0;
+            }
+            FlashConfig::NrfIcachecnf { .. } => {
+                self.icache_on = value & 1 != 0;
+                // The NVMC cache sits on the flash interface: data reads go through it too.
+                self.dcache_on = self.icache_on;
+            }
+            FlashConfig::Apollo3Cachecfg { .. } => {
+                let enable = value & 1 != 0;
+                self.icache_on = enable && value & (1 << 8) != 0;
+                self.dcache_on = enable && value & (1 << 9) != 0;
+                let ways = if (value >> 4) & 0xf == 8 { 1 } else { 2 };
+                if ways != self.chip.icache.ways {
+                    self.chip.icache = CacheGeometry {
+                        line_bytes: 16,
+                        sets: 1024 / ways,
+                        ways,
+                    };
+                    self.icache = Cache::new(self.chip.icache);
+                }
+            }
+            FlashConfig::Rp2040XipCtrl { .. } => {
+                self.icache_on = value & 1 != 0;
+                self.dcache_on = self.icache_on;
+            }
+        }
+        // A cache switched on starts empty (the firmware resets it first on every chip).
+        if self.icache_on && !was_i {
+            self.icache.invalidate();
+        }
+        if self.dcache_on && !was_d {
+            if let Some(d) = self.dcache.as_mut() {
+                d.invalidate();
+            }
+        }
+    }
+
+    /// True if `addr` is in the flash.
+    #[inline(always)]
+    pub fn is_flash(&self, addr: u32) -> bool {
+        addr.wrapping_sub(self.flash_lo) < self.flash_hi.wrapping_sub(self.flash_lo)
+    }
+
+    /// True if `addr` is on the single-cycle I/O port.
+    #[inline(always)]
+    pub fn is_io_port(&self, addr: u32) -> bool {
+        let (lo, hi) = self.chip.io_port;
+        addr.wrapping_sub(lo) < hi.wrapping_sub(lo)
+    }
+
+    /// Without branches: whether `pc` is in the flash, and whether its line is one of the two
+    /// most recently used of its instruction-cache set (made the most recent: exact LRU).
+    /// Anything else goes to [`Self::fetch`].
+    #[inline(always)]
+    pub(crate) fn fetch_probe(&mut self, pc: u32) -> (bool, bool) {
+        (self.is_flash(pc), self.icache_on & self.icache.hit_top2(pc))
+    }
+
+    /// Stall cycles of an instruction fetch of the flash word at `pc` at cycle `now` that is not
+    /// a hit in the most recently used way: a hit in another way (0), or a miss (the cache off
+    /// counts as one): the flash read, less what the prefetch buffer has already done.
+    pub fn fetch(&mut self, pc: u32, now: u64) -> u32 {
+        if !self.is_flash(pc) {
+            return 0;
+        }
+        let line = pc >> self.fetch_shift;
+        let sequential = line == self.prefetch_line;
+        if self.icache_on && self.icache.access(pc) {
+            return 0;
+        }
+        let stall = if self.prefetch && sequential {
+            // The prefetch buffer started reading this word when the previous one arrived.
+            self.prefetch_ready.saturating_sub(now) as u32
+        } else {
+            self.wait_states
+        };
+        if self.prefetch {
+            self.prefetch_line = line.wrapping_add(1);
+            self.prefetch_ready = now + stall as u64 + self.wait_states as u64;
+        }
+        self.fetch_stall_cycles += stall as u64;
+        stall
+    }
+
+    /// Stall cycles of a data read of the flash word at `addr` (0 outside the flash).
+    #[inline]
+    pub fn data_read(&mut self, addr: u32) -> u32 {
+        if !self.is_flash(addr) {
+            return 0;
+        }
+        self.data_read_flash(addr)
+    }
+
+    #[cold]
+    fn data_read_flash(&mut self, addr: u32) -> u32 {
+        let hit = self.dcache_on
+            && match self.dcache.as_mut() {
+                Some(d) => d.access(addr),
+                None => self.icache.access(addr),
+            };
+        if hit {
+            return 0;
+        }
+        self.data_stall_cycles += self.wait_states as u64;
+        self.wait_states
+    }
+
+    /// Data cache statistics (the unified cache's for chips without a separate one).
+    pub fn data_cache_stats(&self) -> Option<CacheStats> {
+        self.dcache.as_ref().map(|d| d.stats)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lru_keeps_the_recently_used_way() {
+        let mut c = Cache::new(CacheGeometry {
+            line_bytes: 8,
+            sets: 1,
+            ways: 2,
+        });
+        assert!(!c.access(0x00));
+        assert!(!c.access(0x08));
+        assert!(c.access(0x00)); // 0x00 most recent, 0x08 least
+        assert!(!c.access(0x10)); // evicts 0x08
+        assert!(c.access(0x00));
+        assert!(!c.access(0x08));
+        assert_eq!(c.stats, CacheStats { hits: 2, misses: 4 });
+    }
+
+    #[test]
+    fn stm32_reads_flash_acr() {
+        let mut m = MemoryTiming::new(&STM32L4R5);
+        assert_eq!(m.wait_states, 0);
+        assert!(m.icache_on && m.dcache_on && !m.prefetch);
+        m.apply(0x705);
+        assert_eq!(m.wait_states, 5);
+        assert!(m.prefetch);
+        m.apply(0x005);
+        assert!(!m.icache_on && !m.dcache_on && !m.prefetch);
+        // Without cache or prefetch every new flash word costs the wait states.
+        assert_eq!(m.fetch(0x0800_0000, 0), 5);
+        assert_eq!(m.fetch(0x0800_0008, 10), 5);
+        assert_eq!(m.fetch(0x2000_0000, 20), 0);
+        assert_eq!(m.data_read(0x0800_0100), 5);
+        assert_eq!(m.data_read(0x2000_0100), 0);
+    }
+}
