@@ -102,7 +102,11 @@ pub fn build_with(
     let target = board.core.rust_target();
     let features = options.features(board);
     let rustc_version = toolchain_version(&project.root, target)?;
-    let hash = input_hash(project, board, &features, &rustc_version)?;
+    // Only the `mcubench` binary can be the wrapper (a test binary linking this library cannot).
+    let wrapper = std::env::current_exe()
+        .ok()
+        .filter(|exe| exe.file_stem().is_some_and(|s| s == "mcubench"));
+    let hash = input_hash(project, board, &features, &rustc_version, wrapper.is_some())?;
     let dir = project.build_dir().join("firmware").join(&board.name);
     let elf = dir.join(format!("{}.elf", &hash[..16]));
     if elf.is_file() {
@@ -116,10 +120,25 @@ pub fn build_with(
     // One cargo target dir per board: boards on the same triple would otherwise overwrite
     // each other's release/mcubench-firmware when built concurrently.
     let cargo_target_dir = project.build_dir().join("cargo-firmware").join(&board.name);
-    let output = clean_cargo_env(Command::new(cargo()))
-        .current_dir(&project.root)
+    // The canonical root, so that the paths cargo gives rustc do not depend on how the
+    // checkout was named (`harness/..`, a symlink), and remap_path_prefix maps them all.
+    let root = project
+        .root
+        .canonicalize()
+        .unwrap_or_else(|_| project.root.clone());
+    let mut cmd = clean_cargo_env(Command::new(cargo()));
+    let mut rustflags = remap_path_prefix(&root);
+    if let Some(me) = wrapper {
+        // Through `mcubench` as rustc wrapper: see rustc_wrapper. Cargo does not fingerprint
+        // the wrapper, but it does the flags: this cfg makes it rebuild what it built without.
+        cmd.env("RUSTC_WRAPPER", me).env(WRAPPER_ROOT, &root);
+        rustflags += "\x1f--cfg\x1fmcubench_stable_metadata";
+    }
+    let output = cmd
+        .env("CARGO_ENCODED_RUSTFLAGS", rustflags)
+        .current_dir(&root)
         .args(["build", "--release", "--manifest-path"])
-        .arg(project.root.join("firmware/Cargo.toml"))
+        .arg(root.join("firmware/Cargo.toml"))
         .args(["--target", target, "--features", &features, "--target-dir"])
         .arg(&cargo_target_dir)
         .stdin(Stdio::null())
@@ -208,6 +227,96 @@ fn clean_cargo_env(mut cmd: Command) -> Command {
     cmd
 }
 
+/// Panic locations put source paths in the firmware's flash; cargo gives the engine's and the
+/// protocol's (path dependencies outside the firmware workspace) as absolute paths. Mapped to
+/// `.`, the same sources make the same image in any checkout, so that flash sizes and cycles
+/// from CI compare with a baseline made elsewhere.
+fn remap_path_prefix(root: &Path) -> String {
+    format!("--remap-path-prefix={}=.", root.display())
+}
+
+/// Set by `build_with` for `mcubench` running as cargo's rustc wrapper: the checkout's root.
+pub const WRAPPER_ROOT: &str = "MCUBENCH_RUSTC_WRAPPER_ROOT";
+
+/// When `mcubench` runs as the firmware build's rustc wrapper (`WRAPPER_ROOT` set), runs rustc
+/// and returns its exit code; otherwise `None`.
+///
+/// Cargo derives `-C metadata` (which seeds every symbol hash) of a path dependency outside the
+/// building workspace, here the engine and the protocol, from its absolute path, and the
+/// firmware's own from theirs. Different symbol hashes put functions in a different order, so the
+/// same sources at another path gave a different image (same sizes, other addresses), which a
+/// cycle model with flash wait states or caches could see. For crates of the checkout, the
+/// wrapper replaces the metadata with a hash of what identifies the crate without its path:
+/// name, source file relative to the root, cfgs, crate type and target.
+pub fn rustc_wrapper() -> Option<i32> {
+    let root = PathBuf::from(std::env::var_os(WRAPPER_ROOT)?);
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.is_empty() {
+        return Some(2);
+    }
+    let rustc = args.remove(0);
+    stable_crate_metadata(&root, &mut args);
+    let status = Command::new(rustc).args(&args).status();
+    Some(match status {
+        Ok(s) => s.code().unwrap_or(1),
+        Err(e) => {
+            eprintln!("mcubench (as rustc wrapper): cannot run rustc: {e}");
+            2
+        }
+    })
+}
+
+/// Rewrites `-C metadata=...` of a crate whose source lies in `root` (see `rustc_wrapper`).
+fn stable_crate_metadata(root: &Path, args: &mut [String]) {
+    let source = args
+        .iter()
+        .find(|a| a.ends_with(".rs") && !a.starts_with('-'))
+        .map(PathBuf::from);
+    let Some(source) = source else { return };
+    let relative = if source.is_absolute() {
+        match source.strip_prefix(root) {
+            Ok(rel) => rel.to_path_buf(),
+            Err(_) => return, // a registry crate: its metadata does not depend on our path
+        }
+    } else {
+        source
+    };
+    let mut hasher = Sha256::new();
+    hasher.update(relative.to_string_lossy().as_bytes());
+    let mut identity: Vec<&str> = Vec::new();
+    for pair in args.windows(2) {
+        if [
+            "--crate-name",
+            "--cfg",
+            "--crate-type",
+            "--target",
+            "--edition",
+        ]
+        .contains(&pair[0].as_str())
+        {
+            identity.push(&pair[0]);
+            identity.push(&pair[1]);
+        }
+    }
+    for part in identity {
+        hasher.update(b"\0");
+        hasher.update(part.as_bytes());
+    }
+    let metadata: String = hasher
+        .finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    for i in 0..args.len() {
+        if args[i].starts_with("metadata=") && i > 0 && args[i - 1] == "-C" {
+            args[i] = format!("metadata={metadata}");
+        } else if args[i].starts_with("-Cmetadata=") {
+            args[i] = format!("-Cmetadata={metadata}");
+        }
+    }
+}
+
 /// `rustc -vV` of the toolchain the checkout pins, after checking it has `target`.
 fn toolchain_version(root: &Path, target: &str) -> Result<String, BuildError> {
     let run = |args: &[&str]| -> Result<String, BuildError> {
@@ -247,6 +356,7 @@ fn input_hash(
     board: &Board,
     features: &str,
     rustc_version: &str,
+    stable_metadata: bool,
 ) -> Result<String, BuildError> {
     let root = &project.root;
     let mut files = Vec::new();
@@ -269,7 +379,7 @@ fn input_hash(
     files.sort();
     let mut hasher = Sha256::new();
     hasher.update(format!(
-        "board={}\ntarget={}\nfeatures={features}\n",
+        "board={}\ntarget={}\nfeatures={features}\npaths=remapped\nstable_metadata={stable_metadata}\n",
         board.name,
         board.core.rust_target()
     ));
@@ -340,5 +450,51 @@ mod tests {
         let gnu = "ld: region `RAM' overflowed by 56 bytes";
         assert_eq!(linker_overflow(gnu), Some(("RAM".into(), 56)));
         assert_eq!(linker_overflow("error: linking failed"), None);
+    }
+
+    #[test]
+    fn crate_metadata_does_not_depend_on_the_checkouts_path() {
+        let args = |root: &str, source: &str| -> Vec<String> {
+            let source = source.replace("ROOT", root);
+            [
+                "--crate-name",
+                "mcubench_engine",
+                "--edition=2021",
+                &source,
+                "--crate-type",
+                "lib",
+                "-C",
+                "metadata=from-the-path-ROOT",
+                "-C",
+                "extra-filename=-abc",
+                "--cfg",
+                "feature=\"dsp\"",
+                "--target",
+                "thumbv7em-none-eabihf",
+            ]
+            .iter()
+            .map(|a| a.replace("ROOT", root))
+            .collect()
+        };
+        let stable = |root: &str, source: &str| {
+            let mut a = args(root, source);
+            stable_crate_metadata(Path::new(root), &mut a);
+            a
+        };
+        let here = stable("/work/a", "ROOT/engine/src/lib.rs");
+        let there = stable("/home/runner/work/x/x", "ROOT/engine/src/lib.rs");
+        assert_eq!(here[7], there[7]);
+        assert!(here[7].starts_with("metadata=") && !here[7].contains("work"));
+        assert_eq!(here[9], "extra-filename=-abc", "file names stay cargo's");
+        // Another crate, or the same one for another target, keeps a metadata of its own.
+        let member = stable("/work/a", "src/main.rs");
+        assert_ne!(member[7], here[7]);
+        let mut host = args("/work/a", "ROOT/engine/src/lib.rs");
+        host[13] = "x86_64-unknown-linux-gnu".into();
+        stable_crate_metadata(Path::new("/work/a"), &mut host);
+        assert_ne!(host[7], here[7]);
+        // A crate from the registry is left alone.
+        let registry = stable("/work/a", "/root/.cargo/registry/src/x/libm-0.2/src/lib.rs");
+        assert_eq!(registry[7], "metadata=from-the-path-/work/a");
     }
 }

@@ -11,6 +11,7 @@ pub mod deploy;
 pub mod energy;
 pub mod firmware;
 pub mod job;
+pub mod merge;
 pub mod model_file;
 pub mod npy;
 pub mod plan;

@@ -45,12 +45,18 @@ enum Command {
     Probes(cmd::probes::Args),
     /// Check the real-board setup: probes, serial ports, meters, against targets.toml.
     Doctor(cmd::doctor::Args),
+    /// Merge the run directories of a sharded matrix into one run.
+    Merge(cmd::merge::Args),
     /// Manage results/baseline/, what CI compares against.
     #[command(subcommand)]
     Baseline(cmd::baseline::Command),
 }
 
 fn main() -> ExitCode {
+    // Started by cargo as the firmware build's rustc wrapper, not by a user.
+    if let Some(code) = mcubench::firmware::rustc_wrapper() {
+        return ExitCode::from(code as u8);
+    }
     let cli = Cli::parse();
     // Commands that need no checkout come first.
     let result = match &cli.command {
@@ -59,6 +65,7 @@ fn main() -> ExitCode {
         Command::Model(args) => cmd::model::run(args).map(|()| 0),
         Command::Infer(args) => cmd::infer::run(args).map(|()| 0),
         Command::Probes(args) => cmd::probes::run(args).map(|()| 0),
+        Command::Merge(args) => cmd::merge::run(args).map(|()| 0),
         _ => Project::discover(cli.root.as_deref()).and_then(|project| {
             match &cli.command {
                 Command::Boards(args) => cmd::boards::run(&project, args),
@@ -74,7 +81,8 @@ fn main() -> ExitCode {
                 | Command::Report(_)
                 | Command::Model(_)
                 | Command::Infer(_)
-                | Command::Probes(_) => {
+                | Command::Probes(_)
+                | Command::Merge(_) => {
                     unreachable!("handled above")
                 }
             }

@@ -1,6 +1,8 @@
 //! The job matrix: boards x workloads x variants, filtered, with what cannot run rejected
 //! before anything is built.
 
+use sha2::{Digest, Sha256};
+
 use crate::job::{self, PreparedJob, RunSettings};
 use crate::results::{JobKey, Variant};
 use crate::targets::Targets;
@@ -53,6 +55,12 @@ pub struct Rejected {
 pub struct Plan {
     pub jobs: Vec<PreparedJob>,
     pub rejected: Vec<Rejected>,
+    /// Where each of `jobs` stands in the whole selection before sharding (parallel to `jobs`),
+    /// so that `merge` can put the shards' jobs back in the unsharded order.
+    pub positions: Vec<usize>,
+    /// SHA-256 of the whole selection before sharding (every selected board/workload/variant,
+    /// in order): the same for every shard of one plan and for the unsharded run.
+    pub selection_sha256: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -141,9 +149,22 @@ pub fn plan(
             }
         }
     }
+    let mut hasher = Sha256::new();
+    for (board, workload, variant) in &selected {
+        hasher.update(format!(
+            "{}/{}/{}\n",
+            board.name, workload.name, variant.variant
+        ));
+    }
     let mut plan = Plan {
         jobs: Vec::new(),
         rejected: Vec::new(),
+        positions: Vec::new(),
+        selection_sha256: hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
     };
     for (k, (board, workload, variant)) in selected.into_iter().enumerate() {
         if let Some(shard) = shard {
@@ -165,7 +186,10 @@ pub fn plan(
             continue;
         }
         match job::prepare(board, workload, variant, settings) {
-            Ok(job) => plan.jobs.push(job),
+            Ok(job) => {
+                plan.jobs.push(job);
+                plan.positions.push(k);
+            }
             Err(reason) => plan.rejected.push(Rejected { key, reason }),
         }
     }

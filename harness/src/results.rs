@@ -246,6 +246,38 @@ pub struct Manifest {
     /// How each board was reached, and what measured its energy (real boards only).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub boards: std::collections::BTreeMap<String, BoardSetup>,
+    /// The --board/--workload/--variant patterns the plan was made from (None in manifests
+    /// written before mcubench recorded them).
+    #[serde(default)]
+    pub selection: Option<Selection>,
+    /// SHA-256 of the whole selection before sharding: the same for every shard of one plan
+    /// and for the unsharded run (None in manifests written before mcubench recorded it).
+    #[serde(default)]
+    pub plan_sha256: Option<String>,
+    /// Set when the run is one shard of a larger plan (`run --shard i/n`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardOf>,
+    /// The runs a merged run was made from (`mcubench merge`), by run id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<String>,
+}
+
+/// What `run` was asked to select (globs; empty = everything).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Selection {
+    pub boards: Vec<String>,
+    pub workloads: Vec<String>,
+    pub variants: Vec<String>,
+}
+
+/// One shard of a plan: shard `index` of `count`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardOf {
+    pub index: usize,
+    pub count: usize,
+    /// Where each job of the manifest's `plan` stands in the whole selection (parallel to
+    /// `plan`), so that merge restores the unsharded order.
+    pub positions: Vec<usize>,
 }
 
 /// A board's setup in a run: the back end, the supply voltage, and the energy meter if any.

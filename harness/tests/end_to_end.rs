@@ -224,6 +224,105 @@ fn a_slower_firmware_is_a_regression_naming_board_workload_variant_metric_and_si
     assert!(change > 5.0, "{line}");
 }
 
+#[test]
+fn shards_merged_equal_the_unsharded_run_job_for_job() {
+    use mcubench::results::{JobResult, RunDir};
+    let runs = tempfile::tempdir().unwrap();
+    // Eight jobs, one of them rejected (nrf52840-dk/mlperf-ad/fp32 does not fit), so that the
+    // shards' positions in the whole selection are not simply every other job.
+    let matrix = |runs_dir: &str, shard: Option<&str>| {
+        let mut args = vec![
+            "run",
+            "--board",
+            "nrf52840-dk,pico",
+            "--workload",
+            "digits,mlperf-ad",
+            "--variant",
+            "fp32,fiq",
+            "--warmup",
+            "0",
+            "--runs",
+            "1",
+            "--no-report",
+            "--runs-dir",
+        ];
+        args.push(runs_dir);
+        if let Some(s) = shard {
+            args.extend(["--shard", s]);
+        }
+        let (code, _, err) = mcubench(&args);
+        assert_eq!(code, 0, "{err}");
+        let dir = Path::new(runs_dir);
+        let run = std::fs::read_dir(dir)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        (run, err)
+    };
+    let sub = |name: &str| {
+        let p = runs.path().join(name);
+        std::fs::create_dir(&p).unwrap();
+        p.to_str().unwrap().to_owned()
+    };
+    let (whole, err) = matrix(&sub("whole"), None);
+    assert!(err.contains("plan: 7 jobs to run, 1 rejected"), "{err}");
+    let (one, err) = matrix(&sub("one"), Some("1/2"));
+    assert!(err.contains("plan: 3 jobs to run, 1 rejected"), "{err}");
+    let (two, err) = matrix(&sub("two"), Some("2/2"));
+    assert!(err.contains("plan: 4 jobs to run, 0 rejected"), "{err}");
+
+    let merged = runs.path().join("merged");
+    let (code, _, err) = mcubench(&[
+        "merge",
+        two.to_str().unwrap(),
+        one.to_str().unwrap(),
+        "-o",
+        merged.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+
+    let (whole, merged) = (
+        RunDir::open(&whole).unwrap(),
+        RunDir::open(&merged).unwrap(),
+    );
+    let (wm, mm) = (whole.manifest().unwrap(), merged.manifest().unwrap());
+    assert_eq!(
+        mm.plan, wm.plan,
+        "the merged plan is the unsharded plan, in order"
+    );
+    assert_eq!(mm.plan_sha256, wm.plan_sha256);
+    assert_eq!(mm.firmware, wm.firmware);
+    assert_eq!(mm.models, wm.models);
+    // Everything measured is equal (emulated cycles are deterministic); only the host time
+    // a job took differs.
+    let measured = |run: &RunDir| {
+        let mut rs: Vec<JobResult> = run.results().unwrap();
+        for r in &mut rs {
+            r.duration_s = 0.0;
+        }
+        rs.sort_by(|a, b| a.key.cmp(&b.key));
+        rs
+    };
+    let (w, m) = (measured(&whole), measured(&merged));
+    assert_eq!(w.len(), 7);
+    assert_eq!(m, w);
+    assert_eq!(
+        std::fs::read_dir(merged.path.join("logs")).unwrap().count(),
+        7
+    );
+
+    // And compare agrees: the merged run against the unsharded one is clean.
+    let (code, out, err) = mcubench(&[
+        "compare",
+        whole.path.to_str().unwrap(),
+        merged.path.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("7 jobs compared, 0 new, 0 missing"), "{out}");
+}
+
 /// Accuracy mode over both transports' host-to-device side: RTT down-channel (pico) and the
 /// Artemis UART's receive FIFO. The engine in the firmware is the host engine's code, so the
 /// device's metric equals the host reference's and every output agrees.

@@ -37,6 +37,11 @@ pub struct Args {
     /// Drop of the on-device metric (accuracy, AUC) that counts as a regression.
     #[arg(long, default_value_t = Thresholds::default().metric_drop)]
     pub metric_drop: f64,
+    /// Also exit 1 when the baseline is stale: a baseline job missing from the run, or a
+    /// metric that could not be compared (another cycle-model version). For CI, so that a
+    /// change that outdates the baseline does not pass unchecked.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Returns the exit code: 0 no regression, 1 regression or failed job (errors are 2, in main).
@@ -52,11 +57,20 @@ pub fn run(args: &Args) -> Result<i32> {
         metric_drop: args.metric_drop,
     };
     let comparison = compare::compare(&baseline.results()?, &run.results()?, thresholds)?;
-    let md = compare::markdown(
+    let mut md = compare::markdown(
         &comparison,
         &args.baseline.display().to_string(),
         &args.run.display().to_string(),
     );
+    let stale =
+        args.strict && (!comparison.missing_jobs.is_empty() || !comparison.not_compared.is_empty());
+    if stale {
+        md += &format!(
+            "\n**Failing (--strict): the baseline is stale** ({} baseline jobs missing from the run, {} metrics not compared). If this change is meant to alter the matrix or the cycle model, update the baseline in this pull request: `scripts/ci/update-baseline` (see results/baseline/README.md).\n",
+            comparison.missing_jobs.len(),
+            comparison.not_compared.len()
+        );
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&comparison)?);
     } else {
@@ -65,5 +79,5 @@ pub fn run(args: &Args) -> Result<i32> {
     if let Some(path) = &args.output {
         std::fs::write(path, &md).with_context(|| format!("cannot write {}", path.display()))?;
     }
-    Ok(comparison.exit_code())
+    Ok(if stale { 1 } else { comparison.exit_code() })
 }

@@ -8,6 +8,7 @@ pub mod compare;
 pub mod doctor;
 pub mod emulate;
 pub mod infer;
+pub mod merge;
 pub mod model;
 pub mod probes;
 pub mod report;

@@ -18,7 +18,7 @@ use crate::deploy::{deployer_for, Mode};
 use crate::job::RunSettings;
 use crate::plan::{self, Filter, Shard};
 use crate::project::Project;
-use crate::results::{BoardSetup, JobKey, JobStatus, Manifest, RunDir};
+use crate::results::{BoardSetup, JobKey, JobStatus, Manifest, RunDir, Selection, ShardOf};
 use crate::runner::{self, BoardFirmware, Event, Sink};
 use crate::workloads::{sha256_file, Workload};
 use crate::{firmware, size};
@@ -187,7 +187,7 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
     let (run_dir, done) = match &args.resume {
         Some(id) => resume(project, &args.runs_dir, id, &keys)?,
         None => {
-            let manifest = manifest(project, &keys, &workloads, args, &settings)?;
+            let manifest = manifest(project, &keys, &plan, &workloads, &settings, args)?;
             let path = project.root.join(&args.runs_dir).join(&manifest.run_id);
             (RunDir::create(&path, &manifest)?, Vec::new())
         }
@@ -365,9 +365,10 @@ fn resume(
 fn manifest(
     project: &Project,
     keys: &[JobKey],
+    plan: &plan::Plan,
     workloads: &[Workload],
-    args: &Args,
     settings: &RunSettings,
+    args: &Args,
 ) -> Result<Manifest> {
     let git = |a: &[&str]| {
         std::process::Command::new("git")
@@ -438,6 +439,18 @@ fn manifest(
         warmup_runs: settings.warmup_runs,
         timed_runs: settings.timed_runs,
         boards: BTreeMap::new(),
+        selection: Some(Selection {
+            boards: args.board.clone(),
+            workloads: args.workload.clone(),
+            variants: args.variant.clone(),
+        }),
+        plan_sha256: Some(plan.selection_sha256.clone()),
+        shard: args.shard.map(|s| ShardOf {
+            index: s.index,
+            count: s.count,
+            positions: plan.positions.clone(),
+        }),
+        merged_from: Vec::new(),
     })
 }
 

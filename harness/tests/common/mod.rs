@@ -61,6 +61,10 @@ pub fn manifest() -> Manifest {
         warmup_runs: 2,
         timed_runs: 10,
         boards: Default::default(),
+        selection: Some(Default::default()),
+        plan_sha256: Some("0".into()),
+        shard: None,
+        merged_from: Vec::new(),
     }
 }
 
