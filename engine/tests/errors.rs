@@ -321,3 +321,24 @@ fn corrupted_models_never_panic() {
         }
     }
 }
+
+/// Inputs the fuzzer (engine/fuzz) once crashed on: each must load, plan and run (or be
+/// refused) without a panic. conv-bias-overflow: an int8 CONV_2D whose accumulator plus bias
+/// overflowed i32 (now wrapping, as the accumulation itself and TFLite Micro's int32 do).
+#[test]
+fn former_fuzzer_crashes_do_not_panic() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-regressions");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let model = AlignedModel::from_bytes(&std::fs::read(&path).unwrap());
+        let Ok(parsed) = Model::parse("regression", model.bytes()) else {
+            continue;
+        };
+        let _ = engine::summary(&parsed);
+        let mut words = arena(256 * 1024);
+        let bytes = bytemuck::cast_slice_mut::<u128, u8>(&mut words);
+        if let Ok(mut interpreter) = Interpreter::new(&parsed, bytes) {
+            let _ = interpreter.invoke();
+        }
+    }
+}

@@ -317,7 +317,7 @@ fn conv_int8(
         input,
         filter,
         input_offset,
-        |oc, acc| finish(oc, acc + bias.map_or(0, |b| b[oc])),
+        |oc, acc| finish(oc, acc.wrapping_add(bias.map_or(0, |b| b[oc]))),
         out,
     );
 }
