@@ -59,6 +59,20 @@ pub enum End {
     TimedOut(String),
 }
 
+impl End {
+    /// How the report ended, if it has: `@error`, a malformed record, or `@done` (the same for
+    /// every back end).
+    pub fn of_report(m: &Measurements) -> Option<End> {
+        if let Some(reason) = &m.error {
+            Some(End::FirmwareError(reason.clone()))
+        } else if let Some(line) = &m.malformed {
+            Some(End::Malformed(line.clone()))
+        } else {
+            m.done.then_some(End::Done)
+        }
+    }
+}
+
 /// The outcome of running firmware on a virtual board.
 #[derive(Debug)]
 pub struct Run {
@@ -318,15 +332,8 @@ impl VirtualBoard {
                 on_output(&semihosting);
                 stream.feed(&semihosting);
             }
-            let m = &stream.measurements;
-            if let Some(reason) = &m.error {
-                break End::FirmwareError(reason.clone());
-            }
-            if let Some(line) = &m.malformed {
-                break End::Malformed(line.clone());
-            }
-            if m.done {
-                break End::Done;
+            if let Some(end) = End::of_report(&stream.measurements) {
+                break end;
             }
             match stop {
                 StopReason::BudgetExhausted => {}

@@ -479,15 +479,8 @@ impl ProbeDeployer {
                     }
                 }
             }
-            let m = &stream.measurements;
-            if let Some(reason) = &m.error {
-                break End::FirmwareError(reason.clone());
-            }
-            if let Some(line) = &m.malformed {
-                break End::Malformed(line.clone());
-            }
-            if m.done {
-                break End::Done;
+            if let Some(end) = End::of_report(&stream.measurements) {
+                break end;
             }
             if cancel.load(Ordering::Relaxed) {
                 break End::Stopped("interrupted".into());

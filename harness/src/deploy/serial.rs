@@ -268,15 +268,8 @@ impl UartReport<'_> {
             return End::Stopped(format!("serial port {}: {e}", self.port));
         }
         loop {
-            let m = &stream.measurements;
-            if let Some(reason) = &m.error {
-                return End::FirmwareError(reason.clone());
-            }
-            if let Some(line) = &m.malformed {
-                return End::Malformed(line.clone());
-            }
-            if m.done {
-                return End::Done;
+            if let Some(end) = End::of_report(&stream.measurements) {
+                return end;
             }
             if cancel.load(Ordering::Relaxed) {
                 return End::Stopped("interrupted".into());
