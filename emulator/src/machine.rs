@@ -590,18 +590,23 @@ impl<T: Timing> Machine<T> {
         stop
     }
 
+    /// The interpreter loop. The PC lives in a local: after an instruction that did not change
+    /// the flow of control (the common, well-predicted case) the next one's address comes from
+    /// a register rather than back from `self.cpu.pc`, which keeps a store and a reload off the
+    /// chain from one instruction to the next.
     #[inline(always)]
     fn run_until(&mut self, end: u64, count: &mut u64) -> StopReason {
+        let mut pc = self.cpu.pc;
         loop {
             if self.cycles >= self.next_check {
                 if let Some(stop) = self.service() {
                     return stop;
                 }
+                pc = self.cpu.pc;
             }
             if *count >= end {
                 return StopReason::BudgetExhausted;
             }
-            let pc = self.cpu.pc;
             let off = pc.wrapping_sub(self.code_base);
             let insn = if off < self.code_len {
                 let slot = self.mem.code[self.code_slot + (off >> 1) as usize];
@@ -610,7 +615,10 @@ impl<T: Timing> Machine<T> {
                         Ok(i) => i,
                         Err(t) => match self.fault(t, pc) {
                             Some(stop) => return stop,
-                            None => continue,
+                            None => {
+                                pc = self.cpu.pc;
+                                continue;
+                            }
                         },
                     }
                 } else {
@@ -621,7 +629,10 @@ impl<T: Timing> Machine<T> {
                     Ok(i) => i,
                     Err(t) => match self.fault(t, pc) {
                         Some(stop) => return stop,
-                        None => continue,
+                        None => {
+                            pc = self.cpu.pc;
+                            continue;
+                        }
                     },
                 }
             };
@@ -647,7 +658,8 @@ impl<T: Timing> Machine<T> {
                             }
                         }
                         Trap::Stop(StopReason::Exit { code }) => {
-                            self.account(&insn, pc, next, true);
+                            let taken = self.cpu.pc != next;
+                            self.account(&insn, pc, taken, true);
                             *count += 1;
                             return StopReason::Exit { code };
                         }
@@ -657,23 +669,34 @@ impl<T: Timing> Machine<T> {
                             self.cpu.pc = pc;
                             match self.fault(t, pc) {
                                 Some(stop) => return stop,
-                                None => continue,
+                                None => {
+                                    pc = self.cpu.pc;
+                                    continue;
+                                }
                             }
                         }
                     }
                 }
             }
-            self.account(&insn, pc, next, executed);
+            // Two calls with a constant `taken`, so that this is a branch (predicted, mostly
+            // not taken) and not a select that would wait for `self.cpu.pc`.
+            if self.cpu.pc != next {
+                self.account(&insn, pc, true, executed);
+                pc = self.cpu.pc;
+            } else {
+                self.account(&insn, pc, false, executed);
+                pc = next;
+            }
             *count += 1;
         }
     }
 
     #[inline(always)]
-    fn account(&mut self, insn: &Insn, pc: u32, next: u32, executed: bool) {
+    fn account(&mut self, insn: &Insn, pc: u32, branch_taken: bool, executed: bool) {
         let event = InsnEvent {
             insn,
             pc,
-            branch_taken: self.cpu.pc != next,
+            branch_taken,
             executed,
             data_addr: self.data_addr,
             aux: self.timing_aux,

@@ -233,7 +233,7 @@ fn stm32_flash_wait_states_and_art_accelerator() {
     // costs the 5 wait states; the fetch after each taken branch hits.
     let (cached, m) = stm32_loop(0x605);
     assert_eq!(cached, zero_wait + 5);
-    let icache = m.timing.memory.icache.stats;
+    let icache = m.timing.memory.icache.stats();
     assert_eq!((icache.hits, icache.misses), (99, 1), "{icache:?}");
     // LATENCY 5, no cache, no prefetch: every fetch from flash (here, after each taken branch)
     // costs the 5 wait states (RM0432 §3.3.3).
@@ -260,7 +260,7 @@ fn rp2040_xip_cache_misses_cost_a_qspi_transfer() {
     let zero_wait = 1 + 100 * 3 + 99;
     // The loop's 8-byte cache lines miss once each (55 cycles, datasheet: "roughly 50-60"),
     // then hit.
-    let misses = m.timing.memory.icache.stats.misses;
+    let misses = m.timing.memory.icache.stats().misses;
     assert!((1..=3).contains(&misses), "{misses}");
     assert_eq!(m.cycles(), zero_wait + 55 * misses);
 }

@@ -209,86 +209,141 @@ pub const MAX_WAYS: usize = 4;
 const INVALID: u32 = u32::MAX;
 
 /// A set-associative cache with LRU replacement (tags only: the data lives in memory), of at
-/// most [`MAX_SETS`] sets of [`MAX_WAYS`] ways. A lookup is branch-free: the hot path of the
-/// cycle model does one per instruction.
+/// most [`MAX_SETS`] sets of [`MAX_WAYS`] ways. Recency is kept as a last-use stamp per way
+/// (the least recently used way has the smallest stamp, an empty way stamp 0), and a map from
+/// each line of the cached window to the way that holds it, so a hit is one load and one
+/// store, without a branch: the hot path of the cycle model does one per fetch word.
 #[derive(Clone, Debug)]
 pub struct Cache {
     line_shift: u32,
     set_mask: u32,
     ways: usize,
-    /// Per set, line addresses in most- to least-recently-used order (`INVALID`: empty; ways
-    /// beyond `ways` stay empty).
-    sets: Box<[[u32; MAX_WAYS]; MAX_SETS]>,
-    /// Lookups so far.
-    pub stats: CacheStats,
+    /// Per set and way, the line held (`INVALID`: empty; ways beyond `ways` stay empty).
+    tags: Box<[[u32; MAX_WAYS]; MAX_SETS]>,
+    /// Per set and way (`set * MAX_WAYS + way`), the clock at its last use (0: never); the
+    /// extra last slot takes the stamps of fetches that use no way.
+    used: Box<[u64]>,
+    /// Advances with every use.
+    clock: u64,
+    /// First line of the cached window (the flash).
+    window_line: u32,
+    /// Per line of the window, 1 + the way holding it, 0 if it is not cached.
+    resident: Box<[u8]>,
+    /// Lookups so far, besides the fetch side's hits.
+    counted: CacheStats,
+    /// Uses counted in `counted`, so that the probe's hits are `clock - lookups`.
+    lookups: u64,
 }
 
+const UNUSED_SLOT: usize = MAX_SETS * MAX_WAYS;
+
 impl Cache {
-    /// An empty cache of the given geometry (clamped to [`MAX_SETS`] x [`MAX_WAYS`]).
-    pub fn new(g: CacheGeometry) -> Cache {
+    /// An empty cache of the given geometry (clamped to [`MAX_SETS`] x [`MAX_WAYS`]) in front of
+    /// the addresses `[window.0, window.1)`.
+    pub fn new(g: CacheGeometry, window: (u32, u32)) -> Cache {
         let sets = (g.sets.max(1).next_power_of_two() as usize).min(MAX_SETS);
+        let line_shift = g.line_bytes.max(2).next_power_of_two().trailing_zeros();
+        let lines = (window.1.saturating_sub(window.0) >> line_shift) as usize;
         Cache {
-            line_shift: g.line_bytes.max(2).next_power_of_two().trailing_zeros(),
+            line_shift,
             set_mask: sets as u32 - 1,
             ways: (g.ways.max(1) as usize).min(MAX_WAYS),
-            sets: Box::new([[INVALID; MAX_WAYS]; MAX_SETS]),
-            stats: CacheStats::default(),
+            tags: Box::new([[INVALID; MAX_WAYS]; MAX_SETS]),
+            used: vec![0; UNUSED_SLOT + 1].into_boxed_slice(),
+            clock: 0,
+            window_line: window.0 >> line_shift,
+            resident: vec![0; lines].into_boxed_slice(),
+            counted: CacheStats::default(),
+            lookups: 0,
         }
     }
 
     /// Look `addr` up and make its line the most recently used, filling it on a miss (evicting
     /// the least recently used way). Returns true on a hit. Counts nothing.
-    #[inline(always)]
-    pub(crate) fn lookup(&mut self, addr: u32, enabled: bool) -> bool {
-        let addr_line = addr >> self.line_shift;
-        let set = &mut self.sets[(addr_line & self.set_mask) as usize & (MAX_SETS - 1)];
-        let t = *set;
-        // Disabled: look up the MRU line instead, which changes nothing.
-        let line = if enabled { addr_line } else { t[0] };
-        // Position of the line, MAX_WAYS if absent; computed with selects, not branches.
-        let mut k = MAX_WAYS;
-        for j in (0..MAX_WAYS).rev() {
-            k = if t[j] == line { j } else { k };
+    pub(crate) fn lookup(&mut self, addr: u32) -> bool {
+        let line = addr >> self.line_shift;
+        let set = (line & self.set_mask) as usize & (MAX_SETS - 1);
+        self.clock += 1;
+        let base = set * MAX_WAYS;
+        let ways = &self.tags[set][..self.ways];
+        if let Some(k) = ways.iter().position(|&t| t == line) {
+            self.used[base + k] = self.clock;
+            return true;
         }
-        let ways = self.ways;
-        set[0] = line;
-        for j in 1..MAX_WAYS {
-            let moved = if k >= j { t[j - 1] } else { t[j] };
-            set[j] = if j < ways { moved } else { INVALID };
+        // The least recently used way (an empty one first: its stamp is 0).
+        let victim = (0..self.ways)
+            .min_by_key(|&k| self.used[base + k])
+            .unwrap_or(0);
+        let old = std::mem::replace(&mut self.tags[set][victim], line);
+        if old != INVALID {
+            self.set_resident(old, 0);
         }
-        k < ways
+        self.set_resident(line, victim as u8 + 1);
+        self.used[base + victim] = self.clock;
+        false
     }
 
-    /// True if `addr`'s line is in one of the two most recently used ways of its set, which it
-    /// then becomes the first of (the LRU update, without branches; uncounted). Never true for
-    /// an address whose line is not cached, so looking up a non-flash address changes nothing.
+    fn set_resident(&mut self, line: u32, way: u8) {
+        if let Some(r) = self
+            .resident
+            .get_mut(line.wrapping_sub(self.window_line) as usize)
+        {
+            *r = way;
+        }
+    }
+
+    /// The fetch side's probe of `addr`: `(in_window, cached)`. When `touch` and the line is
+    /// cached it becomes the most recently used (a hit, counted in [`Self::stats`]). Branch-free;
+    /// a line that is not cached changes nothing.
     #[inline(always)]
-    pub(crate) fn hit_top2(&mut self, addr: u32) -> bool {
+    pub(crate) fn probe(&mut self, addr: u32, touch: bool) -> (bool, bool) {
         let line = addr >> self.line_shift;
-        let set = &mut self.sets[(line & self.set_mask) as usize & (MAX_SETS - 1)];
-        let (t0, t1) = (set[0], set[1]);
-        let (h0, h1) = (t0 == line, t1 == line);
-        set[0] = if h1 { t1 } else { t0 };
-        set[1] = if h1 { t0 } else { t1 };
-        h0 | h1
+        let idx = line.wrapping_sub(self.window_line) as usize;
+        let in_window = idx < self.resident.len();
+        let way = if in_window { self.resident[idx] } else { 0 };
+        let hit = touch & (way != 0);
+        let set = (line & self.set_mask) as usize & (MAX_SETS - 1);
+        let slot = if hit {
+            set * MAX_WAYS + (way as usize).wrapping_sub(1) % MAX_WAYS
+        } else {
+            UNUSED_SLOT
+        };
+        self.clock += hit as u64;
+        self.used[slot] = self.clock;
+        (in_window, way != 0)
     }
 
     /// [`Self::lookup`], counted in [`Self::stats`].
     pub fn access(&mut self, addr: u32) -> bool {
-        let hit = self.lookup(addr, true);
+        let hit = self.lookup(addr);
+        self.lookups += 1;
         if hit {
-            self.stats.hits += 1;
+            self.counted.hits += 1;
         } else {
-            self.stats.misses += 1;
+            self.counted.misses += 1;
         }
         hit
     }
 
+    /// Hits and misses so far.
+    pub fn stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.counted.hits + (self.clock - self.lookups),
+            misses: self.counted.misses,
+        }
+    }
+
     /// Drop every line.
     pub fn invalidate(&mut self) {
-        for set in self.sets.iter_mut() {
-            *set = [INVALID; MAX_WAYS];
+        for set in 0..MAX_SETS {
+            for way in 0..MAX_WAYS {
+                let line = std::mem::replace(&mut self.tags[set][way], INVALID);
+                if line != INVALID {
+                    self.set_resident(line, 0);
+                }
+            }
         }
+        self.used.fill(0);
     }
 }
 
@@ -336,8 +391,8 @@ impl MemoryTiming {
             prefetch: false,
             icache_on: false,
             dcache_on: false,
-            icache: Cache::new(chip.icache),
-            dcache: chip.dcache.map(Cache::new),
+            icache: Cache::new(chip.icache, chip.flash),
+            dcache: chip.dcache.map(|g| Cache::new(g, chip.flash)),
             prefetch_ready: 0,
             prefetch_line: u32::MAX,
             fetch_stall_cycles: 0,
@@ -352,6 +407,9 @@ impl MemoryTiming {
         let mut m = MemoryTiming::new(&STM32L4R5);
         m.flash_lo = 0;
         m.flash_hi = 0;
+        m.chip.flash = (0, 0);
+        m.icache = Cache::new(m.chip.icache, m.chip.flash);
+        m.dcache = m.chip.dcache.map(|g| Cache::new(g, m.chip.flash));
         m.io_off();
         m
     }
@@ -386,7 +444,7 @@ impl MemoryTiming {
                         sets: 1024 / ways,
                         ways,
                     };
-                    self.icache = Cache::new(self.chip.icache);
+                    self.icache = Cache::new(self.chip.icache, self.chip.flash);
                 }
             }
             FlashConfig::Rp2040XipCtrl { .. } => {
@@ -416,14 +474,6 @@ impl MemoryTiming {
     pub fn is_io_port(&self, addr: u32) -> bool {
         let (lo, hi) = self.chip.io_port;
         addr.wrapping_sub(lo) < hi.wrapping_sub(lo)
-    }
-
-    /// Without branches: whether `pc` is in the flash, and whether its line is one of the two
-    /// most recently used of its instruction-cache set (made the most recent: exact LRU).
-    /// Anything else goes to [`Self::fetch`].
-    #[inline(always)]
-    pub(crate) fn fetch_probe(&mut self, pc: u32) -> (bool, bool) {
-        (self.is_flash(pc), self.icache_on & self.icache.hit_top2(pc))
     }
 
     /// Stall cycles of an instruction fetch of the flash word at `pc` at cycle `now` that is not
@@ -461,15 +511,18 @@ impl MemoryTiming {
         self.data_read_flash(addr)
     }
 
-    #[cold]
-    fn data_read_flash(&mut self, addr: u32) -> u32 {
-        let hit = self.dcache_on
-            && match self.dcache.as_mut() {
-                Some(d) => d.access(addr),
-                None => self.icache.access(addr),
+    /// [`Self::data_read`] of an address in the flash.
+    #[inline]
+    pub(crate) fn data_read_flash(&mut self, addr: u32) -> u32 {
+        if self.dcache_on {
+            let cache = match self.dcache.as_mut() {
+                Some(d) => d,
+                None => &mut self.icache,
             };
-        if hit {
-            return 0;
+            // A hit is the probe's (counted); a miss the full lookup's, which fills the line.
+            if cache.probe(addr, true).1 || cache.access(addr) {
+                return 0;
+            }
         }
         self.data_stall_cycles += self.wait_states as u64;
         self.wait_states
@@ -477,7 +530,7 @@ impl MemoryTiming {
 
     /// Data cache statistics (the unified cache's for chips without a separate one).
     pub fn data_cache_stats(&self) -> Option<CacheStats> {
-        self.dcache.as_ref().map(|d| d.stats)
+        self.dcache.as_ref().map(Cache::stats)
     }
 }
 
@@ -487,18 +540,94 @@ mod tests {
 
     #[test]
     fn lru_keeps_the_recently_used_way() {
-        let mut c = Cache::new(CacheGeometry {
-            line_bytes: 8,
-            sets: 1,
-            ways: 2,
-        });
+        let mut c = Cache::new(
+            CacheGeometry {
+                line_bytes: 8,
+                sets: 1,
+                ways: 2,
+            },
+            (0, 0x100),
+        );
         assert!(!c.access(0x00));
         assert!(!c.access(0x08));
         assert!(c.access(0x00)); // 0x00 most recent, 0x08 least
         assert!(!c.access(0x10)); // evicts 0x08
         assert!(c.access(0x00));
         assert!(!c.access(0x08));
-        assert_eq!(c.stats, CacheStats { hits: 2, misses: 4 });
+        assert_eq!(c.stats(), CacheStats { hits: 2, misses: 4 });
+    }
+
+    /// The reference: LRU kept as an order of lines per set, most recent first.
+    struct OrderedLru {
+        line_shift: u32,
+        sets: Vec<Vec<u32>>,
+        ways: usize,
+    }
+
+    impl OrderedLru {
+        fn access(&mut self, addr: u32) -> bool {
+            let line = addr >> self.line_shift;
+            let n = self.sets.len() as u32;
+            let set = &mut self.sets[(line % n) as usize];
+            let hit = match set.iter().position(|&l| l == line) {
+                Some(k) => {
+                    set.remove(k);
+                    true
+                }
+                None => {
+                    set.truncate(self.ways - 1);
+                    false
+                }
+            };
+            set.insert(0, line);
+            hit
+        }
+    }
+
+    /// The probe-then-lookup path the cycle model takes (and plain lookups, as data reads
+    /// make) gives the same hits and misses as an ordered LRU, access for access.
+    #[test]
+    fn stamped_lru_matches_ordered_lru() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for (line_bytes, sets, ways) in [(8, 32, 4), (16, 256, 2), (16, 1024, 1), (8, 4, 2)] {
+            let g = CacheGeometry {
+                line_bytes,
+                sets,
+                ways,
+            };
+            let window = (0x0800_0000, 0x0801_0000);
+            let mut cache = Cache::new(g, window);
+            let mut reference = OrderedLru {
+                line_shift: line_bytes.trailing_zeros(),
+                sets: vec![Vec::new(); sets as usize],
+                ways: ways as usize,
+            };
+            let span = line_bytes * sets * ways * 3;
+            for step in 0..200_000 {
+                let r = next();
+                let addr = window.0 + (r as u32 % span);
+                let hit = if r >> 40 & 1 == 0 {
+                    cache.probe(addr, true).1 || cache.access(addr)
+                } else {
+                    cache.access(addr)
+                };
+                assert_eq!(
+                    hit,
+                    reference.access(addr),
+                    "{g:?}, access {step} at {addr:#x}"
+                );
+                // A probe that does not touch changes nothing.
+                cache.probe(window.0 + (next() as u32 % span), false);
+            }
+            let stats = cache.stats();
+            assert_eq!(stats.hits + stats.misses, 200_000);
+        }
     }
 
     #[test]

@@ -259,19 +259,22 @@ impl CycleModel {
     }
 
     /// Fetch stall of the instruction at `pc`. Branch-free in the common case (the same fetch
-    /// word as the previous instruction, or a new one that hits the most recently used way of
-    /// its cache set, or not in flash): a data-dependent branch here, once every few
-    /// instructions, would cost more than the rest of the model.
+    /// word as the previous instruction, a new one that hits the cache, or not in flash): a
+    /// miss, or a new flash word with the cache off, takes the slow path.
     #[inline(always)]
     fn fetch(&mut self, pc: u32, now: u64) -> u32 {
         let word = pc >> self.fetch_shift;
-        let changed = word != self.fetch_word;
+        // After an exception return `fetch_word` is `u32::MAX`: a new word.
+        if word == self.fetch_word {
+            return 0;
+        }
         self.fetch_word = word;
-        let (flash, hit) = self.memory.fetch_probe(pc);
-        let miss = changed & flash & !hit;
-        self.memory.icache.stats.hits += (changed & flash & hit) as u64;
-        if miss | (self.pending_return != 0) {
-            return self.fetch_slow(pc, miss, now);
+        let m = &mut self.memory;
+        let on = m.icache_on;
+        let (flash, hit) = m.icache.probe(pc, on);
+        let slow = flash & !(on & hit);
+        if slow | (self.pending_return != 0) {
+            return self.fetch_slow(pc, slow, now);
         }
         0
     }
@@ -284,18 +287,26 @@ impl CycleModel {
 
     /// A single load: pipelined after a load, single-cycle on the I/O port, flash wait states.
     #[inline(always)]
-    fn load(&mut self, e: &InsnEvent<'_>, mut c: u32, prev: u8) -> u32 {
+    fn load(&mut self, e: &InsnEvent<'_>, c: u32, prev: u8) -> u32 {
         let i = e.insn;
-        if prev != NO_REG && prev != i.rn && (prev != i.rm || (i.op as u8) < (Op::LdrReg as u8)) {
-            c = self.table.load_pipelined as u32;
-        }
+        let pipelined = (prev != NO_REG)
+            & (prev != i.rn)
+            & ((prev != i.rm) | ((i.op as u8) < (Op::LdrReg as u8)));
+        let c = if pipelined {
+            self.table.load_pipelined as u32
+        } else {
+            c
+        };
         self.prev_load = i.rd;
-        if self.memory.is_flash(e.data_addr) {
-            c += self.memory.data_read(e.data_addr);
-        } else if self.memory.is_io_port(e.data_addr) {
-            c = 1;
+        let a = e.data_addr;
+        if self.memory.is_flash(a) {
+            return c + self.memory.data_read_flash(a);
         }
-        c
+        if self.memory.is_io_port(a) {
+            1
+        } else {
+            c
+        }
     }
 
     #[cold]

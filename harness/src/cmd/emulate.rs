@@ -94,7 +94,7 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
         mem.wait_states,
         if mem.prefetch { "on" } else { "off" },
         if mem.icache_on { "on" } else { "off" },
-        rate(mem.icache.stats),
+        rate(mem.icache.stats()),
         if mem.dcache_on { "on" } else { "off" },
         mem.data_cache_stats().map_or("unified with the instruction cache".to_owned(), rate),
     );
