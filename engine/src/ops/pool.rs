@@ -109,6 +109,28 @@ fn for_each_window(w: &Window, mut f: impl FnMut(Tap)) {
     }
 }
 
+impl Tap {
+    /// Folds `f` over the input elements under the window (clipped to the image), in the
+    /// reference kernels' order (filter rows, then columns); returns the result and how many
+    /// elements it saw.
+    fn fold<T>(&self, pool: &Pool2d, init: T, mut f: impl FnMut(T, usize) -> T) -> (T, usize) {
+        let mut acc = init;
+        for fy in self.ys..self.ye {
+            for fx in self.xs..self.xe {
+                let i = pool.index(
+                    self.b,
+                    self.y0 + fy as isize,
+                    self.x0 + fx as isize,
+                    self.ch,
+                );
+                acc = f(acc, i);
+            }
+        }
+        let count = (self.ye.saturating_sub(self.ys)) * (self.xe.saturating_sub(self.xs));
+        (acc, count)
+    }
+}
+
 impl Pool2d {
     fn index(&self, b: usize, oy: isize, ox: isize, ch: usize) -> usize {
         let w = &self.w;
@@ -119,75 +141,35 @@ impl Pool2d {
         if self.float {
             let input = ctx.f32(self.input)?;
             let out = ctx.out_f32()?;
-            for_each_window(
-                &self.w,
-                |Tap {
-                     o,
-                     b,
-                     ch,
-                     y0,
-                     x0,
-                     ys,
-                     ye,
-                     xs,
-                     xe,
-                 }| {
-                    let mut total = 0.0f32;
-                    let mut count = 0;
-                    for fy in ys..ye {
-                        for fx in xs..xe {
-                            total += input[self.index(b, y0 + fy as isize, x0 + fx as isize, ch)];
-                            count += 1;
-                        }
-                    }
-                    // The reference skips empty windows (it returns false); they cannot occur with
-                    // TFLite's padding, so 0 is written rather than leaving memory undefined.
-                    let average = if count == 0 {
-                        0.0
-                    } else {
-                        total / count as f32
-                    };
-                    out[o] = clamp_f32(average, self.act_min_f, self.act_max_f);
-                },
-            );
+            for_each_window(&self.w, |tap| {
+                let (total, count) = tap.fold(self, 0.0f32, |t, i| t + input[i]);
+                // The reference skips empty windows (it returns false); they cannot occur with
+                // TFLite's padding, so 0 is written rather than leaving memory undefined.
+                let average = if count == 0 {
+                    0.0
+                } else {
+                    total / count as f32
+                };
+                out[tap.o] = clamp_f32(average, self.act_min_f, self.act_max_f);
+            });
         } else {
             let input = ctx.i8(self.input)?;
             let out = ctx.out_i8();
-            for_each_window(
-                &self.w,
-                |Tap {
-                     o,
-                     b,
-                     ch,
-                     y0,
-                     x0,
-                     ys,
-                     ye,
-                     xs,
-                     xe,
-                 }| {
-                    // int32 in the reference; i64 here so a forged huge window cannot overflow
-                    // (identical results for any real window).
-                    let mut acc: i64 = 0;
-                    let mut count: i64 = 0;
-                    for fy in ys..ye {
-                        for fx in xs..xe {
-                            acc +=
-                                input[self.index(b, y0 + fy as isize, x0 + fx as isize, ch)] as i64;
-                            count += 1;
-                        }
-                    }
-                    // Round to the nearest integer, half away from zero (reference_integer_ops/pooling.h).
-                    let avg = if count == 0 {
-                        0
-                    } else if acc > 0 {
-                        (acc + count / 2) / count
-                    } else {
-                        (acc - count / 2) / count
-                    };
-                    out[o] = avg.clamp(self.act_min as i64, self.act_max as i64) as i8;
-                },
-            );
+            for_each_window(&self.w, |tap| {
+                // int32 in the reference; i64 here so a forged huge window cannot overflow
+                // (identical results for any real window).
+                let (acc, count) = tap.fold(self, 0i64, |a, i| a + input[i] as i64);
+                let count = count as i64;
+                // Round to the nearest integer, half away from zero (reference_integer_ops/pooling.h).
+                let avg = if count == 0 {
+                    0
+                } else if acc > 0 {
+                    (acc + count / 2) / count
+                } else {
+                    (acc - count / 2) / count
+                };
+                out[tap.o] = avg.clamp(self.act_min as i64, self.act_max as i64) as i8;
+            });
         }
         Ok(())
     }
@@ -196,56 +178,17 @@ impl Pool2d {
         if self.float {
             let input = ctx.f32(self.input)?;
             let out = ctx.out_f32()?;
-            for_each_window(
-                &self.w,
-                |Tap {
-                     o,
-                     b,
-                     ch,
-                     y0,
-                     x0,
-                     ys,
-                     ye,
-                     xs,
-                     xe,
-                 }| {
-                    let mut max = f32::MIN;
-                    for fy in ys..ye {
-                        for fx in xs..xe {
-                            max = max
-                                .max(input[self.index(b, y0 + fy as isize, x0 + fx as isize, ch)]);
-                        }
-                    }
-                    out[o] = clamp_f32(max, self.act_min_f, self.act_max_f);
-                },
-            );
+            for_each_window(&self.w, |tap| {
+                let (max, _) = tap.fold(self, f32::MIN, |m, i| m.max(input[i]));
+                out[tap.o] = clamp_f32(max, self.act_min_f, self.act_max_f);
+            });
         } else {
             let input = ctx.i8(self.input)?;
             let out = ctx.out_i8();
-            for_each_window(
-                &self.w,
-                |Tap {
-                     o,
-                     b,
-                     ch,
-                     y0,
-                     x0,
-                     ys,
-                     ye,
-                     xs,
-                     xe,
-                 }| {
-                    let mut max = i8::MIN as i32;
-                    for fy in ys..ye {
-                        for fx in xs..xe {
-                            max = max.max(
-                                input[self.index(b, y0 + fy as isize, x0 + fx as isize, ch)] as i32,
-                            );
-                        }
-                    }
-                    out[o] = max.clamp(self.act_min, self.act_max) as i8;
-                },
-            );
+            for_each_window(&self.w, |tap| {
+                let (max, _) = tap.fold(self, i8::MIN as i32, |m, i| m.max(input[i] as i32));
+                out[tap.o] = max.clamp(self.act_min, self.act_max) as i8;
+            });
         }
         Ok(())
     }
