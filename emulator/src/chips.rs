@@ -108,6 +108,7 @@ pub struct ChipPeripherals {
     blocks: Vec<Block>,
     regs: BTreeMap<u32, u32>,
     uart: UartPort,
+    gpio: GpioLog,
     /// Permissive mode: unmodelled addresses read 0 and ignore writes (off by default).
     permissive: bool,
     /// Unmodelled addresses touched in permissive mode, for the log.
@@ -143,8 +144,66 @@ impl UnmodelledLog {
     }
 }
 
+/// A change of a GPIO output's level, at a cycle count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PinChange {
+    /// Cycles counted when the write that changed it was made.
+    pub cycles: u64,
+    /// The chip's pin number (STM32: 16 x port + pin; nRF52840: 32 x port + pin; Apollo3: pad;
+    /// RP2040: GPIO), as in targets.toml's `energy.gate_gpio`.
+    pub pin: u32,
+    /// The new level.
+    pub high: bool,
+}
+
+/// The level changes of the chip's GPIO outputs, in order; shared, so that the host (an
+/// emulated energy meter, a test) can read it while the machine owns the peripherals.
+#[derive(Debug, Clone, Default)]
+pub struct GpioLog {
+    inner: Arc<Mutex<Vec<PinChange>>>,
+}
+
+impl GpioLog {
+    /// At most this many changes are kept (a program toggling a pin in a loop must not grow
+    /// the log without bound).
+    pub const MAX: usize = 65_536;
+
+    /// The changes so far.
+    pub fn changes(&self) -> Vec<PinChange> {
+        self.lock().clone()
+    }
+
+    fn record(&self, change: PinChange) {
+        let mut log = self.lock();
+        if log.len() < Self::MAX {
+            log.push(change);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<PinChange>> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A group of GPIO outputs whose levels one register write can change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GpioBank {
+    /// An STM32 port (0 = A): pins 16 x port ..
+    Stm32(u32),
+    /// An nRF52840 port (0 or 1): pins 32 x port ..
+    Nrf(u32),
+    /// The Apollo3 pads 0-49.
+    Apollo3,
+    /// The RP2040 GPIOs 0-29.
+    Rp2040,
+}
+
 // Register addresses used by the dynamic behaviour below (the blocks list the rest).
 mod stm32 {
+    /// GPIO ports A-I (RM0432 §8.5): MODER +0x00 (01 = output), ODR +0x14, BSRR +0x18 (set
+    /// 15:0, reset 31:16, set wins), BRR +0x28 (reset 15:0); 0x400 apart.
+    pub const GPIO: u32 = 0x4800_0000;
+    pub const GPIO_PORTS: u32 = 9;
     /// RCC_CR (RM0432 §6.4.1): MSION 0 / MSIRDY 1, HSION 8 / HSIRDY 10, HSEON 16 / HSERDY 17,
     /// PLLON 24 / PLLRDY 25, PLLSAI1ON 26 / RDY 27, PLLSAI2ON 28 / RDY 29.
     pub const RCC_CR: u32 = 0x4002_1000;
@@ -161,6 +220,10 @@ mod stm32 {
 }
 
 mod nrf {
+    /// GPIO P0 at 0x5000_0000 and P1 at 0x5000_0300 (PS §6.9.2): OUT +0x504, OUTSET +0x508,
+    /// OUTCLR +0x50C, DIR +0x514, DIRSET +0x518, DIRCLR +0x51C, PIN_CNF[n] +0x700 + 4n (DIR is
+    /// its bit 0).
+    pub const GPIO: u32 = 0x5000_0000;
     /// CLOCK TASKS_HFCLKSTART / TASKS_HFCLKSTOP / TASKS_LFCLKSTART (PS §5.4.4).
     pub const TASKS_HFCLKSTART: u32 = 0x4000_0000;
     pub const TASKS_HFCLKSTOP: u32 = 0x4000_0004;
@@ -176,6 +239,11 @@ mod nrf {
 }
 
 mod apollo3 {
+    /// GPIO (datasheet, GPIO registers): PADREGx +0x00 (a byte per pad, FNCSEL 5:3, 3 = GPIO),
+    /// CFGx +0x40 (a nibble per pad, OUTCFG 2:1: 1 push-pull, 2 open drain, 3 tristate), WTA/WTB
+    /// +0x88/+0x8C, WTSA/WTSB +0x90/+0x94 (set), WTCA/WTCB +0x98/+0x9C (clear), ENA/ENB
+    /// +0xA0/+0xA4 (tristate enable), ENSA/ENSB +0xA8/+0xAC, ENCA/ENCB +0xB4/+0xB8.
+    pub const GPIO: u32 = 0x4001_0000;
     pub const DEVPWREN: u32 = 0x4002_1008;
     /// DEVPWRSTATUS: HCPA (bit 2) powers IOS, UART0 and UART1 (DEVPWREN bits 1, 7, 8);
     /// HCPB bit 3: IOM0-2 (bits 2-4); HCPC bit 4: IOM3-5 (bits 5-7... see AmbiqSuite).
@@ -201,6 +269,8 @@ mod rp2040 {
     pub const PLL_USB: u32 = 0x4002_C000;
     pub const TIMER: u32 = 0x4005_4000;
     pub const SIO: u32 = 0xD000_0000;
+    /// IO_BANK0 GPIOn_CTRL (§2.19.6.1) at +0x004 + 8n: FUNCSEL (4:0), 5 = SIO.
+    pub const IO_BANK0: u32 = 0x4001_4000;
 }
 
 impl ChipPeripherals {
@@ -383,6 +453,7 @@ impl ChipPeripherals {
             blocks,
             regs: BTreeMap::new(),
             uart: UartPort::default(),
+            gpio: GpioLog::default(),
             permissive: false,
             unmodelled: UnmodelledLog::default(),
         };
@@ -399,6 +470,16 @@ impl ChipPeripherals {
                 (0x4000_7000, 0x0000_0200),   // PWR_CR1: VOS = range 1
                 (0x4000_7080, 0x0000_0100),   // PWR_CR5: R1MODE = 1 (range 1 normal)
                 (0x4002_2000, 0x0000_0600),   // FLASH_ACR: ICEN, DCEN (RM0432 §3.7.1)
+                // GPIOx_MODER (§8.5.1): analog mode, but the debug pins of ports A and B.
+                (stm32::GPIO, 0xABFF_FFFF),
+                (stm32::GPIO + 0x400, 0xFFFF_FEBF),
+                (stm32::GPIO + 0x800, 0xFFFF_FFFF),
+                (stm32::GPIO + 0xC00, 0xFFFF_FFFF),
+                (stm32::GPIO + 0x1000, 0xFFFF_FFFF),
+                (stm32::GPIO + 0x1400, 0xFFFF_FFFF),
+                (stm32::GPIO + 0x1800, 0xFFFF_FFFF),
+                (stm32::GPIO + 0x1C00, 0xFFFF_FFFF),
+                (stm32::GPIO + 0x2000, 0xFFFF_FFFF),
             ],
             Chip::Nrf52840 => &[
                 (nrf::NVMC_READY, 1),
@@ -409,6 +490,7 @@ impl ChipPeripherals {
             ],
             Chip::Rp2040 => &[
                 (rp2040::RESETS_RESET, rp2040::RESET_MASK),
+                // IO_BANK0 GPIOn_CTRL: FUNCSEL 0x1f (null) at reset (§2.19.6.1); set below.
                 (rp2040::PLL_SYS + 0x4, 0x2D), // PWR: PD, POSTDIVPD, VCOPD set (§2.18.4)
                 (rp2040::PLL_SYS + 0xC, 0x0007_7000), // PRIM: POSTDIV1 = POSTDIV2 = 7
                 (rp2040::PLL_USB + 0x4, 0x2D),
@@ -421,11 +503,190 @@ impl ChipPeripherals {
         for &(addr, value) in values {
             self.regs.insert(addr, value);
         }
+        if self.chip == Chip::Rp2040 {
+            for n in 0..30 {
+                self.regs.insert(rp2040::IO_BANK0 + 4 + 8 * n, 0x1f);
+            }
+        }
+    }
+
+    /// The GPIO outputs a write to `addr` may change, if any.
+    fn gpio_bank(&self, addr: u32) -> Option<GpioBank> {
+        let off = addr.wrapping_sub(match self.chip {
+            Chip::Stm32l4r5 => stm32::GPIO,
+            Chip::Nrf52840 => nrf::GPIO,
+            Chip::Apollo3 => apollo3::GPIO,
+            Chip::Rp2040 => rp2040::SIO,
+        });
+        match self.chip {
+            Chip::Stm32l4r5 if off < 0x400 * stm32::GPIO_PORTS => {
+                Some(GpioBank::Stm32(off / 0x400))
+            }
+            Chip::Nrf52840 if (0x504..0x780).contains(&off) => Some(GpioBank::Nrf(0)),
+            Chip::Nrf52840 if (0x804..0xA80).contains(&off) => Some(GpioBank::Nrf(1)),
+            Chip::Apollo3 if off < 0x100 => Some(GpioBank::Apollo3),
+            Chip::Rp2040 if (0x10..0x30).contains(&off) => Some(GpioBank::Rp2040),
+            Chip::Rp2040 if (rp2040::IO_BANK0..rp2040::IO_BANK0 + 0xF0).contains(&addr) => {
+                Some(GpioBank::Rp2040)
+            }
+            _ => None,
+        }
+    }
+
+    /// The output levels of a bank: its first pin and a bit per pin (1 = driven high).
+    fn gpio_levels(&self, bank: GpioBank) -> (u32, u64) {
+        match bank {
+            GpioBank::Stm32(port) => {
+                let base = stm32::GPIO + 0x400 * port;
+                let (moder, odr) = (self.register(base), self.register(base + 0x14));
+                let outputs = (0..16)
+                    .filter(|i| (moder >> (2 * i)) & 0b11 == 0b01)
+                    .fold(0u64, |m, i| m | (1 << i));
+                (16 * port, u64::from(odr) & outputs)
+            }
+            GpioBank::Nrf(port) => {
+                let base = nrf::GPIO + 0x300 * port;
+                let out = self.register(base + 0x504) & self.register(base + 0x514);
+                (32 * port, u64::from(out))
+            }
+            GpioBank::Apollo3 => {
+                let base = apollo3::GPIO;
+                let wt = u64::from(self.register(base + 0x88))
+                    | u64::from(self.register(base + 0x8C)) << 32;
+                let en = u64::from(self.register(base + 0xA0))
+                    | u64::from(self.register(base + 0xA4)) << 32;
+                let mut levels = 0;
+                for pad in 0..50u32 {
+                    let fncsel =
+                        (self.register(base + 4 * (pad / 4)) >> (8 * (pad % 4) + 3)) & 0b111;
+                    let outcfg =
+                        (self.register(base + 0x40 + 4 * (pad / 8)) >> (4 * (pad % 8) + 1)) & 0b11;
+                    let driven = match outcfg {
+                        1 => true,
+                        3 => en >> pad & 1 != 0,
+                        // Open drain drives low only; disabled drives nothing.
+                        _ => false,
+                    };
+                    if fncsel == 3 && driven && wt >> pad & 1 != 0 {
+                        levels |= 1 << pad;
+                    }
+                }
+                (0, levels)
+            }
+            GpioBank::Rp2040 => {
+                let sio = self.register(rp2040::SIO + 0x10) & self.register(rp2040::SIO + 0x20);
+                let levels = (0..30u32)
+                    .filter(|&n| self.register(rp2040::IO_BANK0 + 4 + 8 * n) & 0x1f == 5)
+                    .filter(|&n| sio >> n & 1 != 0)
+                    .fold(0u64, |m, n| m | (1 << n));
+                (0, levels)
+            }
+        }
+    }
+
+    /// Replaces the register at `addr` by `f` of its value.
+    fn update(&mut self, addr: u32, f: impl Fn(u32) -> u32) {
+        let v = f(self.register(addr));
+        self.regs.insert(addr, v);
+    }
+
+    /// The side effects of a write to a GPIO set, clear or direction register: the register it
+    /// acts on changes (these registers read back as that register does, or as 0).
+    fn gpio_write(&mut self, addr: u32, value: u32) {
+        match self.chip {
+            Chip::Stm32l4r5 => {
+                let (port, off) = (addr & !0x3FF, addr & 0x3FF);
+                match off {
+                    0x18 => {
+                        self.update(port + 0x14, |odr| (odr & !(value >> 16)) | (value & 0xFFFF));
+                        self.regs.insert(addr, 0);
+                    }
+                    0x28 => {
+                        self.update(port + 0x14, |odr| odr & !(value & 0xFFFF));
+                        self.regs.insert(addr, 0);
+                    }
+                    _ => {}
+                }
+            }
+            Chip::Nrf52840 => {
+                let off = addr - nrf::GPIO;
+                let port = if off >= 0x800 {
+                    nrf::GPIO + 0x300
+                } else {
+                    nrf::GPIO
+                };
+                match addr - port {
+                    0x508 => self.update(port + 0x504, |out| out | value),
+                    0x50C => self.update(port + 0x504, |out| out & !value),
+                    0x518 => self.update(port + 0x514, |dir| dir | value),
+                    0x51C => self.update(port + 0x514, |dir| dir & !value),
+                    o @ 0x700..=0x77C => {
+                        let bit = 1 << ((o - 0x700) / 4);
+                        self.update(port + 0x514, |dir| {
+                            if value & 1 != 0 {
+                                dir | bit
+                            } else {
+                                dir & !bit
+                            }
+                        });
+                    }
+                    _ => return,
+                }
+                // OUTSET/OUTCLR read as OUT, DIRSET/DIRCLR as DIR.
+                for (alias, target) in [
+                    (0x508, 0x504),
+                    (0x50C, 0x504),
+                    (0x518, 0x514),
+                    (0x51C, 0x514),
+                ] {
+                    let v = self.register(port + target);
+                    self.regs.insert(port + alias, v);
+                }
+            }
+            Chip::Apollo3 => {
+                let target = match addr - apollo3::GPIO {
+                    0x90 | 0x98 => 0x88,
+                    0x94 | 0x9C => 0x8C,
+                    0xA8 | 0xB4 => 0xA0,
+                    0xAC | 0xB8 => 0xA4,
+                    _ => return,
+                };
+                let set = matches!(addr - apollo3::GPIO, 0x90 | 0x94 | 0xA8 | 0xAC);
+                self.update(apollo3::GPIO + target, |v| {
+                    if set {
+                        v | value
+                    } else {
+                        v & !value
+                    }
+                });
+                self.regs.insert(addr, 0);
+            }
+            Chip::Rp2040 => {
+                let off = addr.wrapping_sub(rp2040::SIO);
+                if !(0x14..0x30).contains(&off) || off == 0x20 {
+                    return;
+                }
+                let target = rp2040::SIO + if off < 0x20 { 0x10 } else { 0x20 };
+                match off & 0xF {
+                    0x4 => self.update(target, |v| v | value),
+                    0x8 => self.update(target, |v| v & !value),
+                    0xC => self.update(target, |v| v ^ value),
+                    _ => {}
+                }
+                self.regs.insert(addr, 0);
+            }
+        }
     }
 
     /// The host end of the chip's UART.
     pub fn uart(&self) -> UartPort {
         self.uart.clone()
+    }
+
+    /// The level changes of the chip's GPIO outputs (a handle that stays valid once the machine
+    /// owns the peripherals).
+    pub fn gpio(&self) -> GpioLog {
+        self.gpio.clone()
     }
 
     /// Lets unmodelled addresses read as 0 and ignore writes instead of faulting (logged in
@@ -646,7 +907,7 @@ impl Peripherals for ChipPeripherals {
         Some((word >> shift) & mask)
     }
 
-    fn write(&mut self, addr: u32, size: u8, value: u32, _cycles: u64) -> bool {
+    fn write(&mut self, addr: u32, size: u8, value: u32, cycles: u64) -> bool {
         let (reg, alias) = self.rp2040_alias(addr);
         if self.block_of(reg).is_none() {
             if self.permissive {
@@ -674,7 +935,23 @@ impl Peripherals for ChipPeripherals {
             3 => old & !value,
             _ => (old & !mask) | value,
         };
+        let bank = self.gpio_bank(word_addr);
+        let before = bank.map(|b| self.gpio_levels(b));
         self.write_reg(word_addr, new);
+        if let (Some(bank), Some((first, old))) = (bank, before) {
+            self.gpio_write(word_addr, new);
+            let (_, now) = self.gpio_levels(bank);
+            let mut changed = old ^ now;
+            while changed != 0 {
+                let bit = changed.trailing_zeros();
+                changed &= changed - 1;
+                self.gpio.record(PinChange {
+                    cycles,
+                    pin: first + bit,
+                    high: now >> bit & 1 != 0,
+                });
+            }
+        }
         true
     }
 }
@@ -701,6 +978,77 @@ mod tests {
 
     fn wr(p: &mut ChipPeripherals, addr: u32, value: u32) {
         assert!(p.write(addr, 4, value, 0), "{addr:#x} must be modelled");
+    }
+
+    /// (pin, level) of every change logged so far, after `f` wrote at cycle 7.
+    fn gpio_changes(chip: Chip, f: impl Fn(&mut ChipPeripherals)) -> Vec<(u32, bool)> {
+        let mut p = ChipPeripherals::new(chip, 1_000_000);
+        let log = p.gpio();
+        f(&mut p);
+        log.changes()
+            .iter()
+            .map(|c| {
+                assert_eq!(c.cycles, 7);
+                (c.pin, c.high)
+            })
+            .collect()
+    }
+
+    fn wr7(p: &mut ChipPeripherals, addr: u32, value: u32) {
+        assert!(p.write(addr, 4, value, 7), "{addr:#x} must be modelled");
+    }
+
+    #[test]
+    fn stm32_gpio_outputs_follow_bsrr_and_moder() {
+        // PB7 (pin 23): BSRR set while still analog changes nothing; as an output it rises;
+        // BSRR reset and BRR bring it down; set wins over reset in one write.
+        let changes = gpio_changes(Chip::Stm32l4r5, |p| {
+            let b = 0x4800_0400;
+            wr7(p, b + 0x18, 1 << 7);
+            let moder = rd(p, b);
+            wr7(p, b, (moder & !(0b11 << 14)) | (0b01 << 14));
+            wr7(p, b + 0x18, 1 << 23);
+            wr7(p, b + 0x18, (1 << 7) | (1 << 23));
+            wr7(p, b + 0x28, 1 << 7);
+            assert_eq!(rd(p, b + 0x18), 0, "BSRR reads 0");
+        });
+        assert_eq!(changes, [(23, true), (23, false), (23, true), (23, false)]);
+    }
+
+    #[test]
+    fn nrf_gpio_outputs_follow_outset_and_pin_cnf() {
+        let changes = gpio_changes(Chip::Nrf52840, |p| {
+            let p1 = 0x5000_0300;
+            wr7(p, p1 + 0x508, 1 << 1); // P1.01 high, but still an input
+            wr7(p, p1 + 0x700 + 4, 0b11); // PIN_CNF[1]: output
+            assert_eq!(rd(p, p1 + 0x508), 1 << 1, "OUTSET reads OUT");
+            wr7(p, p1 + 0x50C, 1 << 1);
+            wr7(p, 0x5000_0518, 1 << 27); // P0.27 output, low: no change
+        });
+        assert_eq!(changes, [(33, true), (33, false)]);
+    }
+
+    #[test]
+    fn apollo3_gpio_outputs_need_fncsel_and_outcfg() {
+        let changes = gpio_changes(Chip::Apollo3, |p| {
+            let g = 0x4001_0000;
+            wr7(p, g + 0x94, 1 << (40 - 32)); // pad 40 WT set: not a GPIO output yet
+            wr7(p, g + 0x28, 3 << 3); // PADREGK byte 0 (pad 40): FNCSEL 3
+            wr7(p, g + 0x54, 1 << 1); // CFGF nibble 0 (pad 40): push-pull
+            wr7(p, g + 0x9C, 1 << 8); // WTCB
+        });
+        assert_eq!(changes, [(40, true), (40, false)]);
+    }
+
+    #[test]
+    fn rp2040_gpio_outputs_need_sio_funcsel_and_oe() {
+        let changes = gpio_changes(Chip::Rp2040, |p| {
+            wr7(p, 0xD000_0014, 1 << 22); // OUT_SET
+            wr7(p, 0xD000_0024, 1 << 22); // OE_SET: FUNCSEL still null
+            wr7(p, 0x4001_4004 + 8 * 22, 5); // GPIO22_CTRL: SIO
+            wr7(p, 0xD000_001C, 1 << 22); // OUT_XOR
+        });
+        assert_eq!(changes, [(22, true), (22, false)]);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use core::panic::PanicInfo;
 use core::ptr::addr_of_mut;
 
 use cortex_m_rt::{entry, exception, ExceptionFrame};
-use protocol::partition::{Header, PartitionError, FLAG_ACCURACY};
+use protocol::partition::{Header, PartitionError, FLAG_ACCURACY, FLAG_GATE, MAX_GATED_RUNS};
 use protocol::Record;
 
 use board::config;
@@ -65,7 +65,7 @@ fn main() -> ! {
             let workload = unsafe { &mut *addr_of_mut!(DOT_I8) };
             workload.fill();
             report_meta(workload, WARMUP_RUNS, TIMED_RUNS);
-            benchmark(workload, WARMUP_RUNS, TIMED_RUNS);
+            benchmark(workload, WARMUP_RUNS, TIMED_RUNS, None);
         }
         Err(e) => {
             report_error(format_args!("{e}"));
@@ -114,7 +114,21 @@ fn run_model(header: &Header, partition: &'static [u8]) {
     };
     report_meta(&workload, warmup, runs);
     meta_number("model_bytes", header.model.len);
-    benchmark(&mut workload, warmup, runs);
+    let gate = if header.flags & FLAG_GATE != 0 {
+        match board::gate_init(header.gate_pin) {
+            Ok(gate) => {
+                meta_number("gate_gpio", header.gate_pin);
+                Some(gate)
+            }
+            Err(e) => {
+                report_error(format_args!("{e}"));
+                park();
+            }
+        }
+    } else {
+        None
+    };
+    benchmark(&mut workload, warmup, runs, gate);
     report(Record::Arena {
         used_bytes: workload.arena_bytes() as u32,
         size_bytes: config::ARENA_BYTES as u32,
@@ -231,9 +245,16 @@ fn meta_number(key: &str, value: u32) {
     meta(key, Text::<12>::format(format_args!("{value}")).as_str());
 }
 
+/// Cycle counts of the runs in a gated window, reported once the window has closed.
+static mut GATED_CYCLES: [u64; MAX_GATED_RUNS as usize] = [0; MAX_GATED_RUNS as usize];
+
 /// Warm-up runs (caches, branch history), then timed runs, each reported as it ends; then the
 /// digest and the bytes of the last output. Only `run` is timed, not `prepare`.
-fn benchmark<W: Workload>(workload: &mut W, warmup: u32, runs: u32) {
+///
+/// With a `gate`, it is high from the start of the first timed run to the end of the last, and
+/// the runs are reported after it falls, so that the meter's window holds inferences only (a
+/// record on a UART takes milliseconds). `Header::parse` bounds such runs to `MAX_GATED_RUNS`.
+fn benchmark<W: Workload>(workload: &mut W, warmup: u32, runs: u32, gate: Option<board::Gate>) {
     let step = |workload: &mut W| -> u64 {
         if let Err(e) = workload.prepare() {
             report_error(format_args!("{e}"));
@@ -251,9 +272,26 @@ fn benchmark<W: Workload>(workload: &mut W, warmup: u32, runs: u32) {
     for _ in 0..warmup {
         step(workload);
     }
-    for index in 0..runs {
-        let cycles = step(workload);
-        report(Record::Run { index, cycles });
+    match gate {
+        None => {
+            for index in 0..runs {
+                let cycles = step(workload);
+                report(Record::Run { index, cycles });
+            }
+        }
+        Some(gate) => {
+            // SAFETY: `benchmark` runs once and this is the only use of GATED_CYCLES.
+            let all = unsafe { &mut *addr_of_mut!(GATED_CYCLES) };
+            let counts = &mut all[..(runs as usize).min(MAX_GATED_RUNS as usize)];
+            gate.high();
+            for slot in counts.iter_mut() {
+                *slot = step(workload);
+            }
+            gate.low();
+            for (index, &cycles) in (0..).zip(counts.iter()) {
+                report(Record::Run { index, cycles });
+            }
+        }
     }
     report_output(None, workload.output());
 }

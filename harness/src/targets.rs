@@ -95,7 +95,7 @@ struct RawEnergy {
     meter: Option<Spanned<String>>,
     meter_port: Option<String>,
     gate_input: Option<Spanned<u8>>,
-    gate_gpio: Option<u32>,
+    gate_gpio: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -201,7 +201,26 @@ pub struct MeterSetup {
     pub kind: String,
     pub port: String,
     pub gate_input: u8,
-    pub gate_gpio: Option<u32>,
+    /// The firmware's gate pin, in the chip's numbering (see [`gate_pins`]).
+    pub gate_gpio: u32,
+}
+
+/// The gate pins the firmware can drive on `chip`: how many, and their numbering (the firmware's
+/// `board::gate_init`). `None` for a chip the firmware does not know (a user's own board).
+pub fn gate_pins(chip: &str) -> Option<(u32, &'static str)> {
+    use emulator::chips::Chip;
+    Some(match Chip::from_name(chip)? {
+        Chip::Stm32l4r5 => (
+            144,
+            "16 x port + pin: PA0 = 0, PA3 = 3, PB7 = 23 ... PI15 = 143",
+        ),
+        Chip::Nrf52840 => (
+            48,
+            "32 x port + pin: P0.00 = 0 ... P0.31 = 31, P1.00 = 32 ... P1.15 = 47",
+        ),
+        Chip::Apollo3 => (50, "the pad number, 0 to 49"),
+        Chip::Rp2040 => (30, "the GPIO number, GP0 = 0 to GP29 = 29"),
+    })
 }
 
 impl Energy {
@@ -488,7 +507,7 @@ impl Validator<'_> {
         }
         let deploy = self.deploy(&name, raw.deploy)?;
         let transport = self.transport(&name, raw.transport)?;
-        let energy = self.energy(&name, raw.energy)?;
+        let energy = self.energy(&name, &raw.chip, raw.energy)?;
         Ok(Board {
             name,
             chip: raw.chip,
@@ -709,7 +728,12 @@ impl Validator<'_> {
         }
     }
 
-    fn energy(&self, board: &str, raw: Spanned<RawEnergy>) -> Result<Energy, TargetsError> {
+    fn energy(
+        &self,
+        board: &str,
+        chip: &str,
+        raw: Spanned<RawEnergy>,
+    ) -> Result<Energy, TargetsError> {
         let span = raw.span();
         let e = raw.into_inner();
         let field = |f: &str| format!("board \"{board}\", field `energy.{f}`");
@@ -769,11 +793,32 @@ impl Validator<'_> {
                     Some(g) => *g.get_ref(),
                     None => 0,
                 };
+                let gate_gpio = e.gate_gpio.ok_or_else(|| {
+                    self.error(
+                        kind.span(),
+                        format!(
+                            "{}: a PPK2 integrates while the firmware holds a GPIO high: say which, e.g. gate_gpio = 27 (docs/HARDWARE.md)",
+                            field("gate_gpio")
+                        ),
+                    )
+                })?;
+                if let Some((pins, numbering)) = gate_pins(chip) {
+                    if *gate_gpio.get_ref() >= pins {
+                        return Err(self.error(
+                            gate_gpio.span(),
+                            format!(
+                                "{}: {} is not a pin of {chip} (numbering: {numbering})",
+                                field("gate_gpio"),
+                                gate_gpio.get_ref()
+                            ),
+                        ));
+                    }
+                }
                 Some(MeterSetup {
                     kind: "ppk2".into(),
                     port,
                     gate_input,
-                    gate_gpio: e.gate_gpio,
+                    gate_gpio: *gate_gpio.get_ref(),
                 })
             }
             Some(kind) => {

@@ -289,7 +289,7 @@ fn an_energy_meter_is_checked_and_named() {
         .unwrap();
     assert_eq!(
         (meter.port.as_str(), meter.gate_input, meter.gate_gpio),
-        ("/dev/ppk2", 3, Some(27))
+        ("/dev/ppk2", 3, 27)
     );
     let e = ok(r#"meter = "ppk2","#).unwrap_err().to_string();
     assert!(
@@ -300,6 +300,24 @@ fn an_energy_meter_is_checked_and_named() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("the PPK2 has digital inputs D0 to D7"), "{e}");
+    let e = ok(r#"meter = "ppk2", meter_port = "/dev/ppk2","#)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(
+            "field `energy.gate_gpio`: a PPK2 integrates while the firmware holds a GPIO high"
+        ),
+        "{e}"
+    );
+    // The edited board is the nRF52840-DK (32 x port + pin, P1.15 = 47 the last).
+    let e = ok(r#"meter = "ppk2", meter_port = "/dev/ppk2", gate_gpio = 48,"#)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("48 is not a pin of nRF52840") && e.contains("P1.00 = 32"),
+        "{e}"
+    );
+    assert!(e.starts_with("targets.toml:"), "names file and line: {e}");
     let e = ok(r#"meter = "joulescope","#).unwrap_err().to_string();
     assert!(
         e.contains("unknown meter \"joulescope\" (known: ppk2)"),

@@ -15,10 +15,10 @@
 //! 28/32   expected output offset / length
 //! 36      warm-up runs
 //! 40      timed runs
-//! 44      flags (bit 0: FLAG_ACCURACY; other bits 0)
+//! 44      flags (bit 0: FLAG_ACCURACY, bit 1: FLAG_GATE; other bits 0)
 //! 48      float tolerance for the output check (f32 bits; 0 = exact)
 //! 52      FNV-1a of bytes 64..total_bytes
-//! 56      reserved (0)
+//! 56      gate GPIO (with FLAG_GATE; else 0): the chip's pin number, see [`Header::gate_pin`]
 //! 60      FNV-1a of bytes 0..60
 //! ```
 
@@ -30,6 +30,13 @@ pub const HEADER_BYTES: usize = 64;
 /// Flag: after the timed runs, take inputs streamed by the host (`@data`, `@infer`, `@end`) and
 /// answer each with `@sample` — the accuracy mode.
 pub const FLAG_ACCURACY: u32 = 1;
+/// Flag: hold the gate GPIO ([`Header::gate_pin`]) high from the start of the first timed run to
+/// the end of the last, for an energy meter to integrate over (the runs' records are written
+/// after the window).
+pub const FLAG_GATE: u32 = 2;
+/// Most timed runs in a gated window (their cycle counts are kept until the window closes).
+pub const MAX_GATED_RUNS: u32 = 128;
+const KNOWN_FLAGS: u32 = FLAG_ACCURACY | FLAG_GATE;
 /// Alignment of each payload part, for in-place reads of the flatbuffer's buffers.
 pub const ALIGN: usize = 16;
 
@@ -57,8 +64,12 @@ pub struct Header {
     pub expected: Part,
     pub warmup_runs: u32,
     pub timed_runs: u32,
-    /// [`FLAG_ACCURACY`] or 0.
+    /// [`FLAG_ACCURACY`], [`FLAG_GATE`] or 0.
     pub flags: u32,
+    /// The gate GPIO, with [`FLAG_GATE`]: the chip's own numbering (STM32: 16 x port + pin, PA0
+    /// = 0, PB0 = 16 ...; nRF52840: 32 x port + pin, P1.01 = 33; Apollo3: the pad number;
+    /// RP2040: the GPIO number).
+    pub gate_pin: u32,
     /// Largest allowed absolute difference of float outputs; 0 means bit-exact.
     pub tolerance: f32,
     pub payload_fnv1a: u32,
@@ -79,6 +90,8 @@ pub enum PartitionError {
     PartOutOfBounds,
     /// The payload's checksum does not match (a torn or partial write).
     PayloadCorrupt,
+    /// More timed runs than a gated window holds ([`MAX_GATED_RUNS`]).
+    TooManyGatedRuns(u32),
     /// The parts do not fit the partition region.
     TooLarge {
         needed: u32,
@@ -110,6 +123,10 @@ impl core::fmt::Display for PartitionError {
             PartitionError::PayloadCorrupt => {
                 f.write_str("model partition payload checksum mismatch")
             }
+            PartitionError::TooManyGatedRuns(runs) => write!(
+                f,
+                "{runs} timed runs in a gated (energy) window; at most {MAX_GATED_RUNS}"
+            ),
             PartitionError::TooLarge { needed, available } => write!(
                 f,
                 "model partition needs {needed} bytes but the region has {available}"
@@ -175,7 +192,7 @@ impl Header {
             self.flags,
             self.tolerance.to_bits(),
             self.payload_fnv1a,
-            0,
+            self.gate_pin,
         ];
         for (i, v) in fields.iter().enumerate() {
             out[i * 4..i * 4 + 4].copy_from_slice(&v.to_le_bytes());
@@ -215,9 +232,13 @@ impl Header {
             flags: u32_at(partition, 44),
             tolerance: f32::from_bits(u32_at(partition, 48)),
             payload_fnv1a: u32_at(partition, 52),
+            gate_pin: u32_at(partition, 56),
         };
-        if header.flags & !FLAG_ACCURACY != 0 {
+        if header.flags & !KNOWN_FLAGS != 0 {
             return Err(PartitionError::UnknownFlags(header.flags));
+        }
+        if header.flags & FLAG_GATE != 0 && header.timed_runs > MAX_GATED_RUNS {
+            return Err(PartitionError::TooManyGatedRuns(header.timed_runs));
         }
         let total = header.total_bytes as usize;
         if total < HEADER_BYTES || total > partition.len() {

@@ -80,12 +80,14 @@ fn corruption_is_detected() {
 }
 
 #[test]
-fn the_accuracy_flag_round_trips_and_unknown_flags_are_refused() {
-    use protocol::partition::FLAG_ACCURACY;
+fn the_accuracy_and_gate_flags_round_trip_and_unknown_flags_are_refused() {
+    use protocol::partition::{FLAG_ACCURACY, FLAG_GATE};
     for (flags, expected) in [
         (FLAG_ACCURACY, Ok(FLAG_ACCURACY)),
         (0, Ok(0)),
-        (2, Err(PartitionError::UnknownFlags(2))),
+        (FLAG_GATE, Ok(FLAG_GATE)),
+        (FLAG_ACCURACY | FLAG_GATE, Ok(FLAG_ACCURACY | FLAG_GATE)),
+        (4, Err(PartitionError::UnknownFlags(4))),
     ] {
         let mut h = Header::layout(4, 2, 2, 256).unwrap();
         h.flags = flags;
@@ -93,4 +95,24 @@ fn the_accuracy_flag_round_trips_and_unknown_flags_are_refused() {
         h.write(&mut out, b"mode", b"in", b"ou").unwrap();
         assert_eq!(Header::parse(&out).map(|h| h.flags), expected);
     }
+}
+
+#[test]
+fn the_gate_pin_round_trips_and_a_gated_window_is_bounded() {
+    use protocol::partition::{FLAG_GATE, MAX_GATED_RUNS};
+    let mut h = Header::layout(4, 2, 2, 256).unwrap();
+    h.flags = FLAG_GATE;
+    h.gate_pin = 33;
+    h.timed_runs = MAX_GATED_RUNS;
+    let mut out = vec![0u8; 256];
+    h.write(&mut out, b"mode", b"in", b"ou").unwrap();
+    assert_eq!(Header::parse(&out).map(|h| h.gate_pin), Ok(33));
+    h.timed_runs = MAX_GATED_RUNS + 1;
+    h.write(&mut out, b"mode", b"in", b"ou").unwrap();
+    let e = Header::parse(&out).unwrap_err();
+    assert_eq!(e, PartitionError::TooManyGatedRuns(MAX_GATED_RUNS + 1));
+    assert_eq!(
+        e.to_string(),
+        "129 timed runs in a gated (energy) window; at most 128"
+    );
 }

@@ -197,3 +197,50 @@ pub fn quiesce() {
         let _ = wait_for("UART0 idle (FR.BUSY)", || UART0_FR.read() & FR_BUSY == 0);
     }
 }
+
+/// GPIO PADREGA..M (0x4001_0000 + 4 x (pad / 4)), one byte per pad: FNCSEL in bits 5:3, 3 = GPIO
+/// on every pad (datasheet, GPIO pad function table).
+const GPIO_PADREG: usize = 0x4001_0000;
+const PADREG_FNCSEL_GPIO: u32 = 3 << 3;
+/// GPIO CFGA..G (0x4001_0040 + 4 x (pad / 8)), one nibble per pad: OUTCFG in bits 2:1, 1 = push-pull.
+const GPIO_CFG: usize = 0x4001_0040;
+const CFG_OUTCFG_PUSHPULL: u32 = 1 << 1;
+/// GPIO WTSA / WTSB and WTCA / WTCB: set / clear the output of pads 0-31 / 32-49.
+const GPIO_WTSA: usize = 0x4001_0090;
+const GPIO_WTCA: usize = 0x4001_0098;
+const GPIO_PADS: u32 = 50;
+
+/// The gate GPIO: `pin` = the pad number (0 to 49), a push-pull output driven low. Registers:
+/// PADKEY (unlock, then lock), WTCA/WTCB, PADREGx, CFGx.
+pub fn gate_init(pin: u32) -> Result<super::Gate, super::GateError> {
+    if pin >= GPIO_PADS {
+        return Err(super::GateError::NoSuchPin {
+            pin,
+            pins: "pads 0 to 49",
+        });
+    }
+    let bank = 4 * (pin as usize / 32);
+    let bit = 1 << (pin % 32);
+    // SAFETY: GPIO registers of the Apollo3 datasheet (pin < 50).
+    let (padreg, cfg, set, clear) = unsafe {
+        (
+            Reg::at(GPIO_PADREG + 4 * (pin as usize / 4)),
+            Reg::at(GPIO_CFG + 4 * (pin as usize / 8)),
+            Reg::at(GPIO_WTSA + bank),
+            Reg::at(GPIO_WTCA + bank),
+        )
+    };
+    clear.write(bit);
+    let byte = 8 * (pin % 4);
+    let nibble = 4 * (pin % 8);
+    GPIO_PADKEY.write(PADKEY_UNLOCK);
+    padreg.modify(|v| (v & !(0xFF << byte)) | (PADREG_FNCSEL_GPIO << byte));
+    cfg.modify(|v| (v & !(0xF << nibble)) | (CFG_OUTCFG_PUSHPULL << nibble));
+    GPIO_PADKEY.write(0);
+    Ok(super::Gate {
+        set,
+        set_value: bit,
+        clear,
+        clear_value: bit,
+    })
+}

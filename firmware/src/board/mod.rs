@@ -7,7 +7,10 @@
 //! - `write(&[u8])`: the transport (RTT up channel 0, or the UART on the Artemis);
 //! - `read(&mut [u8]) -> usize`: what the host sent (RTT down channel 0, or the UART), without
 //!   waiting;
-//! - `quiesce()`: drain the transport and stop what bring-up started, before the core sleeps.
+//! - `quiesce()`: drain the transport and stop what bring-up started, before the core sleeps;
+//! - `gate_init(pin) -> Result<Gate, GateError>`: makes `pin` (the chip's numbering, see
+//!   `protocol::partition::Header::gate_pin`) a push-pull output driven low, for an energy
+//!   meter's gate input; [`Gate`] then drives it with one register write per edge.
 //!
 //! Each module lists every register it touches, with its address, the manual section, and what
 //! the code waits for: the emulator models exactly these.
@@ -63,4 +66,49 @@ mod chip;
 #[path = "rp2040.rs"]
 mod chip;
 
-pub use chip::{cycles, init, quiesce, read, write};
+pub use chip::{cycles, gate_init, init, quiesce, read, write};
+
+use core::fmt;
+
+use crate::reg::Reg;
+
+/// The energy meter's gate GPIO: each edge is one write of a set or a clear register, so that
+/// the window starts and ends within a few cycles of the timed runs.
+#[derive(Clone, Copy)]
+pub struct Gate {
+    set: Reg,
+    set_value: u32,
+    clear: Reg,
+    clear_value: u32,
+}
+
+impl Gate {
+    pub fn high(self) {
+        self.set.write(self.set_value);
+    }
+
+    pub fn low(self) {
+        self.clear.write(self.clear_value);
+    }
+}
+
+/// Why the gate GPIO could not be set up.
+pub enum GateError {
+    /// A pin number this chip does not have; `pins` says the chip's numbering.
+    NoSuchPin { pin: u32, pins: &'static str },
+    /// A block the pin needs did not come out of reset (RP2040's IO and pad banks).
+    #[cfg_attr(not(feature = "pico"), allow(dead_code))]
+    NotReady(crate::reg::NotReady),
+}
+
+impl fmt::Display for GateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GateError::NoSuchPin { pin, pins } => write!(
+                f,
+                "gate GPIO {pin} does not exist on this chip ({pins}): check energy.gate_gpio in targets.toml"
+            ),
+            GateError::NotReady(e) => write!(f, "gate GPIO: {e}"),
+        }
+    }
+}

@@ -58,3 +58,44 @@ pub use dwt::cycles;
 pub use rtt::{read, write};
 
 pub fn quiesce() {}
+
+/// GPIO ports P0 (0x5000_0000) and P1 (0x5000_0300) (PS v1.7 §6.9.2).
+const GPIO_P0: usize = 0x5000_0000;
+const GPIO_P1: usize = 0x5000_0300;
+/// OUTSET / OUTCLR: set / clear the pins whose bits are 1 (§6.9.2.2, .3).
+const GPIO_OUTSET: usize = 0x508;
+const GPIO_OUTCLR: usize = 0x50C;
+/// PIN_CNF[n] (§6.9.2.10): DIR (bit 0) = output, INPUT (bit 1) = input buffer disconnected.
+const GPIO_PIN_CNF: usize = 0x700;
+const PIN_CNF_OUTPUT: u32 = 0b11;
+
+/// The gate GPIO: `pin` = 32 x port + pin (P0.27 = 27, P1.01 = 33), a standard-drive output
+/// driven low. Registers: OUTCLR, PIN_CNF[pin] of its port.
+pub fn gate_init(pin: u32) -> Result<super::Gate, super::GateError> {
+    let (base, bit) = match pin {
+        0..=31 => (GPIO_P0, pin),
+        32..=47 => (GPIO_P1, pin - 32),
+        _ => {
+            return Err(super::GateError::NoSuchPin {
+                pin,
+                pins: "32 x port + pin, P0.00 = 0 to P1.15 = 47",
+            })
+        }
+    };
+    // SAFETY: GPIO registers of PS v1.7 §6.9.2 (bit < 32).
+    let (set, clear, cnf) = unsafe {
+        (
+            Reg::at(base + GPIO_OUTSET),
+            Reg::at(base + GPIO_OUTCLR),
+            Reg::at(base + GPIO_PIN_CNF + 4 * bit as usize),
+        )
+    };
+    clear.write(1 << bit);
+    cnf.write(PIN_CNF_OUTPUT);
+    Ok(super::Gate {
+        set,
+        set_value: 1 << bit,
+        clear,
+        clear_value: 1 << bit,
+    })
+}

@@ -210,3 +210,45 @@ pub use rtt::{read, write};
 pub fn quiesce() {
     SYST_CSR.write(0);
 }
+
+/// RESETS_RESET bits of IO_BANK0 (5) and PADS_BANK0 (8) (§2.14.3).
+const RESET_IO_BANK0: u32 = 1 << 5;
+const RESET_PADS_BANK0: u32 = 1 << 8;
+/// IO_BANK0 GPIOn_CTRL (0x4001_4004 + 8n, §2.19.6.1): FUNCSEL (bits 4:0) 5 = SIO.
+const IO_BANK0_CTRL: usize = 0x4001_4004;
+const FUNCSEL_SIO: u32 = 5;
+/// SIO GPIO_OUT_SET / GPIO_OUT_CLR / GPIO_OE_SET (§2.3.1.7): single-cycle set / clear.
+const SIO_GPIO_OUT_SET: Reg = unsafe { Reg::at(0xD000_0014) };
+const SIO_GPIO_OUT_CLR: Reg = unsafe { Reg::at(0xD000_0018) };
+const SIO_GPIO_OE_SET: Reg = unsafe { Reg::at(0xD000_0024) };
+const GPIOS: u32 = 30;
+
+/// The gate GPIO: `pin` = the GPIO number (GP0 to GP29), driven low by SIO. Registers:
+/// RESETS_RESET / RESET_DONE (IO_BANK0, PADS_BANK0 out of reset), SIO GPIO_OUT_CLR and
+/// GPIO_OE_SET, IO_BANK0 GPIOn_CTRL; the pad keeps its reset configuration (output enabled).
+pub fn gate_init(pin: u32) -> Result<super::Gate, super::GateError> {
+    if pin >= GPIOS {
+        return Err(super::GateError::NoSuchPin {
+            pin,
+            pins: "GP0 to GP29",
+        });
+    }
+    let banks = RESET_IO_BANK0 | RESET_PADS_BANK0;
+    RESETS_RESET.modify(|v| v & !banks);
+    wait_for(
+        "IO_BANK0 and PADS_BANK0 out of reset (RESETS_RESET_DONE)",
+        || RESETS_RESET_DONE.read() & banks == banks,
+    )
+    .map_err(super::GateError::NotReady)?;
+    let bit = 1 << pin;
+    SIO_GPIO_OUT_CLR.write(bit);
+    SIO_GPIO_OE_SET.write(bit);
+    // SAFETY: IO_BANK0 GPIOn_CTRL of §2.19.6.1 (pin < 30).
+    unsafe { Reg::at(IO_BANK0_CTRL + 8 * pin as usize) }.write(FUNCSEL_SIO);
+    Ok(super::Gate {
+        set: SIO_GPIO_OUT_SET,
+        set_value: bit,
+        clear: SIO_GPIO_OUT_CLR,
+        clear_value: bit,
+    })
+}

@@ -7,7 +7,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use emulator::chips::{Chip, ChipPeripherals, UartPort, UnmodelledLog};
+use emulator::chips::{Chip, ChipPeripherals, GpioLog, PinChange, UartPort, UnmodelledLog};
 use emulator::timing::{cortex_m0plus, cortex_m4, CoreTable};
 use emulator::{
     CoreKind, CycleModel, Machine, MachineConfig, MemoryMap, Region, RegionKind, StopReason,
@@ -115,6 +115,7 @@ pub struct VirtualBoard {
     transport: HostTransport,
     clock_hz: u64,
     unmodelled: UnmodelledLog,
+    gpio: GpioLog,
 }
 
 /// The cycle-model table of a core.
@@ -195,6 +196,11 @@ impl VirtualBoard {
         Ok(vb)
     }
 
+    /// The level changes of the chip's GPIO outputs so far (an energy meter's gate among them).
+    pub fn gpio(&self) -> Vec<PinChange> {
+        self.gpio.changes()
+    }
+
     /// The host end of the board's UART, when its transport is one.
     pub fn uart(&self) -> Option<UartPort> {
         match &self.transport {
@@ -225,6 +231,7 @@ impl VirtualBoard {
         peripherals.set_permissive(permissive);
         let uart = peripherals.uart();
         let unmodelled = peripherals.unmodelled();
+        let gpio = peripherals.gpio();
         machine.set_peripherals(Box::new(peripherals));
         let transport = match board.transport {
             Transport::Rtt => HostTransport::Rtt {
@@ -237,6 +244,7 @@ impl VirtualBoard {
             transport,
             clock_hz: board.clock_hz,
             unmodelled,
+            gpio,
         })
     }
 

@@ -179,6 +179,7 @@ pub fn deployer_for(
                 inner,
                 meter: std::sync::Mutex::new(Box::new(meter)),
                 input: setup.gate_input,
+                gate_gpio: setup.gate_gpio,
                 voltage_v: board.energy.voltage_v,
                 sample_rate_hz: crate::energy::ppk2::SAMPLE_RATE_HZ,
             }))

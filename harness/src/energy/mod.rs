@@ -66,12 +66,32 @@ pub fn gated_energy(
     })
 }
 
+/// `partition` with the gate flag and pin set in its header: the firmware then holds `pin` high
+/// over its timed runs (`protocol::partition::FLAG_GATE`).
+pub fn gated(partition: &[u8], pin: u32) -> Result<Vec<u8>, String> {
+    use protocol::partition::{Header, FLAG_GATE, HEADER_BYTES, MAX_GATED_RUNS};
+    let mut header = Header::parse(partition).map_err(|e| e.to_string())?;
+    if header.timed_runs > MAX_GATED_RUNS {
+        return Err(format!(
+            "{} timed runs: a board with an energy meter takes at most {MAX_GATED_RUNS} (--runs), as the firmware keeps their counts until the gated window closes",
+            header.timed_runs
+        ));
+    }
+    header.flags |= FLAG_GATE;
+    header.gate_pin = pin;
+    let mut out = partition.to_vec();
+    out[..HEADER_BYTES].copy_from_slice(&header.to_bytes());
+    Ok(out)
+}
+
 /// A board's back end with a meter on its supply.
 pub struct Metered {
     pub inner: Arc<dyn Deployer>,
     pub meter: Mutex<Box<dyn Meter>>,
     /// The meter's digital input wired to the firmware's gate GPIO.
     pub input: u8,
+    /// The firmware's gate GPIO (the chip's pin numbering), set in each job's partition.
+    pub gate_gpio: u32,
     pub voltage_v: f64,
     pub sample_rate_hz: f64,
 }
@@ -103,9 +123,12 @@ impl Deployer for Metered {
         cancel: &AtomicBool,
         input: HostInput,
     ) -> Result<DeviceRun, DeployError> {
+        let partition = gated(partition, self.gate_gpio).map_err(DeployError::new)?;
         let mut meter = self.meter.lock().unwrap_or_else(|e| e.into_inner());
         meter.start().map_err(DeployError::transient)?;
-        let run = self.inner.run(board, elf, partition, limits, cancel, input);
+        let run = self
+            .inner
+            .run(board, elf, &partition, limits, cancel, input);
         let samples = meter.stop();
         let mut run = run?;
         if run.end != End::Done {
@@ -200,11 +223,15 @@ mod tests {
             &self,
             _: &Board,
             _: &[u8],
-            _: &[u8],
+            partition: &[u8],
             _: Limits,
             _: &AtomicBool,
             _: HostInput,
         ) -> Result<DeviceRun, DeployError> {
+            // The metered back end asks the firmware for its gate.
+            let header = protocol::partition::Header::parse(partition).unwrap();
+            assert_eq!(header.flags, protocol::partition::FLAG_GATE);
+            assert_eq!(header.gate_pin, 27);
             let mut stream = RecordStream::new();
             stream.feed(b"@mcubench 1 board=x\n@run index=0 cycles=10\n@run index=1 cycles=10\n@run index=2 cycles=10\n@run index=3 cycles=10\n@done\n");
             Ok(DeviceRun {
@@ -226,9 +253,14 @@ mod tests {
             inner: Arc::new(FourRuns),
             meter: Mutex::new(Box::new(Playback(s))),
             input: 0,
+            gate_gpio: 27,
             voltage_v: 3.0,
             sample_rate_hz: 100_000.0,
         };
+        let mut header = protocol::partition::Header::layout(4, 2, 2, 256).unwrap();
+        header.timed_runs = 4;
+        let mut partition = vec![0u8; header.total_bytes as usize];
+        header.write(&mut partition, b"mode", b"in", b"ou").unwrap();
         let board = crate::targets::Targets::parse(
             std::path::Path::new("targets.toml"),
             include_str!("../../../targets.toml"),
@@ -240,7 +272,7 @@ mod tests {
             .run(
                 &board,
                 &[],
-                &[],
+                &partition,
                 Limits::default(),
                 &AtomicBool::new(false),
                 &mut crate::deploy::no_input,
@@ -250,5 +282,10 @@ mod tests {
         assert!((e.energy_uj_per_inference - 36.0).abs() < 1e-9);
         assert!(e.method.contains("playback meter") && e.method.contains("over 4 runs"));
         assert_eq!(metered.meter().as_deref(), Some("playback meter"));
+        // More runs than a gated window holds: refused before the board is touched.
+        header.timed_runs = protocol::partition::MAX_GATED_RUNS + 1;
+        header.write(&mut partition, b"mode", b"in", b"ou").unwrap();
+        let e = gated(&partition, 27).unwrap_err();
+        assert!(e.contains("at most 128 (--runs)"), "{e}");
     }
 }
