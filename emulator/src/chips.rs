@@ -115,12 +115,46 @@ pub struct ChipPeripherals {
     unmodelled: UnmodelledLog,
 }
 
+/// A log the machine's peripherals append to and the host reads while the machine owns them,
+/// bounded so that a program in a loop cannot grow it without end.
+#[derive(Debug)]
+struct SharedLog<T>(Arc<Mutex<Vec<T>>>);
+
+impl<T> Clone for SharedLog<T> {
+    fn clone(&self) -> Self {
+        SharedLog(Arc::clone(&self.0))
+    }
+}
+
+impl<T> Default for SharedLog<T> {
+    fn default() -> Self {
+        SharedLog(Arc::default())
+    }
+}
+
+impl<T: Clone + PartialEq> SharedLog<T> {
+    fn entries(&self) -> Vec<T> {
+        self.lock().clone()
+    }
+
+    /// Appends `entry` while fewer than `max` are kept (and, with `distinct`, only if new).
+    fn push(&self, entry: T, max: usize, distinct: bool) {
+        let mut log = self.lock();
+        if log.len() < max && !(distinct && log.contains(&entry)) {
+            log.push(entry);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<T>> {
+        // A poisoned lock only means a reader panicked; the entries are still valid.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 /// The distinct unmodelled addresses a program touched in permissive mode, in first-touch
 /// order; shared, so the host can read it while the machine owns the peripherals.
 #[derive(Debug, Clone, Default)]
-pub struct UnmodelledLog {
-    inner: Arc<Mutex<Vec<u32>>>,
-}
+pub struct UnmodelledLog(SharedLog<u32>);
 
 impl UnmodelledLog {
     /// At most this many distinct addresses are kept (a program polling an unmodelled block
@@ -129,18 +163,11 @@ impl UnmodelledLog {
 
     /// The addresses logged so far.
     pub fn addresses(&self) -> Vec<u32> {
-        self.lock().clone()
+        self.0.entries()
     }
 
     fn record(&self, addr: u32) {
-        let mut log = self.lock();
-        if log.len() < Self::MAX && !log.contains(&addr) {
-            log.push(addr);
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<u32>> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        self.0.push(addr, Self::MAX, true);
     }
 }
 
@@ -159,9 +186,7 @@ pub struct PinChange {
 /// The level changes of the chip's GPIO outputs, in order; shared, so that the host (an
 /// emulated energy meter, a test) can read it while the machine owns the peripherals.
 #[derive(Debug, Clone, Default)]
-pub struct GpioLog {
-    inner: Arc<Mutex<Vec<PinChange>>>,
-}
+pub struct GpioLog(SharedLog<PinChange>);
 
 impl GpioLog {
     /// At most this many changes are kept (a program toggling a pin in a loop must not grow
@@ -170,18 +195,11 @@ impl GpioLog {
 
     /// The changes so far.
     pub fn changes(&self) -> Vec<PinChange> {
-        self.lock().clone()
+        self.0.entries()
     }
 
     fn record(&self, change: PinChange) {
-        let mut log = self.lock();
-        if log.len() < Self::MAX {
-            log.push(change);
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<PinChange>> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        self.0.push(change, Self::MAX, false);
     }
 }
 
