@@ -115,7 +115,10 @@ pub fn diagnose(
             }
             match &board.energy.meter {
                 Some(m) => {
-                    expects.push(format!("PPK2 on {} gated by D{}", m.port, m.gate_input));
+                    expects.push(format!(
+                        "PPK2 on {} gated by D{}, wired to the board's GPIO {}",
+                        m.port, m.gate_input, m.gate_gpio
+                    ));
                     if !ports.iter().any(|p| p.path == m.port && p.is_ppk2()) {
                         missing.push(format!(
                             "no PPK2 on {}: plug it in, or fix energy.meter_port (energy is then estimated if you remove energy.meter)",
