@@ -318,10 +318,54 @@ fn an_energy_meter_is_checked_and_named() {
         "{e}"
     );
     assert!(e.starts_with("targets.toml:"), "names file and line: {e}");
+    // A pin the chip has but the gate cannot take: P0.10 is an NFC antenna pad as flashed.
+    let e = ok(r#"meter = "ppk2", meter_port = "/dev/ppk2", gate_gpio = 10,"#)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("field `energy.gate_gpio`: 10 cannot be the gate: P0.09 and P0.10 are the NFC antenna pads")
+            && e.contains("pick a free pin (docs/HARDWARE.md"),
+        "{e}"
+    );
+    assert!(e.starts_with("targets.toml:"), "names file and line: {e}");
     let e = ok(r#"meter = "joulescope","#).unwrap_err().to_string();
     assert!(
         e.contains("unknown meter \"joulescope\" (known: ppk2)"),
         "{e}"
     );
     assert!(e.starts_with("targets.toml:"), "names file and line: {e}");
+}
+
+#[test]
+fn the_gate_cannot_take_the_probe_or_the_transport() {
+    use mcubench::targets::gate_pin_taken;
+    // The debug probe's lines and the Artemis' report UART are refused...
+    for (chip, pin, why) in [
+        ("STM32L4R5ZI", 13, "PA13 is SWDIO"),
+        ("STM32L4R5ZI", 14, "PA14 is SWCLK"),
+        ("STM32L4R5ZI", 16 * 6 + 2, "VDDIO2"),
+        ("STM32L4R5ZI", 16 * 6 + 15, "VDDIO2"),
+        ("nRF52840", 9, "NFC"),
+        ("Apollo3", 21, "SWDIO"),
+        ("Apollo3", 48, "UART0 TX"),
+        ("Apollo3", 49, "UART0 TX and RX"),
+    ] {
+        let taken = gate_pin_taken(chip, pin);
+        assert!(
+            taken.is_some_and(|t| t.contains(why)),
+            "{chip} pin {pin}: {taken:?}"
+        );
+    }
+    // ...the pins docs/HARDWARE.md suggests are free, and so is every RP2040 GPIO (SWD has its
+    // own pins there; the Pico's report goes over RTT).
+    for (chip, pin) in [
+        ("STM32L4R5ZI", 3),
+        ("STM32L4R5ZI", 16 * 6 + 1),
+        ("nRF52840", 33),
+        ("Apollo3", 40),
+        ("RP2040", 22),
+    ] {
+        assert_eq!(gate_pin_taken(chip, pin), None, "{chip} pin {pin}");
+    }
+    assert!((0..30).all(|pin| gate_pin_taken("RP2040", pin).is_none()));
 }
