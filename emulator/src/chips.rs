@@ -235,6 +235,9 @@ mod stm32 {
     pub const RCC_CRRCR: u32 = 0x4002_1098;
     /// PWR_SR2 (§5.4.20): VOSF (bit 10) reads 0: voltage scaling completes at once.
     pub const PWR_SR2: u32 = 0x4000_7014;
+    /// RCC_AHB2ENR (§6.4.17): GPIOxEN, bits 0 (port A) to 8 (port I); a port whose clock is
+    /// off ignores writes.
+    pub const RCC_AHB2ENR: u32 = 0x4002_104C;
 }
 
 mod nrf {
@@ -262,6 +265,9 @@ mod apollo3 {
     /// +0x88/+0x8C, WTSA/WTSB +0x90/+0x94 (set), WTCA/WTCB +0x98/+0x9C (clear), ENA/ENB
     /// +0xA0/+0xA4 (tristate enable), ENSA/ENSB +0xA8/+0xAC, ENCA/ENCB +0xB4/+0xB8.
     pub const GPIO: u32 = 0x4001_0000;
+    /// PADKEY (+0x60): PADREGx and CFGx take writes only while it holds 0x73.
+    pub const PADKEY: u32 = 0x4001_0060;
+    pub const PADKEY_UNLOCK: u32 = 0x73;
     pub const DEVPWREN: u32 = 0x4002_1008;
     /// DEVPWRSTATUS: HCPA (bit 2) powers IOS, UART0 and UART1 (DEVPWREN bits 1, 7, 8);
     /// HCPB bit 3: IOM0-2 (bits 2-4); HCPC bit 4: IOM3-5 (bits 5-7... see AmbiqSuite).
@@ -867,6 +873,27 @@ impl ChipPeripherals {
         }
     }
 
+    /// Writes the chip takes without a fault and without effect, as a firmware that forgot a
+    /// step would see on the board: an STM32L4R5 GPIO port whose clock is off (RM0432 §6.4.17,
+    /// RCC_AHB2ENR), and the Apollo3's pad configuration while PADKEY is locked (datasheet, GPIO
+    /// PADKEY).
+    fn write_dropped(&self, addr: u32) -> bool {
+        match self.chip {
+            Chip::Stm32l4r5 => {
+                let port = addr.wrapping_sub(stm32::GPIO) / 0x400;
+                addr >= stm32::GPIO
+                    && port < stm32::GPIO_PORTS
+                    && self.register(stm32::RCC_AHB2ENR) >> port & 1 == 0
+            }
+            Chip::Apollo3 => {
+                let off = addr.wrapping_sub(apollo3::GPIO);
+                (off <= 0x30 || (0x40..=0x58).contains(&off))
+                    && self.register(apollo3::PADKEY) != apollo3::PADKEY_UNLOCK
+            }
+            _ => false,
+        }
+    }
+
     /// The SIO hardware divider (§2.3.1.5): writing a dividend or divisor starts a division;
     /// QUOTIENT and REMAINDER hold the result (the 8-cycle latency is the timing model's).
     fn sio_divide(&mut self, offset: u32) {
@@ -953,6 +980,9 @@ impl Peripherals for ChipPeripherals {
             3 => old & !value,
             _ => (old & !mask) | value,
         };
+        if self.write_dropped(word_addr) {
+            return true;
+        }
         let bank = self.gpio_bank(word_addr);
         let before = bank.map(|b| self.gpio_levels(b));
         self.write_reg(word_addr, new);
@@ -1022,6 +1052,7 @@ mod tests {
         // BSRR reset and BRR bring it down; set wins over reset in one write.
         let changes = gpio_changes(Chip::Stm32l4r5, |p| {
             let b = 0x4800_0400;
+            wr7(p, 0x4002_104C, 1 << 1); // RCC_AHB2ENR GPIOBEN
             wr7(p, b + 0x18, 1 << 7);
             let moder = rd(p, b);
             wr7(p, b, (moder & !(0b11 << 14)) | (0b01 << 14));
@@ -1050,12 +1081,36 @@ mod tests {
     fn apollo3_gpio_outputs_need_fncsel_and_outcfg() {
         let changes = gpio_changes(Chip::Apollo3, |p| {
             let g = 0x4001_0000;
+            wr7(p, g + 0x60, 0x73); // PADKEY unlocked
             wr7(p, g + 0x94, 1 << (40 - 32)); // pad 40 WT set: not a GPIO output yet
             wr7(p, g + 0x28, 3 << 3); // PADREGK byte 0 (pad 40): FNCSEL 3
             wr7(p, g + 0x54, 1 << 1); // CFGF nibble 0 (pad 40): push-pull
             wr7(p, g + 0x9C, 1 << 8); // WTCB
         });
         assert_eq!(changes, [(40, true), (40, false)]);
+    }
+
+    #[test]
+    fn a_forgotten_clock_or_pad_key_leaves_the_pin_alone() {
+        // STM32L4R5: port B's clock off (RCC_AHB2ENR bit 1): MODER and BSRR writes are dropped.
+        let changes = gpio_changes(Chip::Stm32l4r5, |p| {
+            let b = 0x4800_0400;
+            wr7(p, b, 0b01 << 14);
+            wr7(p, b + 0x18, 1 << 7);
+            assert_eq!(rd(p, b), 0xFFFF_FEBF, "MODER kept its reset value");
+        });
+        assert_eq!(changes, []);
+        // Apollo3: PADKEY locked (as after reset, or after the firmware locks it again):
+        // PADREG and CFG writes are dropped; the output registers still take theirs.
+        let changes = gpio_changes(Chip::Apollo3, |p| {
+            let g = 0x4001_0000;
+            wr7(p, g + 0x28, 3 << 3);
+            wr7(p, g + 0x54, 1 << 1);
+            wr7(p, g + 0x94, 1 << (40 - 32));
+            assert_eq!((rd(p, g + 0x28), rd(p, g + 0x54)), (0, 0));
+            assert_eq!(rd(p, g + 0x8C), 1 << 8, "WTB took the set");
+        });
+        assert_eq!(changes, []);
     }
 
     #[test]
