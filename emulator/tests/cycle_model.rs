@@ -109,18 +109,21 @@ fn cortex_m4_integer() {
     assert_eq!(cycles(M4F, M4_LDM4), 5);
     // PUSH 1 + N (5 registers) + POP 1 + N (4) + POP 1 + N (1).
     assert_eq!(cycles(M4F, M4_PUSH_POP), 6 + 5 + 2);
-    // B 1 + P, NOP 1 (the skipped NOP is not executed).
-    assert_eq!(cycles(M4F, M4_B), 3 + 1);
+    // B 1 + P with P = 1 ("taken branches with an immediate are normally 1 cycle of pipeline
+    // reload"), NOP 1 (the skipped NOP is not executed).
+    assert_eq!(cycles(M4F, M4_B), 2 + 1);
     // CMP 1, B<cond> not taken 1, NOP 1.
     assert_eq!(cycles(M4F, M4_BNE_NOT_TAKEN), 3);
-    // BL 1 + P, BX 1 + P, B 1 + P, NOP 1.
-    assert_eq!(cycles(M4F, M4_BL_BX), 3 + 3 + 3 + 1);
+    // BL 1 + P (immediate: P = 1), BX 1 + P (register: "normally 2 cycles of pipeline
+    // reload"), B 1 + P (P = 1), NOP 1.
+    assert_eq!(cycles(M4F, M4_BL_BX), 2 + 3 + 2 + 1);
     // TBB 2 + P, NOP 1.
     assert_eq!(cycles(M4F, M4_TBB), 4 + 1);
     // CMP 1, IT 1 (folding not modelled), a skipped conditional instruction 1.
     assert_eq!(cycles(M4F, M4_IT_SKIPPED), 3);
-    // A loop of 100: MOVS 1, then per iteration ADDS 1, SUBS 1, BNE 1 + P (taken 99 times).
-    assert_eq!(cycles(M4F, M4_LOOP), 1 + 100 * 3 + 99 * 2);
+    // A loop of 100: MOVS 1, then per iteration ADDS 1, SUBS 1, BNE 1 + P (taken 99 times,
+    // P = 1 for an immediate target).
+    assert_eq!(cycles(M4F, M4_LOOP), 1 + 100 * 3 + 99);
 }
 
 #[test]
@@ -226,7 +229,7 @@ fn stm32_loop(acr: u32) -> (u64, Machine<CycleModel>) {
 
 #[test]
 fn stm32_flash_wait_states_and_art_accelerator() {
-    let zero_wait = 1 + 100 * 3 + 99 * 2;
+    let zero_wait = 1 + 100 * 3 + 99;
     // LATENCY 0: no wait states whatever the ART does.
     assert_eq!(stm32_loop(0x000).0, zero_wait);
     // LATENCY 5 with the instruction cache on: only the cold miss of the loop's flash word

@@ -15,6 +15,7 @@ pub const TABLE: CoreTable = CoreTable {
     alu: 1,
     // Table 3-1: B<cond> 2 taken / 1 not taken, B 2, BX 2, BLX 2; ADD PC / MOV PC 2: 1 + 1.
     branch_refill: 1,
+    branch_refill_immediate: 1,
     branch: 1,
     // Table 3-1: BL 3 (a 32-bit instruction: 2, plus the refill).
     branch_link: 2,

@@ -15,9 +15,15 @@ pub const TABLE: CoreTable = CoreTable {
     alu: 1,
     // Table 3-1 note: P, the pipeline refill after a taken branch, "ranges from 1 to 3
     // depending on the alignment and width of the target instruction, and whether the
-    // processor manages to speculate the address early". 2 is the figure for a 32-bit-aligned
-    // 16-bit target (the common case of compiled code); 1 + P = 3 for B, BL, BX.
+    // processor manages to speculate the address early"; the branch-timing note of the
+    // Cortex-M3/M4 TRMs: "Taken branches with an immediate are normally 1 cycle of pipeline
+    // reload (2 cycles total). Taken branches with register operand are normally 2 cycles of
+    // pipeline reload (3 cycles total)". The Cortex-M3 TRM (DDI 0337G) Table 15-3 lists which
+    // branches issue their target from decode (B, BL) and which from execute (BX/BLX Rm,
+    // CBZ/CBNZ, LDR/LDM to PC, ADD/MOV PC). BX LR, which issues from decode when LR was not
+    // written just before, is modelled with the register figure.
     branch_refill: 2,
+    branch_refill_immediate: 1,
     // Table 3-1: B, BL, BX, BLX, CBZ: 1 + P (P added only when taken; not taken: 1).
     branch: 1,
     // Table 3-1: BL: 1 + P.

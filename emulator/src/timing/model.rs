@@ -15,9 +15,12 @@ pub struct CoreTable {
     pub name: &'static str,
     /// Data processing, moves, shifts, extends, bit-field, saturation, parallel arithmetic.
     pub alu: u8,
-    /// P: cycles to refill the pipeline after a taken branch (added to every instruction that
-    /// changes the flow of control).
+    /// P: cycles to refill the pipeline after a taken branch whose target is known only in the
+    /// execute stage (BX/BLX register, CBZ/CBNZ, TBB/TBH, loads and ALU writes to the PC), and
+    /// after an exception return.
     pub branch_refill: u8,
+    /// P after a taken B, B<cond> or BL, whose target the core issues from the decode stage.
+    pub branch_refill_immediate: u8,
     /// B, B<cond>, BX, BLX, CBZ/CBNZ, before the refill.
     pub branch: u8,
     /// BL before the refill.
@@ -118,6 +121,8 @@ pub struct CycleModel {
     pub memory: MemoryTiming,
     base: [u8; OPS],
     kind: [Kind; OPS],
+    /// P per op, charged when the op is a taken branch.
+    refill_of: [u8; OPS],
     refill: u32,
     fetch_shift: u32,
     fetch_word: u32,
@@ -147,6 +152,10 @@ impl CycleModel {
     fn with_memory(table: &CoreTable, memory: MemoryTiming) -> CycleModel {
         let mut base = [table.alu; OPS];
         let mut kind = [Kind::Plain; OPS];
+        let mut refill_of = [table.branch_refill; OPS];
+        for op in [Op::B, Op::BCond, Op::Bl] {
+            refill_of[op as usize] = table.branch_refill_immediate;
+        }
         let t = table;
         let small_mul = memory.chip.small_multiplier;
         for op in 0..OPS {
@@ -202,6 +211,7 @@ impl CycleModel {
             memory,
             base,
             kind,
+            refill_of,
             refill: table.branch_refill as u32,
             fetch_shift,
             fetch_word: u32::MAX,
@@ -398,7 +408,7 @@ impl Timing for CycleModel {
                 c = self.finish(kind, e.insn, e.data_addr, e.aux, e.branch_taken, c, prev);
             }
             // Every taken branch, load to PC or exception return refills the pipeline.
-            c + (self.refill & 0u32.wrapping_sub(e.branch_taken as u32))
+            c + (self.refill_of[op] as u32 & 0u32.wrapping_sub(e.branch_taken as u32))
         } else {
             // An instruction skipped by its IT condition still takes its issue cycle.
             1
