@@ -9,7 +9,7 @@ use engine::{Interpreter, Model, TensorInfo, TensorType};
 use protocol::partition::{Header, FLAG_ACCURACY};
 
 use crate::accuracy::{Feed, TestSet};
-use crate::deploy::{Deployer, End, Limits};
+use crate::deploy::{Deployer, DeviceJob, End, Limits};
 use crate::model_file::AlignedModel;
 use crate::npy::{Array, Elem};
 use crate::results::{Energy, Flash, JobKey, JobResult, JobStatus, Latency, Ram};
@@ -247,7 +247,14 @@ pub fn execute(
         _ => Vec::new(),
     };
     let limits = settings.limits_with(samples);
-    let run = match deployer.run(board, elf, &job.partition, limits, cancel, &mut input) {
+    let run = match deployer.run(DeviceJob {
+        board,
+        elf,
+        partition: &job.partition,
+        limits,
+        cancel,
+        input: &mut input,
+    }) {
         Ok(run) => run,
         Err(e) => {
             result.duration_s = started.elapsed().as_secs_f64();

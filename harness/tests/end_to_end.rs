@@ -1,26 +1,10 @@
 //! The whole loop on the virtual boards through the `mcubench` binary: run a small matrix,
 //! check the run directory, regenerate the report, compare the run with itself.
 
+mod common;
+use common::{mcubench_here as mcubench, root};
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn mcubench(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mcubench"))
-        .arg("--root")
-        .arg(root())
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 #[test]
 fn a_small_matrix_runs_reports_and_compares_clean_with_itself() {
@@ -41,12 +25,7 @@ fn a_small_matrix_runs_reports_and_compares_clean_with_itself() {
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("plan: 4 jobs to run, 0 rejected"), "{err}");
-    let run: PathBuf = std::fs::read_dir(runs.path())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let run: PathBuf = common::only_run(runs.path());
     for f in [
         "manifest.json",
         "results.jsonl",
@@ -189,12 +168,7 @@ fn a_slower_firmware_is_a_regression_naming_board_workload_variant_metric_and_si
     ];
     let (code, _, err) = mcubench(&matrix);
     assert_eq!(code, 0, "{err}");
-    let baseline = std::fs::read_dir(runs.path())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let baseline = common::only_run(runs.path());
     // The same matrix without the Cortex-M4 DSP kernels: a slower firmware.
     let mut slow = matrix.to_vec();
     slow.push("--portable-kernels");
@@ -345,12 +319,7 @@ fn accuracy_mode_streams_the_test_set_over_rtt_and_uart() {
         runs.path().to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{err}");
-    let run = std::fs::read_dir(runs.path())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let run = common::only_run(runs.path());
     let jsonl = std::fs::read_to_string(run.join("results.jsonl")).unwrap();
     assert_eq!(jsonl.lines().count(), 4, "{jsonl}");
     for line in jsonl.lines() {

@@ -2,31 +2,16 @@
 //! missing, `run --deploy hw` stores a failed job with the reason instead of hanging, and the
 //! probe back end's RTT reader follows the real firmware through the emulator's memory.
 
+mod common;
+use common::{mcubench_here as mcubench, root};
+
 use std::path::Path;
-use std::process::Command;
 
 use mcubench::deploy::emulator::{Limits, VirtualBoard};
 use mcubench::deploy::rtt::{self, Rtt};
 use mcubench::firmware;
 use mcubench::project::Project;
 use mcubench::stream::RecordStream;
-
-fn root() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn mcubench(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mcubench"))
-        .args(["--root", root().to_str().unwrap()])
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 #[test]
 fn probes_with_none_attached_says_so_in_one_sentence() {
@@ -76,12 +61,7 @@ fn a_hardware_run_without_the_board_stores_a_failed_job_with_the_reason() {
         runs.path().to_str().unwrap(),
     ]);
     assert_eq!(code, 1, "one failed job: {stderr}");
-    let run = std::fs::read_dir(runs.path())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let run = common::only_run(runs.path());
     let line = std::fs::read_to_string(run.join("results.jsonl")).unwrap();
     assert!(line.contains("\"status\":\"failed\""), "{line}");
     assert!(
@@ -119,12 +99,7 @@ fn a_probe_board_without_a_probe_fails_its_job_with_the_probe_sentence() {
         runs.path().to_str().unwrap(),
     ]);
     assert_eq!(code, 1, "{stderr}");
-    let run = std::fs::read_dir(runs.path())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let run = common::only_run(runs.path());
     let line = std::fs::read_to_string(run.join("results.jsonl")).unwrap();
     assert!(line.contains("\"deploy\":\"probe-rs\""), "{line}");
     assert!(line.contains("no debug probe found: plug in"), "{line}");

@@ -2,23 +2,11 @@
 //! the field that differs, and nothing already stored is overwritten.
 
 mod common;
+use common::mcubench;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use mcubench::results::{JobKey, JobResult, Manifest, RunDir, ShardOf, Variant};
-
-fn mcubench(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mcubench"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// The whole selection of the fixture plan, in order: job k goes to shard (k mod n) + 1.
 fn selection() -> Vec<JobResult> {

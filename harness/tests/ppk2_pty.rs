@@ -13,14 +13,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mcubench::deploy::emulator::VirtualBoard;
-use mcubench::deploy::{DeployError, Deployer, DeviceRun, End, HostInput, Limits};
+use mcubench::deploy::{DeployError, Deployer, DeviceJob, DeviceRun, End, Limits};
 use mcubench::energy::ppk2::{self, Calibration, Ppk2};
 use mcubench::energy::{gated_energy, Meter, Metered};
 use mcubench::firmware;
 use mcubench::job::{self, RunSettings};
 use mcubench::project::Project;
 use mcubench::results::Variant;
-use mcubench::targets::Board;
 use mcubench::workloads::Workload;
 use serialport::{SerialPort, TTYPort};
 
@@ -182,18 +181,9 @@ impl Deployer for WiredToPpk2 {
         None
     }
 
-    fn run(
-        &self,
-        board: &Board,
-        elf: &[u8],
-        partition: &[u8],
-        limits: Limits,
-        _: &AtomicBool,
-        _: HostInput,
-    ) -> Result<DeviceRun, DeployError> {
-        let mut vb =
-            VirtualBoard::new(board, elf, "fw.elf").map_err(|e| DeployError::new(e.to_string()))?;
-        vb.write_partition(board, partition)
+    fn run(&self, job: DeviceJob<'_>) -> Result<DeviceRun, DeployError> {
+        let (board, limits) = (job.board, job.limits);
+        let mut vb = VirtualBoard::with_partition(board, job.elf, job.partition)
             .map_err(DeployError::new)?;
         let run = vb.run(limits, |_| {});
         let edges: Vec<(u64, bool)> = vb
@@ -276,14 +266,14 @@ fn a_metered_virtual_board_gets_the_energy_of_its_timed_runs_from_the_ppk2() {
         let job = job::prepare(&board, &digits, variant, &settings).unwrap();
         let elf = std::fs::read(firmware::build(&project, &board).unwrap().elf).unwrap();
         let run = metered
-            .run(
-                &board,
-                &elf,
-                &job.partition,
-                Limits::default(),
-                &AtomicBool::new(false),
-                &mut mcubench::deploy::no_input,
-            )
+            .run(DeviceJob {
+                board: &board,
+                elf: &elf,
+                partition: &job.partition,
+                limits: Limits::default(),
+                cancel: &AtomicBool::new(false),
+                input: &mut mcubench::deploy::no_input,
+            })
             .unwrap();
         stop.store(true, Ordering::Relaxed);
         assert_eq!(run.end, End::Done, "{}", board.name);

@@ -196,6 +196,18 @@ impl VirtualBoard {
         Ok(vb)
     }
 
+    /// [`VirtualBoard::new`] with a job's model partition written (see
+    /// [`VirtualBoard::write_partition`]): ready to run the job.
+    pub fn with_partition(
+        board: &Board,
+        elf: &[u8],
+        partition: &[u8],
+    ) -> Result<VirtualBoard, String> {
+        let mut vb = VirtualBoard::new(board, elf, "firmware").map_err(|e| e.to_string())?;
+        vb.write_partition(board, partition)?;
+        Ok(vb)
+    }
+
     /// The level changes of the chip's GPIO outputs so far (an energy meter's gate among them).
     pub fn gpio(&self) -> Vec<PinChange> {
         self.gpio.changes()

@@ -95,19 +95,24 @@ pub trait Deployer: Send + Sync {
         None
     }
 
-    /// Puts the firmware (if the board does not hold it yet) and `partition` (the job's model
-    /// partition, see `protocol::partition`) on the board, resets it, and reads its report until
-    /// it ends, a limit is hit, or `cancel` is set; sends the firmware what `input` gives
-    /// (RTT down-channel 0, or the UART).
-    fn run(
-        &self,
-        board: &Board,
-        elf: &[u8],
-        partition: &[u8],
-        limits: Limits,
-        cancel: &AtomicBool,
-        input: HostInput,
-    ) -> Result<DeviceRun, DeployError>;
+    /// Puts the firmware (if the board does not hold it yet) and the job's partition on the
+    /// board, resets it, and reads its report until it ends, a limit is hit, or the job is
+    /// cancelled; sends the firmware what the job's input gives (RTT down-channel 0, or the UART).
+    fn run(&self, job: DeviceJob<'_>) -> Result<DeviceRun, DeployError>;
+}
+
+/// One job on one board, as every back end takes it.
+pub struct DeviceJob<'a> {
+    pub board: &'a Board,
+    /// The firmware ELF.
+    pub elf: &'a [u8],
+    /// The job's model partition (see `protocol::partition`).
+    pub partition: &'a [u8],
+    pub limits: Limits,
+    /// Set on Ctrl-C: the back end stops and reports.
+    pub cancel: &'a AtomicBool,
+    /// What the host sends the firmware (accuracy mode), given what it has reported so far.
+    pub input: HostInput<'a>,
 }
 
 /// The virtual board: a fresh emulated board per job.
@@ -123,20 +128,10 @@ impl Deployer for EmulatorDeployer {
         Some(emulator::CYCLE_MODEL_VERSION.into())
     }
 
-    fn run(
-        &self,
-        board: &Board,
-        elf: &[u8],
-        partition: &[u8],
-        limits: Limits,
-        cancel: &AtomicBool,
-        input: HostInput,
-    ) -> Result<DeviceRun, DeployError> {
-        let mut vb = emulator::VirtualBoard::new(board, elf, "firmware")
-            .map_err(|e| DeployError::new(e.to_string()))?;
-        vb.write_partition(board, partition)
+    fn run(&self, job: DeviceJob<'_>) -> Result<DeviceRun, DeployError> {
+        let mut vb = emulator::VirtualBoard::with_partition(job.board, job.elf, job.partition)
             .map_err(DeployError::new)?;
-        let run = vb.run_with_input(limits, cancel, |_| {}, input);
+        let run = vb.run_with_input(job.limits, job.cancel, |_| {}, job.input);
         Ok(DeviceRun {
             end: run.end,
             stream: run.stream,

@@ -13,7 +13,7 @@
 //! reader (deploy::rtt, on a fake memory and on the emulator), the probe selection, the chip
 //! identity and cross-check rules, and the messages.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 
 use super::rtt::{self, Rtt, TargetMemory};
 use super::serial::{SerialLink, SerialOptions, SystemPort, UartReport};
-use super::{image, DeployError, Deployer, DeviceRun, End, HostInput, Limits};
+use super::{image, DeployError, Deployer, DeviceJob, DeviceRun, End};
 use crate::stream::RecordStream;
 use crate::targets::{Board, Core as CoreKind, Deploy, Transport};
 
@@ -338,17 +338,9 @@ impl Deployer for ProbeDeployer {
         None
     }
 
-    fn run(
-        &self,
-        board: &Board,
-        elf: &[u8],
-        partition: &[u8],
-        limits: Limits,
-        cancel: &AtomicBool,
-        input: HostInput,
-    ) -> Result<DeviceRun, DeployError> {
+    fn run(&self, job: DeviceJob<'_>) -> Result<DeviceRun, DeployError> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let result = self.run_attached(&mut state, board, elf, partition, limits, cancel, input);
+        let result = self.run_attached(&mut state, job);
         if !matches!(&result, Ok(run) if run.end == End::Done) {
             // The probe or the board may be gone or wedged: the next job attaches afresh
             // and flashes the firmware again.
@@ -359,18 +351,12 @@ impl Deployer for ProbeDeployer {
 }
 
 impl ProbeDeployer {
-    // The job's inputs, one by one, as `Deployer::run` takes them.
-    #[allow(clippy::too_many_arguments)]
     fn run_attached(
         &self,
         state: &mut State,
-        board: &Board,
-        elf: &[u8],
-        partition: &[u8],
-        limits: Limits,
-        cancel: &AtomicBool,
-        input: HostInput,
+        job: DeviceJob<'_>,
     ) -> Result<DeviceRun, DeployError> {
+        let (board, elf, limits, cancel) = (job.board, job.elf, job.limits, job.cancel);
         if state.session.is_none() {
             state.session = Some(self.attach(board)?);
             state.firmware = None;
@@ -394,7 +380,11 @@ impl ProbeDeployer {
             flash_blocks(session, &blocks, "the firmware")?;
             *firmware = Some(hash);
         }
-        flash_blocks(session, &[(model.origin, partition)], "the model partition")?;
+        flash_blocks(
+            session,
+            &[(model.origin, job.partition)],
+            "the model partition",
+        )?;
 
         // A board whose records come over a UART (a user's own board): open it before the
         // reset so that nothing the firmware prints is lost.
@@ -426,7 +416,7 @@ impl ProbeDeployer {
                 baud: *baud,
                 idle_timeout: SerialOptions::default().idle_timeout,
             }
-            .read(link, limits, cancel, &mut stream, input);
+            .read(link, limits, cancel, &mut stream, job.input);
             return Ok(DeviceRun {
                 end,
                 stream,
@@ -468,7 +458,7 @@ impl ProbeDeployer {
                 }
                 // The host's bytes into down-channel 0, as much as it has room for.
                 if pending.is_empty() {
-                    pending = input(&stream.measurements, 512);
+                    pending = (job.input)(&stream.measurements, 512);
                 }
                 if !pending.is_empty() {
                     match r.write_down(&mut mem, 0, &pending) {

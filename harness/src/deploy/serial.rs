@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::{image, svl, DeployError, Deployer, DeviceRun, End, HostInput, Limits};
+use super::{image, svl, DeployError, Deployer, DeviceJob, DeviceRun, End, HostInput, Limits};
 use crate::stream::RecordStream;
 use crate::targets::{Board, Bootloader, Deploy, Transport};
 
@@ -383,15 +383,15 @@ impl Deployer for SerialDeployer {
         None
     }
 
-    fn run(
-        &self,
-        board: &Board,
-        elf: &[u8],
-        partition: &[u8],
-        limits: Limits,
-        cancel: &AtomicBool,
-        input: HostInput,
-    ) -> Result<DeviceRun, DeployError> {
+    fn run(&self, job: DeviceJob<'_>) -> Result<DeviceRun, DeployError> {
+        let DeviceJob {
+            board,
+            elf,
+            partition,
+            limits,
+            cancel,
+            input,
+        } = job;
         let _busy = self.busy.lock().unwrap_or_else(|e| e.into_inner());
         let flash = board.flash();
         let model = board.model_partition().ok_or_else(|| {

@@ -3,11 +3,9 @@
 //! gated window divided by the number of timed runs. A board without a meter keeps the
 //! estimate of targets.toml's energy model, labelled estimated (see `job`).
 
-use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
-use crate::deploy::{DeployError, Deployer, DeviceRun, End, HostInput, Limits, MeasuredEnergy};
-use crate::targets::Board;
+use crate::deploy::{DeployError, Deployer, DeviceJob, DeviceRun, End, MeasuredEnergy};
 
 pub mod ppk2;
 
@@ -114,21 +112,18 @@ impl Deployer for Metered {
         )
     }
 
-    fn run(
-        &self,
-        board: &Board,
-        elf: &[u8],
-        partition: &[u8],
-        limits: Limits,
-        cancel: &AtomicBool,
-        input: HostInput,
-    ) -> Result<DeviceRun, DeployError> {
-        let partition = gated(partition, self.gate_gpio).map_err(DeployError::new)?;
+    fn run(&self, job: DeviceJob<'_>) -> Result<DeviceRun, DeployError> {
+        let partition = gated(job.partition, self.gate_gpio).map_err(DeployError::new)?;
         let mut meter = self.meter.lock().unwrap_or_else(|e| e.into_inner());
         meter.start().map_err(DeployError::transient)?;
-        let run = self
-            .inner
-            .run(board, elf, &partition, limits, cancel, input);
+        let run = self.inner.run(DeviceJob {
+            board: job.board,
+            elf: job.elf,
+            partition: &partition,
+            limits: job.limits,
+            cancel: job.cancel,
+            input: &mut *job.input,
+        });
         let samples = meter.stop();
         let mut run = run?;
         if run.end != End::Done {
@@ -160,7 +155,9 @@ impl Deployer for Metered {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deploy::Limits;
     use crate::stream::RecordStream;
+    use std::sync::atomic::AtomicBool;
 
     fn stream(samples: &mut Vec<Sample>, n: usize, current_a: f64, logic: u8) {
         samples.extend(std::iter::repeat_n(Sample { current_a, logic }, n));
@@ -219,17 +216,9 @@ mod tests {
         fn cycle_model(&self) -> Option<String> {
             None
         }
-        fn run(
-            &self,
-            _: &Board,
-            _: &[u8],
-            partition: &[u8],
-            _: Limits,
-            _: &AtomicBool,
-            _: HostInput,
-        ) -> Result<DeviceRun, DeployError> {
+        fn run(&self, job: DeviceJob<'_>) -> Result<DeviceRun, DeployError> {
             // The metered back end asks the firmware for its gate.
-            let header = protocol::partition::Header::parse(partition).unwrap();
+            let header = protocol::partition::Header::parse(job.partition).unwrap();
             assert_eq!(header.flags, protocol::partition::FLAG_GATE);
             assert_eq!(header.gate_pin, 27);
             let mut stream = RecordStream::new();
@@ -269,14 +258,14 @@ mod tests {
         .boards
         .remove(0);
         let run = metered
-            .run(
-                &board,
-                &[],
-                &partition,
-                Limits::default(),
-                &AtomicBool::new(false),
-                &mut crate::deploy::no_input,
-            )
+            .run(DeviceJob {
+                board: &board,
+                elf: &[],
+                partition: &partition,
+                limits: Limits::default(),
+                cancel: &AtomicBool::new(false),
+                input: &mut crate::deploy::no_input,
+            })
             .unwrap();
         let e = run.measured_energy.unwrap();
         assert!((e.energy_uj_per_inference - 36.0).abs() < 1e-9);

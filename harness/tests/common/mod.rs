@@ -1,4 +1,5 @@
-//! Results for tests of the store, compare and report.
+//! Shared by the harness's integration tests: results for tests of the store, compare and
+//! report, and running the mcubench binary.
 #![allow(dead_code)]
 
 use mcubench::results::{
@@ -106,4 +107,40 @@ pub fn matrix() -> Vec<JobResult> {
         }
     }
     out
+}
+
+/// The mcubench checkout these tests run in.
+pub fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Runs the mcubench binary with `args`: its exit code, stdout and stderr.
+pub fn mcubench(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mcubench"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// [`mcubench`] in this checkout (`--root`).
+pub fn mcubench_here(args: &[&str]) -> (i32, String, String) {
+    let root = root();
+    let mut all = vec!["--root", root.to_str().unwrap()];
+    all.extend_from_slice(args);
+    mcubench(&all)
+}
+
+/// The one run directory `mcubench run --runs-dir runs` made.
+pub fn only_run(runs: &std::path::Path) -> std::path::PathBuf {
+    std::fs::read_dir(runs)
+        .unwrap()
+        .next()
+        .expect("a run directory")
+        .unwrap()
+        .path()
 }
