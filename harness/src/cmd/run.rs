@@ -187,8 +187,17 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
     let (run_dir, done) = match &args.resume {
         Some(id) => resume(project, &args.runs_dir, id, &keys)?,
         None => {
-            let manifest = manifest(project, &keys, &plan, &workloads, &settings, args)?;
-            let path = project.root.join(&args.runs_dir).join(&manifest.run_id);
+            let mut manifest = manifest(project, &keys, &plan, &workloads, &settings, args)?;
+            // Two runs of one plan started within the same second get the same id: the later
+            // one takes the next free suffix (-2, -3 ...) rather than failing or reusing it.
+            let runs = project.root.join(&args.runs_dir);
+            let base = manifest.run_id.clone();
+            let mut n = 1;
+            while runs.join(&manifest.run_id).exists() {
+                n += 1;
+                manifest.run_id = format!("{base}-{n}");
+            }
+            let path = runs.join(&manifest.run_id);
             (RunDir::create(&path, &manifest)?, Vec::new())
         }
     };
