@@ -636,6 +636,9 @@ impl<T: Timing> Machine<T> {
                     },
                 }
             };
+            // The fetch comes before the instruction executes (and sees the flash configuration
+            // the previous one left); its stall is charged with the instruction.
+            let fetch = self.timing.on_fetch(pc, self.cycles);
             let next = pc.wrapping_add(insn.len as u32);
             let it = self.cpu.it;
             let mut executed = true;
@@ -659,12 +662,14 @@ impl<T: Timing> Machine<T> {
                         }
                         Trap::Stop(StopReason::Exit { code }) => {
                             let taken = self.cpu.pc != next;
-                            self.account(&insn, pc, taken, true);
+                            self.account(&insn, pc, taken, true, fetch);
                             *count += 1;
                             return StopReason::Exit { code };
                         }
                         t => {
-                            // The faulting instruction has no effect: back to its address.
+                            // The faulting instruction has no effect: back to its address. It
+                            // was fetched, though: its fetch stall is charged.
+                            self.cycles += fetch as u64;
                             self.cpu.it = it;
                             self.cpu.pc = pc;
                             match self.fault(t, pc) {
@@ -681,10 +686,10 @@ impl<T: Timing> Machine<T> {
             // Two calls with a constant `taken`, so that this is a branch (predicted, mostly
             // not taken) and not a select that would wait for `self.cpu.pc`.
             if self.cpu.pc != next {
-                self.account(&insn, pc, true, executed);
+                self.account(&insn, pc, true, executed, fetch);
                 pc = self.cpu.pc;
             } else {
-                self.account(&insn, pc, false, executed);
+                self.account(&insn, pc, false, executed, fetch);
                 pc = next;
             }
             *count += 1;
@@ -692,7 +697,7 @@ impl<T: Timing> Machine<T> {
     }
 
     #[inline(always)]
-    fn account(&mut self, insn: &Insn, pc: u32, branch_taken: bool, executed: bool) {
+    fn account(&mut self, insn: &Insn, pc: u32, branch_taken: bool, executed: bool, fetch: u32) {
         let event = InsnEvent {
             insn,
             pc,
@@ -702,7 +707,7 @@ impl<T: Timing> Machine<T> {
             aux: self.timing_aux,
             cycles: self.cycles,
         };
-        self.cycles += self.timing.on_insn(&event) as u64;
+        self.cycles += (self.timing.on_insn(&event) + fetch) as u64;
     }
 
     /// Decode the instruction at `pc` (filling the predecode cache) and make its block current.

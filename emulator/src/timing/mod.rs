@@ -142,6 +142,12 @@ impl InsnEvent<'_> {
 pub trait Timing {
     /// Cycles taken by the instruction described by `event`.
     fn on_insn(&mut self, event: &InsnEvent<'_>) -> u32;
+    /// Stall cycles of fetching the instruction at `pc` at cycle `now`, before it executes.
+    /// 0 by default.
+    #[inline(always)]
+    fn on_fetch(&mut self, _pc: u32, _now: u64) -> u32 {
+        0
+    }
     /// Extra cycles of an exception entry (stacking, vector fetch). `fp_stacked`: the FP
     /// context was stacked now (not lazily). 0 by default.
     fn on_exception_entry(&mut self, _fp_stacked: bool) -> u32 {

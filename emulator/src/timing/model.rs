@@ -108,6 +108,14 @@ pub struct CycleStats {
     pub tail_chained: u64,
 }
 
+/// An op's timing data (see [`CycleModel`]'s `ops`).
+#[derive(Clone, Copy, Debug)]
+struct OpTiming {
+    base: u8,
+    kind: Kind,
+    refill: u8,
+}
+
 /// Number of `Op` values (the enum is `repr(u8)`).
 const OPS: usize = 256;
 const NO_REG: u8 = 0xff;
@@ -119,10 +127,9 @@ pub struct CycleModel {
     pub table: CoreTable,
     /// The chip's memory timing, as configured by the firmware.
     pub memory: MemoryTiming,
-    base: [u8; OPS],
-    kind: [Kind; OPS],
-    /// P per op, charged when the op is a taken branch.
-    refill_of: [u8; OPS],
+    /// Per op: its base count, how it is finished off and its refill P when it is a taken
+    /// branch, in one entry so that the hot path loads once.
+    ops: [OpTiming; OPS],
     refill: u32,
     fetch_shift: u32,
     fetch_word: u32,
@@ -150,11 +157,13 @@ impl CycleModel {
     }
 
     fn with_memory(table: &CoreTable, memory: MemoryTiming) -> CycleModel {
-        let mut base = [table.alu; OPS];
-        let mut kind = [Kind::Plain; OPS];
-        let mut refill_of = [table.branch_refill; OPS];
+        let mut ops = [OpTiming {
+            base: table.alu,
+            kind: Kind::Plain,
+            refill: table.branch_refill,
+        }; OPS];
         for op in [Op::B, Op::BCond, Op::Bl] {
-            refill_of[op as usize] = table.branch_refill_immediate;
+            ops[op as usize].refill = table.branch_refill_immediate;
         }
         let t = table;
         let small_mul = memory.chip.small_multiplier;
@@ -202,16 +211,14 @@ impl CycleModel {
                 Nop => (t.alu, Kind::Hint),
                 _ => (t.alu, Kind::Plain),
             };
-            base[op] = b;
-            kind[op] = k;
+            ops[op].base = b;
+            ops[op].kind = k;
         }
         let fetch_shift = memory.fetch_shift;
         CycleModel {
             table: *table,
             memory,
-            base,
-            kind,
-            refill_of,
+            ops,
             refill: table.branch_refill as u32,
             fetch_shift,
             fetch_word: u32::MAX,
@@ -394,25 +401,34 @@ impl CycleModel {
 
 impl Timing for CycleModel {
     #[inline(always)]
+    fn on_fetch(&mut self, pc: u32, now: u64) -> u32 {
+        self.fetch(pc, now)
+    }
+
+    #[inline(always)]
     fn on_insn(&mut self, e: &InsnEvent<'_>) -> u32 {
         let op = e.insn.op as usize & (OPS - 1);
-        let extra = self.fetch(e.pc, e.cycles);
         let prev = std::mem::replace(&mut self.prev_load, NO_REG);
         let c = if e.executed {
-            let mut c = self.base[op] as u32;
-            let kind = self.kind[op];
+            let t = self.ops[op];
+            let mut c = t.base as u32;
+            let kind = t.kind;
             if kind == Kind::Plain {
             } else if kind == Kind::Load {
                 c = self.load(e, c, prev);
+            } else if kind == Kind::Store {
+                if self.memory.is_io_port(e.data_addr) {
+                    c = 1;
+                }
             } else {
                 c = self.finish(kind, e.insn, e.data_addr, e.aux, e.branch_taken, c, prev);
             }
             // Every taken branch, load to PC or exception return refills the pipeline.
-            c + (self.refill_of[op] as u32 & 0u32.wrapping_sub(e.branch_taken as u32))
+            c + (t.refill as u32 & 0u32.wrapping_sub(e.branch_taken as u32))
         } else {
             // An instruction skipped by its IT condition still takes its issue cycle.
             1
-        } + extra;
+        };
         // After a taken branch the core fetches anew, even within the same fetch word.
         self.fetch_word |= 0u32.wrapping_sub(e.branch_taken as u32);
         if self.profiling {
