@@ -167,7 +167,7 @@ impl CycleModel {
         }
         let t = table;
         let small_mul = memory.chip.small_multiplier;
-        for op in 0..OPS {
+        for (op, entry) in ops.iter_mut().enumerate() {
             let Some(o) = op_from_u8(op as u8) else {
                 continue;
             };
@@ -211,8 +211,8 @@ impl CycleModel {
                 Nop => (t.alu, Kind::Hint),
                 _ => (t.alu, Kind::Plain),
             };
-            ops[op].base = b;
-            ops[op].kind = k;
+            entry.base = b;
+            entry.kind = k;
         }
         let fetch_shift = memory.fetch_shift;
         CycleModel {
