@@ -14,7 +14,7 @@ build() { # name cpu flags board-define flash ram ramlen textmem
     $P/startup.c $P/core_portme.c $SRC/core_list_join.c $SRC/core_matrix.c $SRC/core_state.c $SRC/core_util.c -lc -lgcc
 }
 for o in O2 O3; do
-  if [ $o = O2 ]; then F="-O2"; else F="-O3 -funroll-loops"; fi
+  F="-$o"
   build nucleo-$o "$M4" "$F" NUCLEO 0x08000000 0x20000000 640K FLASH
   build nrf-$o "$M4" "$F" NRF 0x00000000 0x20000000 256K FLASH
   build artemis-$o "$M4" "$F" APOLLO 0x00010000 0x10010000 320K FLASH

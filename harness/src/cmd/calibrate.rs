@@ -246,6 +246,13 @@ pub fn run(project: &Project, args: &Args) -> Result<()> {
     }
     let _ = writeln!(
         md,
+        "- CoreMark itself (EEMBC's source, not in this repository) is built with GCC from a \
+         user's checkout and run on every virtual board by `scripts/coremark`; \
+         docs/coremark-calibration.md holds it against GCC-built CoreMark published for the \
+         same silicon."
+    );
+    let _ = writeln!(
+        md,
         "- Per-instruction figures are checked against the Arm TRMs by the microbenchmarks of \
          `emulator/tests/cycle_model.rs` (exact)."
     );
