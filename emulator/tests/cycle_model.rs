@@ -276,3 +276,40 @@ fn same_program_same_cycles() {
     let b = stm32_loop(0x705).0;
     assert_eq!(a, b);
 }
+
+/// SVC whose handler pends PendSV (same priority, so it waits) and returns: PendSV is taken by
+/// tail-chaining. Returns (cycles, tail-chained entries).
+fn svc_then_pendsv(core: CoreKind) -> (u64, u64) {
+    let model = CycleModel::zero_wait(table(core));
+    let mut m = machine_with(core, 0, RAM, M4_SVC, model, None, |m| {
+        // SVC handler: str r3, [r2] (ICSR.PENDSVSET); bx lr. PendSV handler: bx lr.
+        let svc = RAM + 0x800;
+        let pendsv = RAM + 0x900;
+        assert!(m.write_memory(svc, &[0x13, 0x60, 0x70, 0x47]));
+        assert!(m.write_memory(pendsv, &[0x70, 0x47]));
+        assert!(m.write_memory(14 * 4, &(pendsv | 1).to_le_bytes()));
+        m.cpu.r[2] = 0xE000_ED04;
+        m.cpu.r[3] = 1 << 28;
+    });
+    let stop = m.run(100_000);
+    assert!(matches!(stop, StopReason::Breakpoint { .. }), "{stop:?}");
+    (m.cycles(), m.timing.stats.tail_chained)
+}
+
+#[test]
+fn tail_chaining() {
+    // M4 TRM §3.3.1 / DUI 0553A §2.3.7.1: "tail-chaining ... the processor skips the stacking
+    // and unstacking": 6 cycles from the end of the first handler to the second's first
+    // instruction. SVC 1, entry 12, STR 1, BX LR 1, tail-chain 6, BX LR 1, return 10, NOP 1.
+    assert_eq!(
+        svc_then_pendsv(CoreKind::M4F),
+        (1 + 12 + 1 + 1 + 6 + 1 + 10 + 1, 1)
+    );
+    // Cortex-M0+ (M0+ TRM §3.3, DUI 0662B §2.3.7): entry 15, return 13 and tail-chain 8, each
+    // with the BX's refill included; STR 2. SVC 1, entry 15, STR 2, BX LR 1, tail-chain 8,
+    // BX LR 1, return 13, NOP 1.
+    assert_eq!(
+        svc_then_pendsv(CoreKind::M0Plus),
+        (1 + 15 + 2 + 1 + 8 + 1 + 13 + 1, 1)
+    );
+}

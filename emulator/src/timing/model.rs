@@ -440,10 +440,11 @@ impl Timing for CycleModel {
     fn on_exception_entry(&mut self, fp_stacked: bool) -> u32 {
         self.stats.exceptions += 1;
         let c = if self.pending_return != 0 {
-            // Tail-chaining (the return's unstacking and the entry's stacking are skipped).
+            // Tail-chaining (the return's unstacking and the entry's stacking are skipped). Like
+            // the return's, its count includes the returning instruction's refill, charged then.
             self.pending_return = 0;
             self.stats.tail_chained += 1;
-            self.table.tail_chain as u32
+            (self.table.tail_chain as u32).saturating_sub(self.refill)
         } else {
             self.table.exception_entry as u32
                 + if fp_stacked {
