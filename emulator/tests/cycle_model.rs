@@ -313,3 +313,23 @@ fn tail_chaining() {
         (1 + 15 + 2 + 1 + 8 + 1 + 13 + 1, 1)
     );
 }
+
+#[test]
+fn profile_counts_every_cycle_fetch_stalls_included() {
+    // Flash with 5 wait states and no cache: most cycles are fetch stalls.
+    let model = CycleModel::new(&cortex_m4::TABLE, &emulator::timing::memory::STM32L4R5);
+    let mut m = machine_with(
+        CoreKind::M4F,
+        0x0800_0000,
+        0x0800_0400,
+        M4_LOOP,
+        model,
+        Some(Chip::Stm32l4r5),
+        |m| assert!(m.bus_write32(0x4002_2000, 0x005)),
+    );
+    m.timing.enable_profile(0x0800_0000, 0x1000);
+    assert!(matches!(m.run(10_000), StopReason::Breakpoint { .. }));
+    let profiled: u64 = m.timing.profile().map(|(_, c)| c).sum();
+    assert!(m.timing.memory.fetch_stall_cycles > 500);
+    assert_eq!(profiled, m.cycles());
+}

@@ -299,7 +299,13 @@ impl CycleModel {
     #[cold]
     #[inline(never)]
     fn fetch_slow(&mut self, pc: u32, miss: bool, now: u64) -> u32 {
-        std::mem::take(&mut self.pending_return) + if miss { self.memory.fetch(pc, now) } else { 0 }
+        let stall = std::mem::take(&mut self.pending_return)
+            + if miss { self.memory.fetch(pc, now) } else { 0 };
+        // The only source of fetch cycles: `--profile` counts them to the instruction here.
+        if self.profiling {
+            self.profile_insn(pc, stall);
+        }
+        stall
     }
 
     /// A single load: pipelined after a load, single-cycle on the I/O port, flash wait states.
