@@ -211,10 +211,10 @@ fn rp2040_io_port_is_single_cycle() {
     assert_eq!(m.cycles(), 2);
 }
 
-/// Cycles of `M4_LOOP` (100 iterations) run from an STM32L4R5's flash with FLASH_ACR = `acr`.
-fn stm32_loop(acr: u32) -> (u64, Machine<CycleModel>) {
+/// `M4_LOOP` (100 iterations) in an STM32L4R5's flash with FLASH_ACR = `acr`, not yet run.
+fn stm32_loop_machine(acr: u32) -> Machine<CycleModel> {
     let model = CycleModel::new(&cortex_m4::TABLE, &emulator::timing::memory::STM32L4R5);
-    let mut m = machine_with(
+    machine_with(
         CoreKind::M4F,
         0x0800_0000,
         0x0800_0400,
@@ -222,7 +222,12 @@ fn stm32_loop(acr: u32) -> (u64, Machine<CycleModel>) {
         model,
         Some(Chip::Stm32l4r5),
         |m| assert!(m.bus_write32(0x4002_2000, acr)),
-    );
+    )
+}
+
+/// Cycles of [`stm32_loop_machine`] run to its BKPT.
+fn stm32_loop(acr: u32) -> (u64, Machine<CycleModel>) {
+    let mut m = stm32_loop_machine(acr);
     assert!(matches!(m.run(10_000), StopReason::Breakpoint { .. }));
     (m.cycles(), m)
 }
@@ -317,16 +322,7 @@ fn tail_chaining() {
 #[test]
 fn profile_counts_every_cycle_fetch_stalls_included() {
     // Flash with 5 wait states and no cache: most cycles are fetch stalls.
-    let model = CycleModel::new(&cortex_m4::TABLE, &emulator::timing::memory::STM32L4R5);
-    let mut m = machine_with(
-        CoreKind::M4F,
-        0x0800_0000,
-        0x0800_0400,
-        M4_LOOP,
-        model,
-        Some(Chip::Stm32l4r5),
-        |m| assert!(m.bus_write32(0x4002_2000, 0x005)),
-    );
+    let mut m = stm32_loop_machine(0x005);
     m.timing.enable_profile(0x0800_0000, 0x1000);
     assert!(matches!(m.run(10_000), StopReason::Breakpoint { .. }));
     let profiled: u64 = m.timing.profile().map(|(_, c)| c).sum();
