@@ -7,8 +7,8 @@ import tomllib
 import numpy as np
 
 from . import fit, runners, tomlout
-from .common import REPO, SEED, VARIANTS, WORKLOADS, cache_dir, import_tf, keras, seed_everything, sha256, workload_dir
-from .workloads.mlperf import SHARED_REL
+from .common import SEED, VARIANTS, WORKLOADS, cache_dir, import_tf, keras, seed_everything, sha256, workload_dir
+from .workloads.mlcommons import SOURCE as MLCOMMONS_SOURCE, models_dir
 
 SOURCES = {
     "fp32": "scripts/quantize {w} (TFLiteConverter.from_keras_model, float)",
@@ -31,7 +31,7 @@ def _float_model_path(w):
 # ------------------------------------------------------------------------------------------------ train
 def train(w):
     if not w.trainable:
-        _log(f"{w.name}: nothing to train (third-party model files)")
+        _log(f"{w.name}: nothing to train (the official MLPerf Tiny files, read from the models directory)")
         return
     t0 = time.time()
     seed_everything()
@@ -80,7 +80,7 @@ def _full_int(conv, rep):
 
 def quantize(w):
     if not w.trainable:
-        _log(f"{w.name}: nothing to quantize (variants are the published files)")
+        _log(f"{w.name}: nothing to quantize (variants are the official MLPerf Tiny files)")
         return
     tf = import_tf()
     t0 = time.time()
@@ -116,12 +116,8 @@ def variant_files(w):
     if w.trainable:
         return {v: (WORKLOADS / w.name / f"{v}.tflite", f"{v}.tflite", None) for v in VARIANTS
                 if (WORKLOADS / w.name / f"{v}.tflite").exists()}
-    out = {}
-    for v in VARIANTS:
-        if v in w.files:
-            rel = f"{SHARED_REL}/{w.files[v]}"
-            out[v] = ((REPO / rel).resolve(), rel, "repo")
-    return out
+    d = models_dir([w.files[v] for v in VARIANTS if v in w.files])
+    return {v: (d / w.files[v], w.files[v], "models") for v in VARIANTS if v in w.files}
 
 
 def test_inputs(w):
@@ -197,7 +193,7 @@ def write_toml(w, metrics=None):
             m = old_metrics.get(v)  # keep the metric of an unchanged file
         src = SOURCES[v].format(w=w.name, n=getattr(w, "n_representative", 0), e=getattr(w, "qat_epochs", 0),
                                 lr=getattr(w, "qat_lr", 0), how=getattr(w, "qat_how", "")) if w.trainable else \
-            f"MLPerf Tiny reference model (mlcommons/tiny, Apache-2.0), copied unchanged to shared/models/mlperf-tiny/{path.name}"
+            MLCOMMONS_SOURCE
         entry = {"name": v, "file": rel}
         if root:
             entry["file_root"] = root

@@ -2,9 +2,13 @@
 variant claims (read from the flatbuffer with the `tflite` package; no TensorFlow needed).
 
 Run: scripts/.venv/bin/python -m pytest scripts/tests   (needs only numpy, tflite and pytest)
+
+Variants with `file_root = "models"` (the mlcommons-* workloads: the official MLPerf Tiny files, not shipped)
+are read from the directory in MCUBENCH_MODELS_DIR; their model checks skip when it is unset.
 """
 
 import hashlib
+import os
 import pathlib
 import tomllib
 
@@ -25,7 +29,16 @@ def load(d):
 
 
 def variant_path(d, v):
-    return (REPO / v["file"]).resolve() if v.get("file_root") == "repo" else d / v["file"]
+    root = v.get("file_root", "workload")
+    if root == "repo":
+        return (REPO / v["file"]).resolve()
+    if root == "models":
+        models = os.environ.get("MCUBENCH_MODELS_DIR")
+        if not models:
+            pytest.skip(f"{v['file']} is read from the models directory: set MCUBENCH_MODELS_DIR")
+        return pathlib.Path(models) / v["file"]
+    assert root == "workload", root
+    return d / v["file"]
 
 
 def cases():
@@ -150,3 +163,27 @@ def test_qat_is_not_fiq(d):
         pytest.skip("no qat variant")
     assert vs["qat"]["sha256"] != vs["fiq"]["sha256"]
     assert "quantize_model" in vs["qat"]["source"]
+
+
+@pytest.mark.parametrize("d", DIRS, ids=[d.name for d in DIRS])
+def test_files_are_in_the_checkout_or_the_models_dir(d):
+    """Every model file ships in the workload's directory, except the official MLPerf Tiny files of the
+    mlcommons-* workloads, which are named bare and read from the user's models directory."""
+    for v in load(d)["variant"]:
+        root = v.get("file_root", "workload")
+        if d.name.startswith("mlcommons-"):
+            assert root == "models" and "/" not in v["file"] and v["file"].endswith(".tflite"), v
+        else:
+            assert root == "workload", v
+            assert (d / v["file"]).is_file() and d in (d / v["file"]).resolve().parents
+
+
+def test_the_mlperf_workloads_are_trained_here():
+    """mlperf-kws/vww/ic/ad are the project's own trained MLPerf Tiny architectures, all four variants."""
+    names = {d.name for d in DIRS}
+    for n in ("kws", "vww", "ic", "ad"):
+        if f"mlperf-{n}" not in names:
+            continue  # not generated yet in this checkout
+        w = load(WORKLOADS / f"mlperf-{n}")
+        assert [v["name"] for v in w["variant"]] == ["fp32", "drq", "fiq", "qat"]
+        assert "labels" in w["test"]

@@ -25,7 +25,8 @@ def registry():
         ws.append(Shapes())
     except ImportError:
         pass
-    from .mlperf import MLPERF
+    # the official MLPerf Tiny files, read from the models directory
+    from .mlcommons import MLCOMMONS
 
-    ws.extend(MLPERF)
+    ws.extend(MLCOMMONS)
     return {w.name: w for w in ws}
