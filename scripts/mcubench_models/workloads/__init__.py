@@ -25,6 +25,10 @@ def registry():
         ws.append(Shapes())
     except ImportError:
         pass
+    # the MLPerf Tiny reference architectures, trained here
+    from .mlperf_kws import MlperfKws
+
+    ws.append(MlperfKws())
     # the official MLPerf Tiny files, read from the models directory
     from .mlcommons import MLCOMMONS
 

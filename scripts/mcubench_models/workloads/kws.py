@@ -81,6 +81,74 @@ def _clip(rng, speech):
     return out * 10 ** rng.uniform(-0.5, 0.3)
 
 
+def synthesize_commands(keywords, per_keyword, per_unknown, per_silence, test_per_class, name="kws"):
+    """A speech-commands data set: per_keyword clips of each keyword, per_unknown of other words (label
+    len(keywords)), per_silence of noise only (label len(keywords) + 1); 49x10 MFCCs standardised per
+    coefficient over the training split; test_per_class clips of each class held out."""
+    import shutil
+
+    if shutil.which("espeak-ng") is None:
+        raise SystemExit(f"{name} needs espeak-ng to synthesise its speech: apt-get install -y espeak-ng sox")
+    unknown_words = [w for w in UNKNOWN_WORDS if w not in keywords]
+    unknown, silence = len(keywords), len(keywords) + 1
+    rng = np.random.default_rng(SEED)
+    items = [(k, w) for k, w in enumerate(keywords) for _ in range(per_keyword)]
+    items += [(unknown, None) for _ in range(per_unknown)] + [(silence, None) for _ in range(per_silence)]
+    xs, ys = [], []
+    with tempfile.TemporaryDirectory() as td:
+        path = os.path.join(td, "w.wav")
+        for label, word in items:
+            if label == silence:
+                audio = _clip(rng, None)
+            else:
+                if label == unknown:
+                    word = unknown_words[rng.integers(len(unknown_words))]
+                voice = VOICES[rng.integers(len(VOICES))]
+                var = VARIANTS[rng.integers(len(VARIANTS))]
+                speech = _espeak(word, voice + (f"+{var}" if var else ""), int(rng.integers(110, 221)),
+                                 int(rng.integers(20, 81)), path)
+                audio = _clip(rng, speech)
+            xs.append(mfcc(audio))
+            ys.append(label)
+    x = np.stack(xs).astype(np.float32)[..., None]
+    y = np.array(ys, dtype=np.int64)
+    perm = np.random.default_rng(SEED + 1).permutation(len(y))
+    x, y = x[perm], y[perm]
+    test = np.concatenate([np.nonzero(y == c)[0][:test_per_class] for c in range(silence + 1)])
+    rest = np.setdiff1d(np.arange(len(y)), test)
+    val = rest[: len(rest) // 8]
+    train = rest[len(rest) // 8:]
+    test = np.sort(test)
+    mu = x[train].mean(axis=(0, 1, 3), keepdims=True)
+    sd = x[train].std(axis=(0, 1, 3), keepdims=True) + 1e-6
+    f = lambda a: ((a - mu) / sd).astype(np.float32)  # noqa: E731
+    return dict(x_train=f(x[train]), y_train=y[train], x_val=f(x[val]), y_val=y[val], x_test=f(x[test]),
+                y_test=y[test], mfcc_mean=mu.reshape(-1), mfcc_std=sd.reshape(-1))
+
+
+def ds_cnn(name, n_classes, filters, blocks):
+    """DS-CNN on 49x10x1 MFCCs: Conv2D (10,4) stride 2 same + BN + ReLU, `blocks` x [DepthwiseConv2D 3x3
+    same + BN + ReLU, Conv2D 1x1 + BN + ReLU], AveragePooling2D (25,5), Flatten, Dense, Softmax."""
+    k = keras()
+    L = k.layers
+    inp = L.Input(shape=(49, 10, 1), name="mfcc")
+    h = L.Conv2D(filters, (10, 4), strides=(2, 2), padding="same", use_bias=False)(inp)
+    h = L.BatchNormalization()(h)
+    h = L.ReLU()(h)
+    for _ in range(blocks):
+        h = L.DepthwiseConv2D((3, 3), padding="same", use_bias=False)(h)
+        h = L.BatchNormalization()(h)
+        h = L.ReLU()(h)
+        h = L.Conv2D(filters, 1, use_bias=False)(h)
+        h = L.BatchNormalization()(h)
+        h = L.ReLU()(h)
+    h = L.AveragePooling2D(pool_size=(25, 5))(h)
+    h = L.Flatten()(h)
+    h = L.Dense(n_classes)(h)
+    out = L.Softmax()(h)
+    return k.Model(inp, out, name=name)
+
+
 class Kws(Workload):
     name = "kws"
     task = "keyword spotting"
@@ -105,62 +173,12 @@ class Kws(Workload):
     lr = 2e-3
     qat_epochs = 5
     qat_lr = 2e-4
+    keywords = KEYWORDS
+    per_keyword, per_unknown, per_silence, test_per_class = PER_KEYWORD, PER_UNKNOWN, PER_SILENCE, TEST_PER_CLASS
 
     def make_data(self):
-        import shutil
-
-        if shutil.which("espeak-ng") is None:
-            raise SystemExit("kws needs espeak-ng to synthesise its speech: apt-get install -y espeak-ng sox")
-        rng = np.random.default_rng(SEED)
-        items = [(k, w) for k, w in enumerate(KEYWORDS) for _ in range(PER_KEYWORD)]
-        items += [(6, None) for _ in range(PER_UNKNOWN)] + [(7, None) for _ in range(PER_SILENCE)]
-        xs, ys = [], []
-        with tempfile.TemporaryDirectory() as td:
-            path = os.path.join(td, "w.wav")
-            for label, word in items:
-                if label == 7:
-                    audio = _clip(rng, None)
-                else:
-                    if label == 6:
-                        word = UNKNOWN_WORDS[rng.integers(len(UNKNOWN_WORDS))]
-                    voice = VOICES[rng.integers(len(VOICES))]
-                    var = VARIANTS[rng.integers(len(VARIANTS))]
-                    speech = _espeak(word, voice + (f"+{var}" if var else ""), int(rng.integers(110, 221)),
-                                     int(rng.integers(20, 81)), path)
-                    audio = _clip(rng, speech)
-                xs.append(mfcc(audio))
-                ys.append(label)
-        x = np.stack(xs).astype(np.float32)[..., None]
-        y = np.array(ys, dtype=np.int64)
-        perm = np.random.default_rng(SEED + 1).permutation(len(y))
-        x, y = x[perm], y[perm]
-        test = np.concatenate([np.nonzero(y == c)[0][:TEST_PER_CLASS] for c in range(len(LABELS))])
-        rest = np.setdiff1d(np.arange(len(y)), test)
-        val = rest[: len(rest) // 8]
-        train = rest[len(rest) // 8:]
-        test = np.sort(test)
-        mu = x[train].mean(axis=(0, 1, 3), keepdims=True)
-        sd = x[train].std(axis=(0, 1, 3), keepdims=True) + 1e-6
-        f = lambda a: ((a - mu) / sd).astype(np.float32)  # noqa: E731
-        return dict(x_train=f(x[train]), y_train=y[train], x_val=f(x[val]), y_val=y[val], x_test=f(x[test]),
-                    y_test=y[test], mfcc_mean=mu.reshape(-1), mfcc_std=sd.reshape(-1))
+        return synthesize_commands(self.keywords, self.per_keyword, self.per_unknown, self.per_silence,
+                                   self.test_per_class, self.name)
 
     def build(self):
-        k = keras()
-        L = k.layers
-        inp = L.Input(shape=(49, 10, 1), name="mfcc")
-        h = L.Conv2D(32, (10, 4), strides=(2, 2), padding="same", use_bias=False)(inp)
-        h = L.BatchNormalization()(h)
-        h = L.ReLU()(h)
-        for _ in range(3):
-            h = L.DepthwiseConv2D((3, 3), padding="same", use_bias=False)(h)
-            h = L.BatchNormalization()(h)
-            h = L.ReLU()(h)
-            h = L.Conv2D(32, 1, use_bias=False)(h)
-            h = L.BatchNormalization()(h)
-            h = L.ReLU()(h)
-        h = L.AveragePooling2D(pool_size=(25, 5))(h)
-        h = L.Flatten()(h)
-        h = L.Dense(len(LABELS))(h)
-        out = L.Softmax()(h)
-        return k.Model(inp, out, name="kws_dscnn")
+        return ds_cnn("kws_dscnn", len(LABELS), 32, 3)
