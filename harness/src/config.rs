@@ -1,8 +1,8 @@
 //! mcubench.toml: the project's defaults for `mcubench run` (warm-up and timed runs, limits,
-//! retries, parallel jobs, accuracy samples). Every value can be overridden on the command
-//! line; a missing file or key falls back to the built-in default.
+//! retries, parallel jobs, accuracy samples) and the models directory. Every value can be
+//! overridden on the command line; a missing file or key falls back to the built-in default.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -32,11 +32,68 @@ pub struct RunDefaults {
     pub accuracy_samples: Option<Spanned<usize>>,
 }
 
+/// `[models]` of mcubench.toml.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModels {
+    /// The folder of model files that are not in the repository (workloads with
+    /// `file_root = "models"`), relative to the checkout or absolute.
+    dir: Option<Spanned<String>>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     #[serde(default)]
     run: RunDefaults,
+    #[serde(default)]
+    models: RawModels,
+}
+
+/// The whole of mcubench.toml.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Config {
+    pub run: RunDefaults,
+    /// `[models] dir`, resolved against the checkout; not checked for existence here (the
+    /// workloads that read from it say which file is missing).
+    pub models_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// `<root>/mcubench.toml`, or the defaults when there is no such file.
+    pub fn load(root: &Path) -> Result<Config, TargetsError> {
+        let path = root.join(FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Config::parse(root, &path, &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(e) => Err(TargetsError {
+                path,
+                location: None,
+                message: format!("cannot read the file: {e}"),
+            }),
+        }
+    }
+
+    pub fn parse(root: &Path, path: &Path, text: &str) -> Result<Config, TargetsError> {
+        let run = RunDefaults::parse(path, text)?;
+        let raw: RawConfig = toml::from_str(text).map_err(|e| TargetsError {
+            path: path.to_owned(),
+            location: e.span().map(|s| Location::of(text, s)),
+            message: e.message().trim_end().to_owned(),
+        })?;
+        let models_dir = match raw.models.dir {
+            Some(d) if d.get_ref().trim().is_empty() => return Err(TargetsError {
+                path: path.to_owned(),
+                location: Some(Location::of(text, d.span())),
+                message:
+                    "[models] dir is empty: give the folder of the model files, or remove the key"
+                        .into(),
+            }),
+            Some(d) => Some(root.join(d.get_ref())),
+            None => None,
+        };
+        Ok(Config { run, models_dir })
+    }
 }
 
 /// The built-in defaults, when neither the command line nor mcubench.toml says.
@@ -51,16 +108,7 @@ pub mod builtin {
 impl RunDefaults {
     /// `<root>/mcubench.toml`'s `[run]`, or all `None` when there is no such file.
     pub fn load(root: &Path) -> Result<RunDefaults, TargetsError> {
-        let path = root.join(FILE);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => RunDefaults::parse(&path, &text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(RunDefaults::default()),
-            Err(e) => Err(TargetsError {
-                path,
-                location: None,
-                message: format!("cannot read the file: {e}"),
-            }),
-        }
+        Ok(Config::load(root)?.run)
     }
 
     pub fn parse(path: &Path, text: &str) -> Result<RunDefaults, TargetsError> {
@@ -139,5 +187,21 @@ mod tests {
         assert!(e.starts_with("mcubench.toml:2:"), "{e}");
         let e = parse("[runn]\n").unwrap_err();
         assert!(e.contains("runn"), "{e}");
+    }
+
+    #[test]
+    fn the_models_dir_is_resolved_against_the_checkout() {
+        let root = Path::new("/checkout");
+        let parse = |t: &str| Config::parse(root, Path::new("mcubench.toml"), t);
+        assert_eq!(parse("").unwrap().models_dir, None);
+        let c = parse("[models]\ndir = \"../official\"\n").unwrap();
+        assert_eq!(c.models_dir, Some(PathBuf::from("/checkout/../official")));
+        let c = parse("[models]\ndir = \"/data/mlperf\"\n").unwrap();
+        assert_eq!(c.models_dir, Some(PathBuf::from("/data/mlperf")));
+        let e = parse("[models]\ndir = \"\"\n").unwrap_err().to_string();
+        assert!(e.starts_with("mcubench.toml:2:"), "{e}");
+        assert!(e.contains("[models] dir is empty"), "{e}");
+        let e = parse("[models]\nfolder = \"x\"\n").unwrap_err().to_string();
+        assert!(e.contains("folder"), "{e}");
     }
 }

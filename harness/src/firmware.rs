@@ -342,12 +342,85 @@ fn toolchain_version(root: &Path, target: &str) -> Result<String, BuildError> {
         .join("lib/rustlib")
         .join(target)
         .join("lib");
-    if !target_lib.is_dir() {
+    let installed = target_lib.is_dir() || (add_pinned_targets(root) && target_lib.is_dir());
+    if !installed {
         return Err(BuildError::MissingTarget {
             target: target.into(),
         });
     }
     run(&["-vV"])
+}
+
+/// The targets and components rust-toolchain.toml pins (empty when it cannot be read).
+pub fn pinned_toolchain(root: &Path) -> (Vec<String>, Vec<String>) {
+    #[derive(serde::Deserialize, Default)]
+    struct Pinned {
+        #[serde(default)]
+        targets: Vec<String>,
+        #[serde(default)]
+        components: Vec<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct File {
+        toolchain: Pinned,
+    }
+    let pinned = fs::read_to_string(root.join("rust-toolchain.toml"))
+        .ok()
+        .and_then(|t| toml::from_str::<File>(&t).ok())
+        .map(|f| f.toolchain)
+        .unwrap_or_default();
+    (pinned.targets, pinned.components)
+}
+
+/// Where rustup is on PATH, adds the targets and components that rust-toolchain.toml pins to
+/// the pinned toolchain (rustup installs the toolchain itself on first use, but not the targets
+/// of one that was installed without them). Says so on one line. False if it could not.
+fn add_pinned_targets(root: &Path) -> bool {
+    // One at a time: boards built in parallel must not run two rustups on one toolchain.
+    static ONCE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = ONCE.lock().unwrap_or_else(|e| e.into_inner());
+    let (targets, components) = pinned_toolchain(root);
+    if targets.is_empty() {
+        return false;
+    }
+    let rustup = |args: &[&str]| {
+        Command::new("rustup")
+            .current_dir(root)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let on_path = Command::new("rustup")
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !on_path {
+        return false;
+    }
+    eprintln!(
+        "installing the Rust targets and components rust-toolchain.toml pins: rustup target add {}{}",
+        targets.join(" "),
+        if components.is_empty() {
+            String::new()
+        } else {
+            format!("; rustup component add {}", components.join(" "))
+        }
+    );
+    let mut args = vec!["target", "add"];
+    args.extend(targets.iter().map(String::as_str));
+    let mut ok = rustup(&args);
+    if ok && !components.is_empty() {
+        let mut args = vec!["component", "add"];
+        args.extend(components.iter().map(String::as_str));
+        ok = rustup(&args);
+    }
+    ok
 }
 
 /// SHA-256 over every input of a firmware build, in a stable order.

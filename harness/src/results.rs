@@ -268,6 +268,9 @@ pub struct Selection {
     pub boards: Vec<String>,
     pub workloads: Vec<String>,
     pub variants: Vec<String>,
+    /// The models directory the run read `file_root = "models"` files from, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub models_dir: Option<String>,
 }
 
 /// One shard of a plan: shard `index` of `count`.

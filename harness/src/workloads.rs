@@ -52,11 +52,17 @@ struct RawTest {
     labels: Option<Spanned<String>>,
 }
 
+/// What a variant's `file` is relative to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 enum FileRoot {
+    /// The workload's directory (the default).
     Workload,
+    /// The top of the checkout.
     Repo,
+    /// The user's models directory (mcubench.toml `[models] dir` or `--models-dir`): model
+    /// files that are not in the repository, such as the official MLPerf Tiny files.
+    Models,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -158,6 +164,40 @@ pub struct WorkloadError {
     pub message: String,
 }
 
+/// The workloads of a checkout, and those that cannot be loaded without the models directory.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    pub workloads: Vec<Workload>,
+    /// Workloads whose model files live in the user's models directory, when none is set.
+    pub need_models_dir: Vec<NeedsModels>,
+}
+
+/// A workload that reads its models from the models directory, which is not set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NeedsModels {
+    pub name: String,
+    /// The file names it expects there.
+    pub files: Vec<String>,
+}
+
+impl Catalog {
+    /// One line for users: which workloads were left out and how to include them.
+    pub fn left_out_note(&self) -> Option<String> {
+        if self.need_models_dir.is_empty() {
+            return None;
+        }
+        let names: Vec<&str> = self
+            .need_models_dir
+            .iter()
+            .map(|n| n.name.as_str())
+            .collect();
+        Some(format!(
+            "not planned: {} (their model files are not in the repository; set `[models] dir` in mcubench.toml or pass --models-dir to the folder that holds them)",
+            names.join(", ")
+        ))
+    }
+}
+
 impl fmt::Display for WorkloadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.line {
@@ -239,7 +279,28 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
 
 impl Workload {
     /// Loads and validates `<dir>/workload.toml`; `repo_root` resolves `file_root = "repo"`.
+    /// A workload with `file_root = "models"` variants is an error here: see [`Workload::load_in`].
     pub fn load(dir: &Path, repo_root: &Path) -> Result<Workload, WorkloadError> {
+        match Workload::load_in(dir, repo_root, None)? {
+            Loaded::Ready(w) => Ok(w),
+            Loaded::NeedsModels(n) => Err(WorkloadError {
+                path: dir.join("workload.toml"),
+                line: None,
+                message: format!(
+                    "its models ({}) are read from the models directory, and none is set: set `[models] dir` in mcubench.toml or pass --models-dir",
+                    n.files.join(", ")
+                ),
+            }),
+        }
+    }
+
+    /// Loads `<dir>/workload.toml`, resolving `file_root = "models"` against `models_dir`; without
+    /// one, such a workload is [`Loaded::NeedsModels`] rather than an error.
+    pub fn load_in(
+        dir: &Path,
+        repo_root: &Path,
+        models_dir: Option<&Path>,
+    ) -> Result<Loaded, WorkloadError> {
         let path = dir.join("workload.toml");
         let err =
             |span: Option<std::ops::Range<usize>>, text: &str, message: String| WorkloadError {
@@ -281,6 +342,21 @@ impl Workload {
             Some(l) => Some(existing(l, dir, "test.labels")?),
             None => None,
         };
+        let models_root = match models_dir {
+            Some(d) => d,
+            None => {
+                let files: Vec<String> = raw
+                    .variant
+                    .iter()
+                    .filter(|v| v.file_root == Some(FileRoot::Models))
+                    .map(|v| v.file.get_ref().clone())
+                    .collect();
+                if !files.is_empty() {
+                    return Ok(Loaded::NeedsModels(NeedsModels { name, files }));
+                }
+                repo_root
+            }
+        };
         let mut variants: Vec<ModelVariant> = Vec::new();
         for v in &raw.variant {
             let variant = *v.name.get_ref();
@@ -294,8 +370,18 @@ impl Workload {
             let root = match v.file_root.unwrap_or(FileRoot::Workload) {
                 FileRoot::Workload => dir,
                 FileRoot::Repo => repo_root,
+                FileRoot::Models => models_root,
             };
-            let model = existing(&v.file, root, "variant.file")?;
+            let model = existing(&v.file, root, "variant.file").map_err(|mut e| {
+                if v.file_root == Some(FileRoot::Models) {
+                    e.message.push_str(&format!(
+                        " in the models directory {}; put the file there (its SHA-256 must be {}) or point the models directory at the folder that has it",
+                        models_root.display(),
+                        v.sha256.get_ref()
+                    ));
+                }
+                e
+            })?;
             let actual = sha256_file(&model).map_err(|e| {
                 err(
                     Some(v.file.span()),
@@ -307,10 +393,18 @@ impl Workload {
                 return Err(err(
                     Some(v.sha256.span()),
                     &text,
-                    format!(
-                        "variant \"{variant}\", field `sha256`: {} has SHA-256 {actual}, not the one recorded; if the model was regenerated on purpose, record the new hash",
-                        model.display()
-                    ),
+                    if v.file_root == Some(FileRoot::Models) {
+                        format!(
+                            "variant \"{variant}\", field `sha256`: {} in the models directory has SHA-256 {actual}, not the {} recorded for this workload; it is not the file the workload's goldens were made from, so it is refused (point the models directory at the original file)",
+                            model.display(),
+                            v.sha256.get_ref()
+                        )
+                    } else {
+                        format!(
+                            "variant \"{variant}\", field `sha256`: {} has SHA-256 {actual}, not the one recorded; if the model was regenerated on purpose, record the new hash",
+                            model.display()
+                        )
+                    },
                 ));
             }
             let golden = existing(&v.golden, dir, "variant.golden")?;
@@ -342,7 +436,7 @@ impl Workload {
             ));
         }
         variants.sort_by_key(|m| m.variant);
-        Ok(Workload {
+        Ok(Loaded::Ready(Workload {
             name,
             dir: dir.to_owned(),
             task: raw.task,
@@ -365,11 +459,30 @@ impl Workload {
                     reason: e.reason,
                 })
                 .collect(),
-        })
+        }))
     }
 
-    /// Every workload under `<root>/workloads`, sorted by name.
+    /// Every workload under `<root>/workloads`, sorted by name; those that need the models
+    /// directory are an error (see [`Workload::catalog`]).
     pub fn load_all(root: &Path) -> Result<Vec<Workload>, WorkloadError> {
+        let dirs = Workload::dirs(root)?;
+        dirs.iter().map(|d| Workload::load(d, root)).collect()
+    }
+
+    /// Every workload under `<root>/workloads`, sorted by name, with `file_root = "models"`
+    /// resolved against `models_dir`; without one, those workloads are listed as left out.
+    pub fn catalog(root: &Path, models_dir: Option<&Path>) -> Result<Catalog, WorkloadError> {
+        let mut catalog = Catalog::default();
+        for d in Workload::dirs(root)? {
+            match Workload::load_in(&d, root, models_dir)? {
+                Loaded::Ready(w) => catalog.workloads.push(w),
+                Loaded::NeedsModels(n) => catalog.need_models_dir.push(n),
+            }
+        }
+        Ok(catalog)
+    }
+
+    fn dirs(root: &Path) -> Result<Vec<PathBuf>, WorkloadError> {
         let dir = root.join("workloads");
         let entries = std::fs::read_dir(&dir).map_err(|e| WorkloadError {
             path: dir.clone(),
@@ -381,6 +494,15 @@ impl Workload {
             .filter(|p| p.join("workload.toml").is_file())
             .collect();
         dirs.sort();
-        dirs.iter().map(|d| Workload::load(d, root)).collect()
+        Ok(dirs)
     }
+}
+
+/// What [`Workload::load_in`] found.
+#[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
+pub enum Loaded {
+    Ready(Workload),
+    /// The workload reads its models from the models directory, which is not set.
+    NeedsModels(NeedsModels),
 }

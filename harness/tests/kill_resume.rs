@@ -22,14 +22,14 @@ const MATRIX: &[&str] = &[
     "1",
 ];
 
+/// The matrix, or `--resume <id>` alone: a resumed run takes its filters from its manifest.
 fn command(runs_dir: &Path, resume: Option<&str>) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mcubench"));
-    cmd.arg("--root")
-        .arg(root())
-        .arg("run")
-        .args(MATRIX)
-        .arg("--runs-dir")
-        .arg(runs_dir);
+    cmd.arg("--root").arg(root()).arg("run");
+    if resume.is_none() {
+        cmd.args(MATRIX);
+    }
+    cmd.arg("--runs-dir").arg(runs_dir);
     cmd.arg("--no-report")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -99,4 +99,61 @@ fn killed_and_resumed_runs_lose_and_repeat_nothing() {
     let run = only_run(killed.path()).unwrap();
     let got = comparable(RunDir::open(&run).unwrap().results().unwrap());
     assert_eq!(got, expected);
+}
+
+#[test]
+fn resume_alone_takes_the_runs_selection_and_a_different_one_is_refused() {
+    let runs = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_mcubench"))
+            .arg("--root")
+            .arg(root())
+            .arg("run")
+            .args(args)
+            .arg("--runs-dir")
+            .arg(runs.path())
+            .arg("--no-report")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(&[
+        "--board",
+        "pico",
+        "--workload",
+        "digits",
+        "--variant",
+        "fiq",
+        "--runs",
+        "1",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let dir = only_run(runs.path()).unwrap();
+    let id = dir.file_name().unwrap().to_string_lossy().into_owned();
+    // Drop the stored job, as if the run had been killed before it finished.
+    std::fs::write(dir.join("results.jsonl"), "").unwrap();
+    let (code, err) = run(&["--resume", &id]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("plan: 1 jobs to run"), "{err}");
+    let results = RunDir::open(&dir).unwrap().results().unwrap();
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0].key.to_string(), "pico/digits/fiq");
+    assert_eq!(
+        results[0].latency.as_ref().unwrap().cycles.len(),
+        1,
+        "--runs 1 kept"
+    );
+
+    let (code, err) = run(&["--resume", &id, "--workload", "kws", "--runs", "2"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("cannot resume"), "{err}");
+    assert!(
+        err.contains(
+            "--workload kws (the run has digits); --runs 2 (the run has 1); give --resume alone"
+        ),
+        "{err}"
+    );
 }

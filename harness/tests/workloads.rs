@@ -5,19 +5,14 @@ use std::path::{Path, PathBuf};
 use mcubench::results::Variant;
 use mcubench::workloads::{sha256_file, Metric, Workload};
 
-fn shared_model(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/models/mlperf-tiny")
-        .join(name)
-}
-
-/// A workload dir named `kws` in a temp repo root, with kws_int8.tflite copied in as fiq.
+/// A workload dir named `kws` in a temp repo root, with the kws workload's fiq model, test inputs
+/// and golden copied in.
 fn fixture(toml_edit: impl Fn(String) -> String) -> (tempfile::TempDir, PathBuf) {
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("workloads/kws");
     std::fs::create_dir_all(dir.join("goldens")).unwrap();
-    std::fs::copy(shared_model("kws_int8.tflite"), dir.join("fiq.tflite")).unwrap();
-    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("../workloads/mlperf-kws");
+    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("../workloads/kws");
+    std::fs::copy(real.join("fiq.tflite"), dir.join("fiq.tflite")).unwrap();
     std::fs::copy(real.join("test_inputs.npy"), dir.join("test_inputs.npy")).unwrap();
     std::fs::copy(real.join("goldens/fiq.npy"), dir.join("goldens/fiq.npy")).unwrap();
     let sha = sha256_file(&dir.join("fiq.tflite")).unwrap();
@@ -66,7 +61,7 @@ fn a_valid_workload_loads() {
     let w = Workload::load(&dir, root.path()).unwrap();
     assert_eq!(w.metric, Metric::Top1);
     assert_eq!(w.variants.len(), 1);
-    assert_eq!(w.variant(Variant::Fiq).unwrap().model_bytes, 53936);
+    assert_eq!(w.variant(Variant::Fiq).unwrap().model_bytes, 18520);
     assert!(w.exclusion("pico", Variant::Fiq).is_some());
     assert!(w.exclusion("nrf52840-dk", Variant::Fiq).is_none());
     assert_eq!(Workload::load_all(root.path()).unwrap().len(), 1);
@@ -106,4 +101,73 @@ fn mistakes_name_the_line_and_field() {
         t + "\n[[variant]]\nname = \"fiq\"\nfile = \"fiq.tflite\"\nsha256 = \"x\"\ngolden = \"goldens/fiq.npy\"\nsource = \"x\"\n"
     });
     assert!(e.contains("variant \"fiq\" is listed twice"), "{e}");
+}
+
+/// The fixture with its model moved out to a models directory (`file_root = "models"`).
+fn models_fixture() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let (root, dir) = fixture(|t| {
+        t.replace(
+            "file = \"fiq.tflite\"",
+            "file = \"kws_int8.tflite\"\nfile_root = \"models\"",
+        )
+    });
+    let models = root.path().join("official");
+    std::fs::create_dir_all(&models).unwrap();
+    std::fs::rename(dir.join("fiq.tflite"), models.join("kws_int8.tflite")).unwrap();
+    (root, dir, models)
+}
+
+#[test]
+fn a_workload_of_the_models_directory_is_left_out_without_one_and_loads_with_it() {
+    let (root, dir, models) = models_fixture();
+    let catalog = Workload::catalog(root.path(), None).unwrap();
+    assert!(catalog.workloads.is_empty());
+    assert_eq!(catalog.need_models_dir.len(), 1);
+    assert_eq!(catalog.need_models_dir[0].files, ["kws_int8.tflite"]);
+    let note = catalog.left_out_note().unwrap();
+    assert!(note.starts_with("not planned: kws (their model files are not in the repository; set `[models] dir` in mcubench.toml or pass --models-dir"), "{note}");
+    let e = Workload::load(&dir, root.path()).unwrap_err().to_string();
+    assert!(
+        e.contains(
+            "its models (kws_int8.tflite) are read from the models directory, and none is set"
+        ),
+        "{e}"
+    );
+
+    let catalog = Workload::catalog(root.path(), Some(&models)).unwrap();
+    assert!(catalog.need_models_dir.is_empty());
+    let w = &catalog.workloads[0];
+    assert_eq!(
+        w.variant(Variant::Fiq).unwrap().model,
+        models.join("kws_int8.tflite")
+    );
+}
+
+#[test]
+fn a_models_directory_file_with_another_hash_or_none_is_refused_by_name() {
+    let (root, _dir, models) = models_fixture();
+    // Same name, other bytes: not the file the goldens were made from.
+    let mut bytes = std::fs::read(models.join("kws_int8.tflite")).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(models.join("kws_int8.tflite"), &bytes).unwrap();
+    let e = Workload::catalog(root.path(), Some(&models))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("variant \"fiq\", field `sha256`:")
+            && e.contains("official/kws_int8.tflite in the models directory has SHA-256")
+            && e.contains("so it is refused"),
+        "{e}"
+    );
+    std::fs::remove_file(models.join("kws_int8.tflite")).unwrap();
+    let e = Workload::catalog(root.path(), Some(&models))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("field `variant.file`:")
+            && e.contains("kws_int8.tflite does not exist in the models directory"),
+        "{e}"
+    );
+    assert!(e.contains("put the file there (its SHA-256 must be"), "{e}");
 }

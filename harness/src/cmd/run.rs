@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sha2::{Digest, Sha256};
 
-use crate::config::{builtin, RunDefaults};
+use crate::config::{builtin, Config, RunDefaults};
 use crate::deploy::emulator::{Limits, CYCLE_MODEL_VERSION};
 use crate::deploy::{deployer_for, Mode};
 use crate::job::RunSettings;
@@ -20,7 +20,7 @@ use crate::plan::{self, Filter, Shard};
 use crate::project::Project;
 use crate::results::{BoardSetup, JobKey, JobStatus, Manifest, RunDir, Selection, ShardOf};
 use crate::runner::{self, BoardFirmware, Event, Sink};
-use crate::workloads::{sha256_file, Workload};
+use crate::workloads::{sha256_file, Catalog, Workload};
 use crate::{firmware, size};
 
 #[derive(Debug, Clone, clap::Args)]
@@ -59,8 +59,14 @@ pub struct Args {
     #[arg(long)]
     pub retries: Option<u32>,
     /// Continue the run with this id (or directory): skip the jobs already stored, redo the rest.
+    /// The run's selection (boards, workloads, variants, shard, runs, models directory) is taken
+    /// from its manifest; filters given with it must be the same.
     #[arg(long)]
     pub resume: Option<String>,
+    /// The folder of model files that are not in the repository, such as the official MLPerf
+    /// Tiny files of the mlcommons-* workloads (default: mcubench.toml [models] dir).
+    #[arg(long, value_name = "DIR")]
+    pub models_dir: Option<PathBuf>,
     /// Run only shard i of n of the job list (e.g. 2/4), for CI matrices.
     #[arg(long)]
     pub shard: Option<Shard>,
@@ -113,14 +119,40 @@ impl Args {
 
 pub fn run(project: &Project, args: &Args) -> Result<i32> {
     let targets = project.targets()?;
-    let workloads = Workload::load_all(&project.root)?;
+    let config = Config::load(&project.root)?;
+    // A resumed run takes its selection from its manifest, before any default applies.
+    let resumed = match &args.resume {
+        Some(id) => Some(open_run(project, &args.runs_dir, id)?),
+        None => None,
+    };
+    let mut args = args.clone();
+    if let Some(run) = &resumed {
+        take_selection(&mut args, &run.manifest()?, &run.path)?;
+    }
+    let args = &args.with_defaults(&config.run);
+    let models_dir = args
+        .models_dir
+        .clone()
+        .or(config.models_dir.clone())
+        .map(|d| {
+            if d.is_absolute() {
+                d
+            } else {
+                project.root.join(d)
+            }
+        });
+    let catalog = Workload::catalog(&project.root, models_dir.as_deref())?;
+    check_left_out(&catalog, &args.workload)?;
+    if let Some(note) = catalog.left_out_note() {
+        eprintln!("{note}");
+    }
+    let workloads = catalog.workloads;
     if workloads.is_empty() {
         bail!(
             "no workloads under {}: add workloads/<name>/workload.toml",
             project.root.join("workloads").display()
         );
     }
-    let args = &args.with_defaults(&RunDefaults::load(&project.root)?);
     let settings = RunSettings {
         warmup_runs: args.warmup.unwrap_or(builtin::WARMUP),
         timed_runs: args.runs.unwrap_or(builtin::RUNS).max(1),
@@ -184,10 +216,18 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
 
     // The run directory: a new one, or the one to resume.
     let keys: Vec<JobKey> = plan.jobs.iter().map(|j| j.key.clone()).collect();
-    let (run_dir, done) = match &args.resume {
-        Some(id) => resume(project, &args.runs_dir, id, &keys)?,
+    let (run_dir, done) = match resumed {
+        Some(run) => resume(run, &keys)?,
         None => {
-            let mut manifest = manifest(project, &keys, &plan, &workloads, &settings, args)?;
+            let mut manifest = manifest(
+                project,
+                &keys,
+                &plan,
+                &workloads,
+                &settings,
+                args,
+                models_dir.as_deref(),
+            )?;
             // Two runs of one plan started within the same second get the same id: the later
             // one takes the next free suffix (-2, -3 ...) rather than failing or reusing it.
             let runs = project.root.join(&args.runs_dir);
@@ -317,7 +357,7 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
             .path
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-        eprintln!("interrupted: finished jobs are stored; continue with `cargo run --release -- run --resume {id}` (same filters)");
+        eprintln!("interrupted: finished jobs are stored; continue with `cargo run --release -- run --resume {id}`");
         return Ok(130);
     }
     if !args.no_report {
@@ -339,20 +379,119 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
     Ok(if failed > 0 { 1 } else { 0 })
 }
 
-/// Opens a run to resume: its plan must be the same jobs.
-fn resume(
-    project: &Project,
-    runs_dir: &std::path::Path,
-    id: &str,
-    keys: &[JobKey],
-) -> Result<(RunDir, Vec<JobKey>)> {
+/// The run directory `id` names (a run id under `runs_dir`, or a directory).
+fn open_run(project: &Project, runs_dir: &std::path::Path, id: &str) -> Result<RunDir> {
     let direct = PathBuf::from(id);
     let path = if direct.join(RunDir::MANIFEST).is_file() {
         direct
     } else {
         project.root.join(runs_dir).join(id)
     };
-    let run = RunDir::open(&path)?;
+    Ok(RunDir::open(&path)?)
+}
+
+/// Fills what the command line leaves out with the resumed run's selection, and refuses a
+/// command line that selects something else (its jobs would not be the run's).
+fn take_selection(args: &mut Args, manifest: &Manifest, path: &std::path::Path) -> Result<()> {
+    let mut differences = Vec::new();
+    let mut take = |flag: &str, given: &mut Vec<String>, recorded: &[String]| {
+        if given.is_empty() {
+            *given = recorded.to_vec();
+        } else if given.as_slice() != recorded {
+            differences.push(format!(
+                "--{flag} {} (the run has {})",
+                given.join(","),
+                if recorded.is_empty() {
+                    "all".to_owned()
+                } else {
+                    recorded.join(",")
+                }
+            ));
+        }
+    };
+    if let Some(sel) = &manifest.selection {
+        take("board", &mut args.board, &sel.boards);
+        take("workload", &mut args.workload, &sel.workloads);
+        take("variant", &mut args.variant, &sel.variants);
+        if let Some(recorded) = &sel.models_dir {
+            match &args.models_dir {
+                None => args.models_dir = Some(PathBuf::from(recorded)),
+                Some(given) if given != std::path::Path::new(recorded) => differences.push(
+                    format!("--models-dir {} (the run has {recorded})", given.display()),
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+    let recorded_shard = manifest.shard.as_ref().map(|s| Shard {
+        index: s.index,
+        count: s.count,
+    });
+    match (args.shard, recorded_shard) {
+        (None, r) => args.shard = r,
+        (Some(g), Some(r)) if g == r => {}
+        (Some(g), r) => differences.push(format!(
+            "--shard {}/{} (the run has {})",
+            g.index,
+            g.count,
+            r.map_or("no shard".to_owned(), |r| format!(
+                "{}/{}",
+                r.index, r.count
+            ))
+        )),
+    }
+    let mut counts = |flag: &str, given: &mut Option<u32>, recorded: u32| match *given {
+        None => *given = Some(recorded),
+        Some(g) if g != recorded => {
+            differences.push(format!("--{flag} {g} (the run has {recorded})"))
+        }
+        Some(_) => {}
+    };
+    counts("warmup", &mut args.warmup, manifest.warmup_runs);
+    counts("runs", &mut args.runs, manifest.timed_runs);
+    if !differences.is_empty() {
+        bail!(
+            "cannot resume {}: {}; give --resume alone (the run's selection is taken from its manifest) or the same values",
+            path.display(),
+            differences.join("; ")
+        );
+    }
+    Ok(())
+}
+
+/// A --workload pattern that selects only workloads left out for want of the models directory
+/// is an error that says so, not "matches nothing".
+fn check_left_out(catalog: &Catalog, patterns: &[String]) -> Result<()> {
+    for p in patterns {
+        let loaded = catalog
+            .workloads
+            .iter()
+            .any(|w| plan::glob_match(p, &w.name));
+        let left: Vec<&str> = catalog
+            .need_models_dir
+            .iter()
+            .filter(|n| plan::glob_match(p, &n.name))
+            .map(|n| n.name.as_str())
+            .collect();
+        if !loaded && !left.is_empty() {
+            bail!(
+                "--workload {p:?} selects {} whose model files are not in the repository; set `[models] dir` in mcubench.toml or pass --models-dir to the folder that holds them ({})",
+                left.join(", "),
+                catalog
+                    .need_models_dir
+                    .iter()
+                    .filter(|n| left.contains(&n.name.as_str()))
+                    .flat_map(|n| n.files.iter().map(String::as_str))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Opens a run to resume: its plan must be the same jobs.
+fn resume(run: RunDir, keys: &[JobKey]) -> Result<(RunDir, Vec<JobKey>)> {
     let manifest = run.manifest()?;
     if manifest.plan != keys {
         let planned: std::collections::BTreeSet<_> = manifest.plan.iter().collect();
@@ -360,8 +499,8 @@ fn resume(
         let missing: Vec<String> = planned.difference(&now).map(|k| k.to_string()).collect();
         let extra: Vec<String> = now.difference(&planned).map(|k| k.to_string()).collect();
         bail!(
-            "cannot resume {}: the plan differs from the run's (not planned now: [{}]; new now: [{}]); resume with the same --board/--workload/--variant filters and workloads",
-            path.display(),
+            "cannot resume {}: the plan differs from the run's (not planned now: [{}]; new now: [{}]); the workloads or targets.toml changed since the run started",
+            run.path.display(),
             missing.join(", "),
             extra.join(", ")
         );
@@ -378,6 +517,7 @@ fn manifest(
     workloads: &[Workload],
     settings: &RunSettings,
     args: &Args,
+    models_dir: Option<&std::path::Path>,
 ) -> Result<Manifest> {
     let git = |a: &[&str]| {
         std::process::Command::new("git")
@@ -452,6 +592,7 @@ fn manifest(
             boards: args.board.clone(),
             workloads: args.workload.clone(),
             variants: args.variant.clone(),
+            models_dir: models_dir.map(|d| d.display().to_string()),
         }),
         plan_sha256: Some(plan.selection_sha256.clone()),
         shard: args.shard.map(|s| ShardOf {

@@ -3,6 +3,7 @@
 use anyhow::Result;
 use comfy_table::{presets::ASCII_MARKDOWN, Table};
 
+use crate::config::Config;
 use crate::project::Project;
 use crate::size::format_bytes;
 use crate::workloads::Workload;
@@ -12,12 +13,27 @@ pub struct Args {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// The folder of model files that are not in the repository (default: mcubench.toml
+    /// [models] dir).
+    #[arg(long, value_name = "DIR")]
+    pub models_dir: Option<std::path::PathBuf>,
 }
 
 pub fn run(project: &Project, args: &Args) -> Result<()> {
-    let workloads = Workload::load_all(&project.root)?;
+    let models_dir = args
+        .models_dir
+        .clone()
+        .or(Config::load(&project.root)?.models_dir);
+    let catalog = Workload::catalog(&project.root, models_dir.as_deref())?;
+    let workloads = &catalog.workloads;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&workloads)?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "workloads": workloads,
+                "need_models_dir": catalog.need_models_dir,
+            }))?
+        );
         return Ok(());
     }
     let mut table = Table::new();
@@ -30,7 +46,7 @@ pub fn run(project: &Project, args: &Args) -> Result<()> {
         "host metric",
         "excluded on",
     ]);
-    for w in &workloads {
+    for w in workloads {
         for v in &w.variants {
             let excluded: Vec<String> = w
                 .exclusions
@@ -50,5 +66,8 @@ pub fn run(project: &Project, args: &Args) -> Result<()> {
         }
     }
     println!("{table}");
+    if let Some(note) = catalog.left_out_note() {
+        println!("\n{}", note.replacen("not planned", "not listed", 1));
+    }
     Ok(())
 }
