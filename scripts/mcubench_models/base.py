@@ -43,10 +43,17 @@ class Workload:
     def build(self):
         raise NotImplementedError
 
+    decay_steps = None  # training (lr == self.lr) decays the learning rate to 0 on a cosine over this many steps
+
+    def learning_rate(self, lr):
+        if self.decay_steps and lr == self.lr:
+            return keras().optimizers.schedules.CosineDecay(lr, self.decay_steps)
+        return lr
+
     def compile(self, model, lr):
         k = keras()
         model.compile(
-            optimizer=k.optimizers.Adam(learning_rate=lr),
+            optimizer=k.optimizers.Adam(learning_rate=self.learning_rate(lr)),
             loss=k.losses.SparseCategoricalCrossentropy(),
             metrics=["accuracy"],
         )

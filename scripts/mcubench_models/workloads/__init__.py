@@ -26,9 +26,10 @@ def registry():
     except ImportError:
         pass
     # the MLPerf Tiny reference architectures, trained here
+    from .mlperf_ic import MlperfIc
     from .mlperf_kws import MlperfKws
 
-    ws.append(MlperfKws())
+    ws.extend([MlperfKws(), MlperfIc()])
     # the official MLPerf Tiny files, read from the models directory
     from .mlcommons import MLCOMMONS
 
