@@ -31,6 +31,13 @@ pub fn offset_dot(x: &[i8], f: &[i8], offset: i32) -> i32 {
     }
 }
 
+/// The instructions the packed paths run on: the DSP extension's on Armv7E-M with the `dsp`
+/// feature, their portable model elsewhere (the host, the Cortex-M0+).
+#[cfg(all(target_arch = "arm", feature = "dsp"))]
+pub type Native = Dsp;
+#[cfg(not(all(target_arch = "arm", feature = "dsp")))]
+pub type Native = Emulated;
+
 /// The SIMD instructions the packed paths use (ARM Architecture Reference Manual, Armv7-M:
 /// A7.7.187 SXTB16, A7.7.114 SADD16, A7.7.129 SMLAD, A7.7.93 PKHBT/PKHTB).
 pub trait Simd {

@@ -13,6 +13,7 @@ pub mod depthwise_conv2d;
 pub mod dot;
 pub mod fully_connected;
 pub mod hybrid;
+pub mod matmul;
 pub mod mean;
 pub mod mul;
 pub mod pad;
