@@ -26,10 +26,11 @@ def registry():
     except ImportError:
         pass
     # the MLPerf Tiny reference architectures, trained here
+    from .mlperf_ad import MlperfAd
     from .mlperf_ic import MlperfIc
     from .mlperf_kws import MlperfKws
 
-    ws.extend([MlperfKws(), MlperfIc()])
+    ws.extend([MlperfKws(), MlperfIc(), MlperfAd()])
     # the official MLPerf Tiny files, read from the models directory
     from .mlcommons import MLCOMMONS
 

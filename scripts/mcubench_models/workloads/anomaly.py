@@ -11,7 +11,6 @@ N_FFT = 512
 HOP = 256
 N_MELS = 32
 N_FRAMES = 5
-CLIP = N_FFT + (N_FRAMES - 1) * HOP  # samples for exactly N_FRAMES frames
 MACHINES = 4  # machine instances: each its own speed and harmonic profile
 
 
@@ -65,10 +64,33 @@ def _anomaly(rng, m, t, kind, sev):
     return x
 
 
-def _features(x, rng):
+def _features(x, rng, n_fft=N_FFT, hop=HOP, n_mels=N_MELS):
     x = x + rng.normal(0, 10 ** rng.uniform(-2.0, -1.2), len(x))  # background noise, varying level
     x = x * 10 ** rng.uniform(-0.1, 0.1)  # small gain change
-    return log_mel(x, SR, N_FFT, HOP, N_FFT, N_MELS).reshape(-1)  # (5 frames x 32 mels) = 160
+    return log_mel(x, SR, n_fft, hop, n_fft, n_mels).reshape(-1)  # (5 frames x n_mels), 160 for anomaly
+
+
+def machine_sounds(n_fft=N_FFT, hop=HOP, n_mels=N_MELS, n_train=3000, n_val=400, n_test=100):
+    """Log-mel features of N_FRAMES frames of synthetic machine sounds: n_train + n_val normal clips, a test set
+    of n_test normal and n_test anomalous ones (labels 1) in a seeded order; standardised per dimension with
+    the mean/std of the normal training clips."""
+    rng = np.random.default_rng(SEED)
+    t = np.arange(n_fft + (N_FRAMES - 1) * hop) / SR  # samples for exactly N_FRAMES frames
+    def feats(x):
+        return _features(x, rng, n_fft, hop, n_mels)
+    def normal(n):
+        return np.stack([feats(_normal(rng, _machine(rng, i % MACHINES), t)) for i in range(n)])
+    x_tr, x_va, x_te_n = normal(n_train), normal(n_val), normal(n_test)
+    x_te_a = np.stack([feats(_anomaly(rng, _machine(rng, i % MACHINES), t, (i // MACHINES) % 4,
+                                      rng.uniform(0.15, 1.0))) for i in range(n_test)])
+    mu, sd = x_tr.mean(0), x_tr.std(0) + 1e-6
+    f = lambda a: ((a - mu) / sd).astype(np.float32)  # noqa: E731
+    x_te = np.concatenate([f(x_te_n), f(x_te_a)])
+    y_te = np.concatenate([np.zeros(n_test, np.int64), np.ones(n_test, np.int64)])
+    perm = np.random.default_rng(SEED + 1).permutation(2 * n_test)
+    return dict(x_train=f(x_tr), y_train=np.zeros(len(x_tr), np.int64), x_val=f(x_va),
+                y_val=np.zeros(len(x_va), np.int64), x_test=x_te[perm], y_test=y_te[perm],
+                feat_mean=mu.astype(np.float32), feat_std=sd.astype(np.float32))
 
 
 class Anomaly(Workload):
@@ -103,21 +125,7 @@ class Anomaly(Workload):
         }
 
     def make_data(self):
-        rng = np.random.default_rng(SEED)
-        t = np.arange(CLIP) / SR
-        def normal(n):
-            return np.stack([_features(_normal(rng, _machine(rng, i % MACHINES), t), rng) for i in range(n)])
-        x_tr, x_va, x_te_n = normal(3000), normal(400), normal(100)
-        x_te_a = np.stack([_features(_anomaly(rng, _machine(rng, i % MACHINES), t, (i // MACHINES) % 4,
-                                              rng.uniform(0.15, 1.0)), rng) for i in range(100)])
-        mu, sd = x_tr.mean(0), x_tr.std(0) + 1e-6
-        f = lambda a: ((a - mu) / sd).astype(np.float32)  # noqa: E731
-        x_te = np.concatenate([f(x_te_n), f(x_te_a)])
-        y_te = np.concatenate([np.zeros(100, np.int64), np.ones(100, np.int64)])
-        perm = np.random.default_rng(SEED + 1).permutation(200)
-        return dict(x_train=f(x_tr), y_train=np.zeros(len(x_tr), np.int64), x_val=f(x_va),
-                    y_val=np.zeros(len(x_va), np.int64), x_test=x_te[perm], y_test=y_te[perm],
-                    feat_mean=mu.astype(np.float32), feat_std=sd.astype(np.float32))
+        return machine_sounds()
 
     def build(self):
         k = keras()
