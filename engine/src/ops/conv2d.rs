@@ -8,7 +8,7 @@ use super::{
     Prepared, TensorId, Weighted, Window, NO_TENSOR,
 };
 use crate::error::Error;
-use crate::quant::{quantize_multiplier, requantize};
+use crate::quant::quantize_multiplier;
 use crate::schema::TensorInfo;
 
 #[derive(Clone, Copy, Debug)]
@@ -263,14 +263,18 @@ impl Conv2d {
                 let shift = ctx.pool(at + c as u32, c)?;
                 let input = ctx.i8(self.input)?;
                 let filter = ctx.i8(self.filter)?;
-                let requant = |oc: usize, acc| {
-                    requantize(acc, mult[oc], shift[oc], output_offset, act_min, act_max)
+                let stage = matmul::Int8Output {
+                    mult,
+                    shift,
+                    output_offset,
+                    act_min,
+                    act_max,
                 };
                 match path {
                     Int8Path::Pointwise { offsets_at } => {
                         let offsets = ctx.pool(offsets_at, c)?;
                         let out = ctx.out_i8();
-                        conv_pointwise::<Native>(&self.w, input, filter, offsets, out, requant);
+                        conv_pointwise::<Native>(&self.w, input, filter, offsets, out, stage);
                     }
                     Int8Path::Im2col => {
                         let bias = ctx.opt_i32(self.bias)?;
@@ -285,7 +289,7 @@ impl Conv2d {
                             out,
                             input_offset,
                             scratch,
-                            requant,
+                            stage,
                         )?;
                     }
                 }
@@ -383,16 +387,20 @@ pub fn conv_pointwise<S: Simd>(
     filter: &[i8],
     offsets: &[i32],
     out: &mut [i8],
-    finish: impl Fn(usize, i32) -> i8,
+    stage: matmul::Int8Output<'_>,
 ) {
     let (in_h, in_w, in_c) = (w.in_h as usize, w.in_w as usize, w.in_c as usize);
     let (out_h, out_w, out_c) = (w.out_h as usize, w.out_w as usize, w.out_c as usize);
     let (stride_h, stride_w) = (w.stride_h as usize, w.stride_w as usize);
     let offsets = &offsets[..out_c];
-    let product = |x: &[i8], x_stride: usize, pixels: usize, y: &mut [i8]| {
-        matmul::mat_mult::<S, i8>(x, x_stride, pixels, filter, in_c, out_c, |p, c, acc| {
-            y[p * out_c + c] = finish(c, acc.wrapping_add(offsets[c]));
-        });
+    let product = |x: &[i8], x_stride: usize, pixels: usize, out: &mut [i8]| {
+        let mut sink = matmul::Requantized {
+            out,
+            channels: out_c,
+            offsets: Some(offsets),
+            stage,
+        };
+        matmul::mat_mult::<S, i8>(x, x_stride, pixels, filter, in_c, out_c, &mut sink);
     };
     if stride_h == 1 && stride_w == 1 {
         // The output has the input's pixels: one product over all of them.
@@ -422,7 +430,7 @@ pub fn conv_im2col<S: Simd>(
     out: &mut [i8],
     input_offset: i32,
     scratch: &mut [i16],
-    finish: impl Fn(usize, i32) -> i8,
+    stage: matmul::Int8Output<'_>,
 ) -> Result<(), &'static str> {
     let depth = w.k_h as usize * w.k_w as usize * w.in_c as usize;
     let out_c = w.out_c as usize;
@@ -447,10 +455,13 @@ pub fn conv_im2col<S: Simd>(
                 &mut scratch[p * depth..][..depth],
             );
         }
-        let y = &mut out[n * out_c..][..pair * out_c];
-        matmul::mat_mult::<S, i16>(scratch, depth, pair, filter, depth, out_c, |p, c, acc| {
-            y[p * out_c + c] = finish(c, acc.wrapping_add(bias.map_or(0, |b| b[c])));
-        });
+        let mut sink = matmul::Requantized {
+            out: &mut out[n * out_c..][..pair * out_c],
+            channels: out_c,
+            offsets: bias,
+            stage,
+        };
+        matmul::mat_mult::<S, i16>(scratch, depth, pair, filter, depth, out_c, &mut sink);
         n += pair;
     }
     Ok(())
@@ -737,8 +748,14 @@ mod tests {
                 quantize_multiplier(0.0004 + 0.0007 * c as f64)
             })
             .unzip();
-        let requant =
-            |oc: usize, acc| requantize(acc, mult[oc], shift[oc], output_offset, -128, 100);
+        let stage = matmul::Int8Output {
+            mult: &mult,
+            shift: &shift,
+            output_offset,
+            act_min: -128,
+            act_max: 100,
+        };
+        let requant = |oc: usize, acc| stage.apply(oc, acc);
         let outputs = w.batches as usize * w.out_h as usize * w.out_w as usize * out_c;
         let mut want = std::vec![0i8; outputs];
         conv_int8(
@@ -761,7 +778,7 @@ mod tests {
             &mut got,
             input_offset,
             &mut scratch,
-            requant,
+            stage,
         )
         .unwrap();
         assert_eq!(got, want, "im2col {w:?}");
@@ -774,7 +791,7 @@ mod tests {
                 })
                 .collect();
             let mut got = std::vec![0x55i8; outputs];
-            conv_pointwise::<Emulated>(w, &input, &filter, &offsets, &mut got, requant);
+            conv_pointwise::<Emulated>(w, &input, &filter, &offsets, &mut got, stage);
             assert_eq!(got, want, "pointwise {w:?}");
         }
     }
@@ -812,13 +829,23 @@ mod tests {
 
     #[test]
     fn fast_paths_hold_the_extreme_products() {
-        // Every input and weight -128, input offset 128 (zero point -128): the largest sums.
+        // Inputs 127 with input offset 128 (zero point -128) and weights -128: every product
+        // -32640, 576 of them in a full 3x3x64 window.
         let w = window(1, (4, 4, 64), 4, (3, 3), (1, 1), (1, 1), true);
         let depth = 9 * 64;
-        let (input, filter) = (std::vec![-128i8; 16 * 64], std::vec![-128i8; 4 * depth]);
-        let finish = |_: usize, acc: i32| (acc >> 24) as i8;
+        let (input, filter) = (std::vec![127i8; 16 * 64], std::vec![-128i8; 4 * depth]);
+        // 0.5 * 2^-17: the sums of 4 to 9 taps land inside the int8 range.
+        let stage = matmul::Int8Output {
+            mult: &[1 << 30],
+            shift: &[-17],
+            output_offset: 0,
+            act_min: -128,
+            act_max: 127,
+        };
+        let finish = |c: usize, acc: i32| stage.apply(c, acc);
         let mut want = std::vec![0i8; 16 * 4];
-        conv_int8(&w, &input, &filter, None, &mut want, 127, finish);
+        conv_int8(&w, &input, &filter, None, &mut want, 128, finish);
+        assert!(want.contains(&-72) && want.contains(&-32));
         let mut got = std::vec![0i8; 16 * 4];
         let mut scratch = std::vec![0i16; 2 * depth];
         conv_im2col::<Emulated>(
@@ -827,9 +854,9 @@ mod tests {
             &filter,
             None,
             &mut got,
-            127,
+            128,
             &mut scratch,
-            finish,
+            stage,
         )
         .unwrap();
         assert_eq!(got, want);

@@ -53,6 +53,80 @@ pub trait Simd {
     fn pkhbt(a: u32, b: u32) -> u32;
     /// PKHTB a, b, ASR #16: top halfword of b at the bottom, top halfword of a on top.
     fn pkhtb(a: u32, b: u32) -> u32;
+
+    /// The inner loop of the blocked matrix product (`ops::matmul`) for two int8 left-hand
+    /// rows `x` and two filter rows `f` over `quads` quads: `acc` (x0f0, x0f1, x1f0, x1f1) plus
+    /// the four dot products. This default is the algorithm in the instructions above; the DSP
+    /// implementation is the same instruction sequence in assembly, with its registers chosen
+    /// by hand (the compiler spilled accumulators to the stack in this loop).
+    ///
+    /// # Safety
+    /// Each pointer must be valid for reads of `4 * quads` bytes.
+    #[inline(always)]
+    unsafe fn quads_2x2_s8(
+        x: [*const i8; 2],
+        f: [*const i8; 2],
+        quads: usize,
+        acc: [i32; 4],
+    ) -> [i32; 4] {
+        let [mut a00, mut a01, mut a10, mut a11] = acc;
+        let word = |p: *const i8, k: usize| {
+            // SAFETY: k < quads, and the caller guarantees 4 * quads readable bytes.
+            u32::from_le_bytes(unsafe { p.add(4 * k).cast::<[u8; 4]>().read_unaligned() })
+        };
+        for k in 0..quads {
+            let (f0, f1) = (word(f[0], k), word(f[1], k));
+            let (a02, a13) = (Self::sxtb16(f0), Self::sxtb16_ror8(f0));
+            let (b02, b13) = (Self::sxtb16(f1), Self::sxtb16_ror8(f1));
+            let x0 = word(x[0], k);
+            let (x02, x13) = (Self::sxtb16(x0), Self::sxtb16_ror8(x0));
+            a00 = Self::smlad(a13, x13, Self::smlad(a02, x02, a00));
+            a01 = Self::smlad(b13, x13, Self::smlad(b02, x02, a01));
+            let x1 = word(x[1], k);
+            let (x02, x13) = (Self::sxtb16(x1), Self::sxtb16_ror8(x1));
+            a10 = Self::smlad(a13, x13, Self::smlad(a02, x02, a10));
+            a11 = Self::smlad(b13, x13, Self::smlad(b02, x02, a11));
+        }
+        [a00, a01, a10, a11]
+    }
+
+    /// [`Self::quads_2x2_s8`] for int16 left-hand rows in [`Lhs for i16`](super::matmul::Lhs)'s
+    /// reordered quads (two words a quad, `x` valid for `8 * quads` bytes).
+    ///
+    /// # Safety
+    /// `x` pointers valid for reads of `8 * quads` bytes, `f` pointers for `4 * quads`.
+    #[inline(always)]
+    unsafe fn quads_2x2_s16(
+        x: [*const i16; 2],
+        f: [*const i8; 2],
+        quads: usize,
+        acc: [i32; 4],
+    ) -> [i32; 4] {
+        let [mut a00, mut a01, mut a10, mut a11] = acc;
+        // SAFETY (both): k < quads and the caller's guarantees.
+        let word = |p: *const i8, k: usize| {
+            u32::from_le_bytes(unsafe { p.add(4 * k).cast::<[u8; 4]>().read_unaligned() })
+        };
+        let pairs = |p: *const i16, k: usize| {
+            let q = unsafe { p.add(4 * k).cast::<[u16; 4]>().read_unaligned() };
+            (
+                q[0] as u32 | (q[1] as u32) << 16,
+                q[2] as u32 | (q[3] as u32) << 16,
+            )
+        };
+        for k in 0..quads {
+            let (f0, f1) = (word(f[0], k), word(f[1], k));
+            let (a02, a13) = (Self::sxtb16(f0), Self::sxtb16_ror8(f0));
+            let (b02, b13) = (Self::sxtb16(f1), Self::sxtb16_ror8(f1));
+            let (x02, x13) = pairs(x[0], k);
+            a00 = Self::smlad(a13, x13, Self::smlad(a02, x02, a00));
+            a01 = Self::smlad(b13, x13, Self::smlad(b02, x02, a01));
+            let (x02, x13) = pairs(x[1], k);
+            a10 = Self::smlad(a13, x13, Self::smlad(a02, x02, a10));
+            a11 = Self::smlad(b13, x13, Self::smlad(b02, x02, a11));
+        }
+        [a00, a01, a10, a11]
+    }
 }
 
 /// The instructions computed in portable Rust: the host's model of the M4's.
@@ -150,6 +224,134 @@ impl Simd for Dsp {
             core::arch::asm!("pkhtb {0}, {1}, {2}, asr #16", out(reg) r, in(reg) a, in(reg) b, options(pure, nomem, nostack, preserves_flags))
         };
         r
+    }
+
+    /// 14 values live in the loop (4 accumulators, 4 pointers, 6 unpacked words): the 12
+    /// registers inline assembly may name, all given explicitly so that no operand lands in r6
+    /// (the compiler may pick it for a `reg` operand), plus r6 and r7, saved and restored
+    /// around the loop; the end pointer waits on the stack. 4 loads, 8 SXTB16 and 8 SMLAD per 16 MACs.
+    #[inline(always)]
+    unsafe fn quads_2x2_s8(
+        x: [*const i8; 2],
+        f: [*const i8; 2],
+        quads: usize,
+        acc: [i32; 4],
+    ) -> [i32; 4] {
+        if quads == 0 {
+            return acc;
+        }
+        let [mut a00, mut a01, mut a10, mut a11] = acc;
+        // SAFETY: reads 4 * quads bytes from each pointer (the caller's guarantee); r6/r7 and
+        // the stack are restored before the block ends.
+        unsafe {
+            core::arch::asm!(
+                "push {{r6, r7}}",
+                "add r10, r2, r10, lsl #2",
+                "push {{r10}}",
+                "2:",
+                "ldr r6, [r2], #4",
+                "ldr r7, [r3], #4",
+                "sxtb16 r10, r6",
+                "sxtb16 r6, r6, ror #8",
+                "sxtb16 r11, r7",
+                "sxtb16 r7, r7, ror #8",
+                "ldr r12, [r0], #4",
+                "sxtb16 lr, r12",
+                "sxtb16 r12, r12, ror #8",
+                "smlad r4, r10, lr, r4",
+                "smlad r5, r11, lr, r5",
+                "smlad r4, r6, r12, r4",
+                "smlad r5, r7, r12, r5",
+                "ldr r12, [r1], #4",
+                "sxtb16 lr, r12",
+                "sxtb16 r12, r12, ror #8",
+                "smlad r8, r10, lr, r8",
+                "smlad r9, r11, lr, r9",
+                "smlad r8, r6, r12, r8",
+                "smlad r9, r7, r12, r9",
+                "ldr r10, [sp]",
+                "cmp r2, r10",
+                "bne 2b",
+                "add sp, #4",
+                "pop {{r6, r7}}",
+                inout("r0") x[0] => _,
+                inout("r1") x[1] => _,
+                inout("r2") f[0] => _,
+                inout("r3") f[1] => _,
+                inout("r4") a00,
+                inout("r5") a01,
+                inout("r8") a10,
+                inout("r9") a11,
+                inout("r10") quads => _,
+                out("r11") _,
+                out("r12") _,
+                out("lr") _,
+                options(readonly)
+            );
+        }
+        [a00, a01, a10, a11]
+    }
+
+    /// As [`Self::quads_2x2_s8`] with int16 rows: 13 live values (no unpacking of the left-hand
+    /// words), registers explicit, r6 saved. 6 loads, 4 SXTB16 and 8 SMLAD per 16 MACs.
+    #[inline(always)]
+    unsafe fn quads_2x2_s16(
+        x: [*const i16; 2],
+        f: [*const i8; 2],
+        quads: usize,
+        acc: [i32; 4],
+    ) -> [i32; 4] {
+        if quads == 0 {
+            return acc;
+        }
+        let [mut a00, mut a01, mut a10, mut a11] = acc;
+        // SAFETY: reads 8 * quads bytes from each x and 4 * quads from each f (the caller's
+        // guarantee); r6 and the stack are restored before the block ends.
+        unsafe {
+            core::arch::asm!(
+                "push {{r6}}",
+                "add r10, r2, r10, lsl #2",
+                "push {{r10}}",
+                "2:",
+                "ldr r6, [r2], #4",
+                "ldr r11, [r3], #4",
+                "sxtb16 r10, r6",
+                "sxtb16 r6, r6, ror #8",
+                "sxtb16 r12, r11",
+                "sxtb16 r11, r11, ror #8",
+                "ldr lr, [r0], #4",
+                "smlad r4, r10, lr, r4",
+                "smlad r5, r12, lr, r5",
+                "ldr lr, [r0], #4",
+                "smlad r4, r6, lr, r4",
+                "smlad r5, r11, lr, r5",
+                "ldr lr, [r1], #4",
+                "smlad r8, r10, lr, r8",
+                "smlad r9, r12, lr, r9",
+                "ldr lr, [r1], #4",
+                "smlad r8, r6, lr, r8",
+                "smlad r9, r11, lr, r9",
+                "ldr r10, [sp]",
+                "cmp r2, r10",
+                "bne 2b",
+                "add sp, #4",
+                "pop {{r6}}",
+                inout("r0") x[0] => _,
+                inout("r1") x[1] => _,
+                inout("r2") f[0] => _,
+                inout("r3") f[1] => _,
+                inout("r4") a00,
+                inout("r5") a01,
+                inout("r8") a10,
+                inout("r9") a11,
+                inout("r10") quads => _,
+                out("r11") _,
+                out("r12") _,
+                out("lr") _,
+                options(readonly)
+            );
+        }
+        [a00, a01, a10, a11]
     }
 }
 

@@ -189,19 +189,20 @@ impl FullyConnected {
                 if let Some(offsets_at) = offsets_at {
                     let offsets = ctx.pool(offsets_at, units)?;
                     // Every batch against several rows at once, the input offset folded in.
-                    matmul::mat_mult::<Native, i8>(
-                        input,
-                        depth,
-                        batches,
-                        filter,
-                        depth,
-                        units,
-                        |b, u, acc| {
-                            let c = if per_channel { u } else { 0 };
-                            let acc = acc.wrapping_add(offsets[u]);
-                            out[b * units + u] =
-                                requantize(acc, mult[c], shift[c], output_offset, act_min, act_max);
+                    let mut sink = matmul::Requantized {
+                        out,
+                        channels: units,
+                        offsets: Some(offsets),
+                        stage: matmul::Int8Output {
+                            mult,
+                            shift,
+                            output_offset,
+                            act_min,
+                            act_max,
                         },
+                    };
+                    matmul::mat_mult::<Native, i8>(
+                        input, depth, batches, filter, depth, units, &mut sink,
                     );
                     return Ok(());
                 }

@@ -1,7 +1,7 @@
 //! The blocked int8 matrix product behind the fast paths of CONV_2D and FULLY_CONNECTED:
 //! `acc(p, c) = Σ_k lhs[p][k] * rhs[c][k]` for `pixels` left-hand rows (input pixels, im2col
 //! patches or FULLY_CONNECTED batches) and `channels` right-hand rows (filter rows, int8,
-//! contiguous), each output handed to a `finish(p, c, acc)` that requantizes it.
+//! contiguous), each output handed to a [`Sink`] (the requantization, [`Requantized`]).
 //!
 //! The ideas are CMSIS-NN's (`arm_nn_mat_mult_kernel_s8_s16`, `arm_nn_mat_mult_nt_t_s8`,
 //! `arm_convolve_1x1_s8_fast`): outputs are computed in blocks of two pixels x two channels
@@ -18,6 +18,63 @@
 //! 3) of the filter word without a PKHBT/PKHTB, as CMSIS-NN's `arm_q7_to_q15_reordered_*`.
 
 use super::dot::Simd;
+use crate::quant::requantize;
+
+/// Where the blocked product's outputs go: `put(p, c, acc)` once per (pixel, channel).
+pub trait Sink {
+    fn put(&mut self, p: usize, c: usize, acc: i32);
+}
+
+impl<F: FnMut(usize, usize, i32)> Sink for F {
+    #[inline(always)]
+    fn put(&mut self, p: usize, c: usize, acc: i32) {
+        self(p, c, acc)
+    }
+}
+
+/// TFLite's int8 output stage: per-channel (or one per-tensor) multiplier and shift, output
+/// offset, activation clamp.
+#[derive(Clone, Copy)]
+pub struct Int8Output<'a> {
+    pub mult: &'a [i32],
+    pub shift: &'a [i32],
+    pub output_offset: i32,
+    pub act_min: i32,
+    pub act_max: i32,
+}
+
+impl Int8Output<'_> {
+    #[inline(always)]
+    pub fn apply(&self, c: usize, acc: i32) -> i8 {
+        let i = if self.mult.len() > 1 { c } else { 0 };
+        requantize(
+            acc,
+            self.mult[i],
+            self.shift[i],
+            self.output_offset,
+            self.act_min,
+            self.act_max,
+        )
+    }
+}
+
+/// Writes `out[p * channels + c]`: the accumulator plus `offsets[c]` (the bias, or the bias and
+/// the folded input offset), requantized. A struct, not a closure, so that the requantization
+/// is inlined at each of the block's output sites (a closure was called, 78 cycles an output).
+pub struct Requantized<'a, 'b> {
+    pub out: &'b mut [i8],
+    pub channels: usize,
+    pub offsets: Option<&'a [i32]>,
+    pub stage: Int8Output<'a>,
+}
+
+impl Sink for Requantized<'_, '_> {
+    #[inline(always)]
+    fn put(&mut self, p: usize, c: usize, acc: i32) {
+        let acc = acc.wrapping_add(self.offsets.map_or(0, |o| o[c]));
+        self.out[p * self.channels + c] = self.stage.apply(c, acc);
+    }
+}
 
 /// An element of a left-hand row.
 pub trait Lhs: Copy {
@@ -25,6 +82,11 @@ pub trait Lhs: Copy {
     fn quad<S: Simd>(q: &[Self; 4]) -> (u32, u32);
     /// One value, for the last `depth % 4` of a row.
     fn value(self) -> i32;
+    /// Two rows x two filter rows over `quads` quads: [`Simd::quads_2x2_s8`] or `_s16`.
+    ///
+    /// # Safety
+    /// Each pointer valid for `4 * quads` values.
+    unsafe fn quads_2x2<S: Simd>(x: [*const Self; 2], f: [*const i8; 2], quads: usize) -> [i32; 4];
 }
 
 impl Lhs for i8 {
@@ -36,6 +98,11 @@ impl Lhs for i8 {
     #[inline(always)]
     fn value(self) -> i32 {
         self as i32
+    }
+    #[inline(always)]
+    unsafe fn quads_2x2<S: Simd>(x: [*const i8; 2], f: [*const i8; 2], quads: usize) -> [i32; 4] {
+        // SAFETY: the caller's guarantee.
+        unsafe { S::quads_2x2_s8(x, f, quads, [0; 4]) }
     }
 }
 
@@ -51,6 +118,11 @@ impl Lhs for i16 {
     #[inline(always)]
     fn value(self) -> i32 {
         self as i32
+    }
+    #[inline(always)]
+    unsafe fn quads_2x2<S: Simd>(x: [*const i16; 2], f: [*const i8; 2], quads: usize) -> [i32; 4] {
+        // SAFETY: the caller's guarantee.
+        unsafe { S::quads_2x2_s16(x, f, quads, [0; 4]) }
     }
 }
 
@@ -74,43 +146,88 @@ pub fn row_offset(filter_row: &[u8], offset: i32, bias: i32) -> i32 {
 
 /// `P` x `C` outputs at once over the whole depth: the register block. `P` and `C` are 1, 2 or
 /// 4, so the loops below unroll into straight-line code with the accumulators in registers.
+/// Left-hand row `p` starts at `x[p * x_step]`, filter row `c` at `f[c * depth]`.
+///
+/// The quads are walked with raw pointers: with `P = C = 2` the loop holds four accumulators,
+/// the row pointers and six unpacked words, as many registers as the core has, and indexed
+/// slices cost the compiler the registers it needs for bounds and bases (it spilled five per
+/// iteration). `STEP_IS_DEPTH` (left-hand rows `depth` apart, as im2col patches and contiguous
+/// pixels are) lets one register address both second rows.
 #[inline(always)]
-fn block<S: Simd, T: Lhs, const P: usize, const C: usize>(
-    xs: [&[T]; P],
-    fs: [&[i8]; C],
+fn block<S: Simd, T: Lhs, const P: usize, const C: usize, const STEP_IS_DEPTH: bool>(
+    x: &[T],
+    x_step: usize,
+    f: &[i8],
     depth: usize,
 ) -> [[i32; C]; P] {
+    let x_step = if STEP_IS_DEPTH { depth } else { x_step };
+    // Every row lies inside its slice: the pointer walk below reads nothing else.
+    assert!(P == 0 || (P - 1) * x_step + depth <= x.len());
+    assert!(C == 0 || C * depth <= f.len());
     let quads = depth / 4;
-    // Slicing every row to exactly `quads` lets the compiler drop the bounds checks below.
-    let xq: [&[[T; 4]]; P] =
-        core::array::from_fn(|p| &xs[p][..quads * 4].as_chunks::<4>().0[..quads]);
-    let fq: [&[[i8; 4]]; C] =
-        core::array::from_fn(|c| &fs[c][..quads * 4].as_chunks::<4>().0[..quads]);
+    let x0 = x.as_ptr();
+    let f0 = f.as_ptr();
     let mut acc = [[0i32; C]; P];
-    for k in 0..quads {
-        let x: [(u32, u32); P] = core::array::from_fn(|p| T::quad::<S>(&xq[p][k]));
-        for c in 0..C {
-            let f = &fq[c][k];
-            let w = u32::from_le_bytes([f[0] as u8, f[1] as u8, f[2] as u8, f[3] as u8]);
-            let (f02, f13) = (S::sxtb16(w), S::sxtb16_ror8(w));
-            for p in 0..P {
-                acc[p][c] = S::smlad(f02, x[p].0, acc[p][c]);
-                acc[p][c] = S::smlad(f13, x[p].1, acc[p][c]);
-            }
-        }
+    if P == 2 && C == 2 {
+        // SAFETY: the asserts above: rows 0 and 1 of `x` and `f` hold `depth >= 4 * quads`
+        // values each.
+        let a = unsafe {
+            let (x1, f1) = (x0.add(x_step), f0.add(depth));
+            T::quads_2x2::<S>([x0, x1], [f0, f1], quads)
+        };
+        (acc[0][0], acc[0][1]) = (a[0], a[1]);
+        (acc[P - 1][0], acc[P - 1][C - 1]) = (a[2], a[3]);
+    } else {
+        block_quads::<S, T, P, C>(x0, x_step, f0, depth, quads, &mut acc);
     }
     for k in quads * 4..depth {
         for c in 0..C {
-            let f = fs[c][k] as i32;
+            let fv = f[c * depth + k] as i32;
             for p in 0..P {
-                acc[p][c] = acc[p][c].wrapping_add(f * xs[p][k].value());
+                acc[p][c] = acc[p][c].wrapping_add(fv * x[p * x_step + k].value());
             }
         }
     }
     acc
 }
 
-/// Calls `finish(p, c, acc)` once for every left-hand row `p < pixels` (row `p` starts at
+/// The quads of [`block`] in portable form, for the blocks other than 2 x 2.
+#[inline(always)]
+fn block_quads<S: Simd, T: Lhs, const P: usize, const C: usize>(
+    x0: *const T,
+    x_step: usize,
+    f0: *const i8,
+    depth: usize,
+    quads: usize,
+    acc: &mut [[i32; C]; P],
+) {
+    for k in 0..quads {
+        // SAFETY: 4k + 4 <= depth, and the asserts above put `depth` values of every row
+        // (at p * x_step and c * depth) inside `x` and `f`.
+        let (xq, fq): ([[T; 4]; P], [[i8; 4]; C]) = unsafe {
+            (
+                core::array::from_fn(|p| {
+                    x0.add(p * x_step + 4 * k).cast::<[T; 4]>().read_unaligned()
+                }),
+                core::array::from_fn(|c| {
+                    f0.add(c * depth + 4 * k).cast::<[i8; 4]>().read_unaligned()
+                }),
+            )
+        };
+        let xw: [(u32, u32); P] = core::array::from_fn(|p| T::quad::<S>(&xq[p]));
+        for c in 0..C {
+            let q = &fq[c];
+            let w = u32::from_le_bytes([q[0] as u8, q[1] as u8, q[2] as u8, q[3] as u8]);
+            let (f02, f13) = (S::sxtb16(w), S::sxtb16_ror8(w));
+            for p in 0..P {
+                acc[p][c] = S::smlad(f02, xw[p].0, acc[p][c]);
+                acc[p][c] = S::smlad(f13, xw[p].1, acc[p][c]);
+            }
+        }
+    }
+}
+
+/// Calls `sink.put(p, c, acc)` once for every left-hand row `p < pixels` (row `p` starts at
 /// `lhs[p * lhs_stride]`) and filter row `c < channels` (at `rhs[c * depth]`).
 #[inline(always)]
 pub fn mat_mult<S: Simd, T: Lhs>(
@@ -120,36 +237,52 @@ pub fn mat_mult<S: Simd, T: Lhs>(
     rhs: &[i8],
     depth: usize,
     channels: usize,
-    mut finish: impl FnMut(usize, usize, i32),
+    sink: &mut impl Sink,
 ) {
-    let x = |p: usize| &lhs[p * lhs_stride..][..depth];
-    let f = |c: usize| &rhs[c * depth..][..depth];
+    if lhs_stride == depth {
+        mat_mult_rows::<S, T, true>(lhs, depth, pixels, rhs, depth, channels, sink)
+    } else {
+        mat_mult_rows::<S, T, false>(lhs, lhs_stride, pixels, rhs, depth, channels, sink)
+    }
+}
+
+#[inline(always)]
+fn mat_mult_rows<S: Simd, T: Lhs, const STEP_IS_DEPTH: bool>(
+    lhs: &[T],
+    lhs_stride: usize,
+    pixels: usize,
+    rhs: &[i8],
+    depth: usize,
+    channels: usize,
+    sink: &mut impl Sink,
+) {
+    let x = |p: usize| &lhs[p * lhs_stride..];
+    let f = |c: usize| &rhs[c * depth..];
     let mut c = 0;
     if pixels == 1 {
         // One pixel (FULLY_CONNECTED with one batch): four filter rows share each input word.
         while c + 4 <= channels {
-            let [acc] = block::<S, T, 1, 4>([x(0)], [f(c), f(c + 1), f(c + 2), f(c + 3)], depth);
+            let [acc] = block::<S, T, 1, 4, STEP_IS_DEPTH>(x(0), lhs_stride, f(c), depth);
             for (i, &a) in acc.iter().enumerate() {
-                finish(0, c + i, a);
+                sink.put(0, c + i, a);
             }
             c += 4;
         }
     } else {
         while c + 2 <= channels {
-            let fs = [f(c), f(c + 1)];
             let mut p = 0;
             while p + 2 <= pixels {
-                let [a0, a1] = block::<S, T, 2, 2>([x(p), x(p + 1)], fs, depth);
-                finish(p, c, a0[0]);
-                finish(p, c + 1, a0[1]);
-                finish(p + 1, c, a1[0]);
-                finish(p + 1, c + 1, a1[1]);
+                let [a0, a1] = block::<S, T, 2, 2, STEP_IS_DEPTH>(x(p), lhs_stride, f(c), depth);
+                sink.put(p, c, a0[0]);
+                sink.put(p, c + 1, a0[1]);
+                sink.put(p + 1, c, a1[0]);
+                sink.put(p + 1, c + 1, a1[1]);
                 p += 2;
             }
             if p < pixels {
-                let [a] = block::<S, T, 1, 2>([x(p)], fs, depth);
-                finish(p, c, a[0]);
-                finish(p, c + 1, a[1]);
+                let [a] = block::<S, T, 1, 2, STEP_IS_DEPTH>(x(p), lhs_stride, f(c), depth);
+                sink.put(p, c, a[0]);
+                sink.put(p, c + 1, a[1]);
             }
             c += 2;
         }
@@ -157,14 +290,14 @@ pub fn mat_mult<S: Simd, T: Lhs>(
     for c in c..channels {
         let mut p = 0;
         while p + 2 <= pixels {
-            let [[a0], [a1]] = block::<S, T, 2, 1>([x(p), x(p + 1)], [f(c)], depth);
-            finish(p, c, a0);
-            finish(p + 1, c, a1);
+            let [[a0], [a1]] = block::<S, T, 2, 1, STEP_IS_DEPTH>(x(p), lhs_stride, f(c), depth);
+            sink.put(p, c, a0);
+            sink.put(p + 1, c, a1);
             p += 2;
         }
         if p < pixels {
-            let [[a]] = block::<S, T, 1, 1>([x(p)], [f(c)], depth);
-            finish(p, c, a);
+            let [[a]] = block::<S, T, 1, 1, STEP_IS_DEPTH>(x(p), lhs_stride, f(c), depth);
+            sink.put(p, c, a);
         }
     }
 }
@@ -187,7 +320,7 @@ mod tests {
             .collect()
     }
 
-    /// Every (pixel, channel) output, in the order `finish` may see them.
+    /// Every (pixel, channel) output, as the sink sees them.
     fn products<T: Lhs>(
         lhs: &[T],
         stride: usize,
@@ -197,14 +330,15 @@ mod tests {
         channels: usize,
     ) -> Vec<i32> {
         let mut out = std::vec![i32::MIN; pixels * channels];
-        mat_mult::<Emulated, T>(lhs, stride, pixels, rhs, depth, channels, |p, c, acc| {
+        let mut put = |p: usize, c: usize, acc: i32| {
             assert_eq!(
                 out[p * channels + c],
                 i32::MIN,
                 "output ({p}, {c}) written twice"
             );
             out[p * channels + c] = acc;
-        });
+        };
+        mat_mult::<Emulated, T>(lhs, stride, pixels, rhs, depth, channels, &mut put);
         out
     }
 
