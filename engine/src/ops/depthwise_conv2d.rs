@@ -153,9 +153,24 @@ impl DepthwiseConv2d {
                     input_offset,
                     acc,
                     out,
-                    |oc, acc| {
-                        let acc = acc.wrapping_add(bias.map_or(0, |b| b[oc]));
-                        requantize(acc, mult[oc], shift[oc], output_offset, act_min, act_max)
+                    |acc, out| {
+                        // Zipped, so that the loop runs without bounds checks or reloads.
+                        let params = acc.iter().zip(mult).zip(shift);
+                        let requant = |((&a, &m), &s): ((&i32, &i32), &i32), b: i32| {
+                            requantize(a.wrapping_add(b), m, s, output_offset, act_min, act_max)
+                        };
+                        match bias {
+                            Some(bias) => {
+                                for ((o, p), &b) in out.iter_mut().zip(params).zip(bias) {
+                                    *o = requant(p, b);
+                                }
+                            }
+                            None => {
+                                for (o, p) in out.iter_mut().zip(params) {
+                                    *o = requant(p, 0);
+                                }
+                            }
+                        }
                     },
                 );
             }
@@ -198,13 +213,15 @@ impl DepthwiseConv2d {
                         -offset,
                         acc,
                         &mut out[b * out_size..(b + 1) * out_size],
-                        |oc, acc| {
-                            let mut v = acc as f32;
-                            v *= f32::from_bits(scales[oc] as u32) * factor;
-                            if let Some(bias) = bias {
-                                v += bias[oc];
+                        |acc, out| {
+                            for (oc, (o, &a)) in out.iter_mut().zip(acc).enumerate() {
+                                let mut v = a as f32;
+                                v *= f32::from_bits(scales[oc] as u32) * factor;
+                                if let Some(bias) = bias {
+                                    v += bias[oc];
+                                }
+                                *o = clamp_f32(v, act_min, act_max);
                             }
-                            clamp_f32(v, act_min, act_max)
                         },
                     );
                 }
@@ -223,7 +240,7 @@ fn accumulators(scratch: &mut [u8], channels: usize) -> Result<&mut [i32], &'sta
 }
 
 /// The integer loop of `DepthwiseConvPerChannel`: for each output channel `ic * dm + m`, acc over
-/// the window of filter * (input + input_offset), then `finish(channel, acc)`. The reference loops
+/// the window of filter * (input + input_offset), then `finish(accumulators, output pixel)`. The reference loops
 /// channel by channel; here each in-image tap updates all channels of a pixel at once (contiguous
 /// in NHWC input and [1, H, W, C] filter), accumulating in `acc` (one i32 per output channel).
 /// Integer sums do not depend on order, so the results are the reference's.
@@ -236,7 +253,7 @@ fn window_loop<T>(
     input_offset: i32,
     acc: &mut [i32],
     out: &mut [T],
-    finish: impl Fn(usize, i32) -> T,
+    finish: impl Fn(&[i32], &mut [T]),
 ) {
     let (in_h, in_w, in_c) = (w.in_h as usize, w.in_w as usize, w.in_c as usize);
     let (k_w, out_c) = (w.k_w as usize, w.out_c as usize);
@@ -274,9 +291,7 @@ fn window_loop<T>(
                         }
                     }
                 }
-                for (oc, &a) in acc.iter().enumerate() {
-                    out[o + oc] = finish(oc, a);
-                }
+                finish(acc, &mut out[o..o + out_c]);
                 o += out_c;
             }
         }
