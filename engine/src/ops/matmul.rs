@@ -23,6 +23,14 @@ use crate::quant::requantize;
 /// Where the blocked product's outputs go: `put(p, c, acc)` once per (pixel, channel).
 pub trait Sink {
     fn put(&mut self, p: usize, c: usize, acc: i32);
+    /// A 2 x 2 block: `acc` is (p, c), (p, c + 1), (p + 1, c), (p + 1, c + 1).
+    #[inline(always)]
+    fn put_2x2(&mut self, p: usize, c: usize, acc: [i32; 4]) {
+        self.put(p, c, acc[0]);
+        self.put(p, c + 1, acc[1]);
+        self.put(p + 1, c, acc[2]);
+        self.put(p + 1, c + 1, acc[3]);
+    }
 }
 
 impl<F: FnMut(usize, usize, i32)> Sink for F {
@@ -46,11 +54,21 @@ pub struct Int8Output<'a> {
 impl Int8Output<'_> {
     #[inline(always)]
     pub fn apply(&self, c: usize, acc: i32) -> i8 {
+        let (mult, shift) = self.channel(c);
+        self.with(mult, shift, acc)
+    }
+    /// Channel `c`'s multiplier and shift.
+    #[inline(always)]
+    fn channel(&self, c: usize) -> (i32, i32) {
         let i = if self.mult.len() > 1 { c } else { 0 };
+        (self.mult[i], self.shift[i])
+    }
+    #[inline(always)]
+    fn with(&self, mult: i32, shift: i32, acc: i32) -> i8 {
         requantize(
             acc,
-            self.mult[i],
-            self.shift[i],
+            mult,
+            shift,
             self.output_offset,
             self.act_min,
             self.act_max,
@@ -73,6 +91,22 @@ impl Sink for Requantized<'_, '_> {
     fn put(&mut self, p: usize, c: usize, acc: i32) {
         let acc = acc.wrapping_add(self.offsets.map_or(0, |o| o[c]));
         self.out[p * self.channels + c] = self.stage.apply(c, acc);
+    }
+    /// Each channel's constants read once for both pixels, one bounds check for the outputs.
+    #[inline(always)]
+    fn put_2x2(&mut self, p: usize, c: usize, acc: [i32; 4]) {
+        let n = self.channels;
+        let (o0, o1) = match self.offsets {
+            Some(o) => (o[c], o[c + 1]),
+            None => (0, 0),
+        };
+        let ((m0, s0), (m1, s1)) = (self.stage.channel(c), self.stage.channel(c + 1));
+        let stage = self.stage;
+        let out = &mut self.out[p * n + c..][..n + 2];
+        out[0] = stage.with(m0, s0, acc[0].wrapping_add(o0));
+        out[1] = stage.with(m1, s1, acc[1].wrapping_add(o1));
+        out[n] = stage.with(m0, s0, acc[2].wrapping_add(o0));
+        out[n + 1] = stage.with(m1, s1, acc[3].wrapping_add(o1));
     }
 }
 
@@ -273,10 +307,7 @@ fn mat_mult_rows<S: Simd, T: Lhs, const STEP_IS_DEPTH: bool>(
             let mut p = 0;
             while p + 2 <= pixels {
                 let [a0, a1] = block::<S, T, 2, 2, STEP_IS_DEPTH>(x(p), lhs_stride, f(c), depth);
-                sink.put(p, c, a0[0]);
-                sink.put(p, c + 1, a0[1]);
-                sink.put(p + 1, c, a1[0]);
-                sink.put(p + 1, c + 1, a1[1]);
+                sink.put_2x2(p, c, [a0[0], a0[1], a1[0], a1[1]]);
                 p += 2;
             }
             if p < pixels {
