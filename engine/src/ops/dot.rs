@@ -36,7 +36,7 @@ pub fn offset_dot(x: &[i8], f: &[i8], offset: i32) -> i32 {
 #[cfg(all(target_arch = "arm", feature = "dsp"))]
 pub type Native = Dsp;
 #[cfg(not(all(target_arch = "arm", feature = "dsp")))]
-pub type Native = Emulated;
+pub type Native = Scalar;
 
 /// The SIMD instructions the packed paths use (ARM Architecture Reference Manual, Armv7-M:
 /// A7.7.187 SXTB16, A7.7.114 SADD16, A7.7.129 SMLAD, A7.7.93 PKHBT/PKHTB).
@@ -162,6 +162,177 @@ impl Simd for Emulated {
     #[inline(always)]
     fn pkhtb(a: u32, b: u32) -> u32 {
         (a & 0xFFFF_0000) | (b >> 16)
+    }
+}
+
+/// What cores without the DSP extension run (the Cortex-M0+, the host): [`Emulated`]'s
+/// instructions, but the blocked product's inner loops as plain multiply-accumulates, one
+/// MULS a MAC, as packing pairs into words only to unpack them again costs more than it saves
+/// there (13 cycles a MAC on the M0+ against about 5).
+pub struct Scalar;
+
+impl Simd for Scalar {
+    #[inline(always)]
+    fn sxtb16(x: u32) -> u32 {
+        Emulated::sxtb16(x)
+    }
+    #[inline(always)]
+    fn sxtb16_ror8(x: u32) -> u32 {
+        Emulated::sxtb16_ror8(x)
+    }
+    #[inline(always)]
+    fn sadd16(a: u32, b: u32) -> u32 {
+        Emulated::sadd16(a, b)
+    }
+    #[inline(always)]
+    fn smlad(a: u32, b: u32, acc: i32) -> i32 {
+        Emulated::smlad(a, b, acc)
+    }
+    #[inline(always)]
+    fn pkhbt(a: u32, b: u32) -> u32 {
+        Emulated::pkhbt(a, b)
+    }
+    #[inline(always)]
+    fn pkhtb(a: u32, b: u32) -> u32 {
+        Emulated::pkhtb(a, b)
+    }
+    /// On the Cortex-M0+ (Armv6-M), assembly: the compiler kept the accumulators on the stack
+    /// (eight low registers). Here they live in high registers (ADD reaches them), the four
+    /// rows and the index in low registers (LDRSB takes only a register offset), MULS
+    /// overwriting one factor: 4 LDRSB, 3 MOV, 4 MULS, 4 ADD and the loop, about 23 cycles
+    /// for 4 MACs, against about 40.
+    #[cfg(all(target_arch = "arm", not(feature = "dsp")))]
+    #[inline(always)]
+    unsafe fn quads_2x2_s8(
+        x: [*const i8; 2],
+        f: [*const i8; 2],
+        quads: usize,
+        acc: [i32; 4],
+    ) -> [i32; 4] {
+        if quads == 0 {
+            return acc;
+        }
+        let (s00, s01, s10, s11): (i32, i32, i32, i32);
+        // SAFETY: reads 4 * quads bytes behind every pointer (the caller's guarantee); r6, r7
+        // and the stack are restored before the block ends. High registers can only be
+        // clobbers in Thumb-1 inline assembly: the sums leave through r0-r3.
+        unsafe {
+            core::arch::asm!(
+                "push {{r6, r7}}",
+                "lsls r4, r4, #2",
+                "mov r12, r4",
+                "movs r4, #0",
+                "mov r8, r4",
+                "mov r9, r4",
+                "mov r10, r4",
+                "mov r11, r4",
+                "2:",
+                "ldrsb r5, [r0, r4]",
+                "ldrsb r6, [r2, r4]",
+                "ldrsb r7, [r3, r4]",
+                "mov lr, r6",
+                "muls r6, r5, r6",
+                "add r8, r6",
+                "mov r6, r7",
+                "muls r6, r5, r6",
+                "add r9, r6",
+                "ldrsb r5, [r1, r4]",
+                "mov r6, lr",
+                "muls r6, r5, r6",
+                "add r10, r6",
+                "muls r7, r5, r7",
+                "add r11, r7",
+                "adds r4, #1",
+                "cmp r4, r12",
+                "blt 2b",
+                "pop {{r6, r7}}",
+                "mov r0, r8",
+                "mov r1, r9",
+                "mov r2, r10",
+                "mov r3, r11",
+                inout("r0") x[0] => s00,
+                inout("r1") x[1] => s01,
+                inout("r2") f[0] => s10,
+                inout("r3") f[1] => s11,
+                inout("r4") quads => _,
+                out("r5") _,
+                out("r8") _,
+                out("r9") _,
+                out("r10") _,
+                out("r11") _,
+                out("r12") _,
+                out("lr") _,
+                options(readonly)
+            );
+        }
+        [
+            acc[0].wrapping_add(s00),
+            acc[1].wrapping_add(s01),
+            acc[2].wrapping_add(s10),
+            acc[3].wrapping_add(s11),
+        ]
+    }
+
+    #[cfg(not(all(target_arch = "arm", not(feature = "dsp"))))]
+    #[inline(always)]
+    unsafe fn quads_2x2_s8(
+        x: [*const i8; 2],
+        f: [*const i8; 2],
+        quads: usize,
+        acc: [i32; 4],
+    ) -> [i32; 4] {
+        // SAFETY: the caller guarantees 4 * quads readable bytes behind every pointer.
+        let (x0, x1, f0, f1) = unsafe {
+            (
+                core::slice::from_raw_parts(x[0], 4 * quads),
+                core::slice::from_raw_parts(x[1], 4 * quads),
+                core::slice::from_raw_parts(f[0], 4 * quads),
+                core::slice::from_raw_parts(f[1], 4 * quads),
+            )
+        };
+        let [mut a00, mut a01, mut a10, mut a11] = acc;
+        for (((&x0, &x1), &f0), &f1) in x0.iter().zip(x1).zip(f0).zip(f1) {
+            let (x0, x1, f0, f1) = (x0 as i32, x1 as i32, f0 as i32, f1 as i32);
+            a00 = a00.wrapping_add(x0 * f0);
+            a01 = a01.wrapping_add(x0 * f1);
+            a10 = a10.wrapping_add(x1 * f0);
+            a11 = a11.wrapping_add(x1 * f1);
+        }
+        [a00, a01, a10, a11]
+    }
+    #[inline(always)]
+    unsafe fn quads_2x2_s16(
+        x: [*const i16; 2],
+        f: [*const i8; 2],
+        quads: usize,
+        acc: [i32; 4],
+    ) -> [i32; 4] {
+        // SAFETY: the caller guarantees 4 * quads readable values behind every pointer.
+        let (x0, x1, f0, f1) = unsafe {
+            (
+                core::slice::from_raw_parts(x[0], 4 * quads),
+                core::slice::from_raw_parts(x[1], 4 * quads),
+                core::slice::from_raw_parts(f[0], 4 * quads),
+                core::slice::from_raw_parts(f[1], 4 * quads),
+            )
+        };
+        let [mut a00, mut a01, mut a10, mut a11] = acc;
+        let quads = x0
+            .chunks_exact(4)
+            .zip(x1.chunks_exact(4))
+            .zip(f0.chunks_exact(4).zip(f1.chunks_exact(4)));
+        for ((x0, x1), (f0, f1)) in quads {
+            // Left-hand quads are stored (0, 2, 1, 3).
+            for (i, j) in [(0, 0), (1, 2), (2, 1), (3, 3)] {
+                let (x0, x1) = (x0[i] as i32, x1[i] as i32);
+                let (f0, f1) = (f0[j] as i32, f1[j] as i32);
+                a00 = a00.wrapping_add(x0 * f0);
+                a01 = a01.wrapping_add(x0 * f1);
+                a10 = a10.wrapping_add(x1 * f0);
+                a11 = a11.wrapping_add(x1 * f1);
+            }
+        }
+        [a00, a01, a10, a11]
     }
 }
 

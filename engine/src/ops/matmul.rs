@@ -351,7 +351,8 @@ mod tests {
             .collect()
     }
 
-    /// Every (pixel, channel) output, as the sink sees them.
+    /// Every (pixel, channel) output, as the sink sees them, with [`Emulated`] (the DSP
+    /// algorithm), checked equal to [`Scalar`](super::super::dot::Scalar)'s.
     fn products<T: Lhs>(
         lhs: &[T],
         stride: usize,
@@ -370,6 +371,12 @@ mod tests {
             out[p * channels + c] = acc;
         };
         mat_mult::<Emulated, T>(lhs, stride, pixels, rhs, depth, channels, &mut put);
+        let mut scalar = std::vec![0; pixels * channels];
+        let mut put = |p: usize, c: usize, acc: i32| scalar[p * channels + c] = acc;
+        mat_mult::<super::super::dot::Scalar, T>(
+            lhs, stride, pixels, rhs, depth, channels, &mut put,
+        );
+        assert_eq!(scalar, out, "the scalar blocked product differs");
         out
     }
 
