@@ -400,7 +400,9 @@ impl Simd for Dsp {
     /// 14 values live in the loop (4 accumulators, 4 pointers, 6 unpacked words): the 12
     /// registers inline assembly may name, all given explicitly so that no operand lands in r6
     /// (the compiler may pick it for a `reg` operand), plus r6 and r7, saved and restored
-    /// around the loop; the end pointer waits on the stack. 4 loads, 8 SXTB16 and 8 SMLAD per 16 MACs.
+    /// around the loop; the end pointer waits on the stack. 4 loads, 8 SXTB16 and 8 SMLAD per
+    /// 16 MACs, unrolled twice so that the loop's test (a load, a compare, a branch) comes
+    /// every 32 (an odd count of quads enters the loop at its second half).
     #[inline(always)]
     unsafe fn quads_2x2_s8(
         x: [*const i8; 2],
@@ -417,9 +419,33 @@ impl Simd for Dsp {
         unsafe {
             core::arch::asm!(
                 "push {{r6, r7}}",
+                // Two quads a pass; an odd count enters at the second.
+                "tst r10, #1",
                 "add r10, r2, r10, lsl #2",
                 "push {{r10}}",
+                "bne 3f",
                 "2:",
+                "ldr r6, [r2], #4",
+                "ldr r7, [r3], #4",
+                "sxtb16 r10, r6",
+                "sxtb16 r6, r6, ror #8",
+                "sxtb16 r11, r7",
+                "sxtb16 r7, r7, ror #8",
+                "ldr r12, [r0], #4",
+                "sxtb16 lr, r12",
+                "sxtb16 r12, r12, ror #8",
+                "smlad r4, r10, lr, r4",
+                "smlad r5, r11, lr, r5",
+                "smlad r4, r6, r12, r4",
+                "smlad r5, r7, r12, r5",
+                "ldr r12, [r1], #4",
+                "sxtb16 lr, r12",
+                "sxtb16 r12, r12, ror #8",
+                "smlad r8, r10, lr, r8",
+                "smlad r9, r11, lr, r9",
+                "smlad r8, r6, r12, r8",
+                "smlad r9, r7, r12, r9",
+                "3:",
                 "ldr r6, [r2], #4",
                 "ldr r7, [r3], #4",
                 "sxtb16 r10, r6",
@@ -481,9 +507,30 @@ impl Simd for Dsp {
         unsafe {
             core::arch::asm!(
                 "push {{r6}}",
+                "tst r10, #1",
                 "add r10, r2, r10, lsl #2",
                 "push {{r10}}",
+                "bne 3f",
                 "2:",
+                "ldr r6, [r2], #4",
+                "ldr r11, [r3], #4",
+                "sxtb16 r10, r6",
+                "sxtb16 r6, r6, ror #8",
+                "sxtb16 r12, r11",
+                "sxtb16 r11, r11, ror #8",
+                "ldr lr, [r0], #4",
+                "smlad r4, r10, lr, r4",
+                "smlad r5, r12, lr, r5",
+                "ldr lr, [r0], #4",
+                "smlad r4, r6, lr, r4",
+                "smlad r5, r11, lr, r5",
+                "ldr lr, [r1], #4",
+                "smlad r8, r10, lr, r8",
+                "smlad r9, r12, lr, r9",
+                "ldr lr, [r1], #4",
+                "smlad r8, r6, lr, r8",
+                "smlad r9, r11, lr, r9",
+                "3:",
                 "ldr r6, [r2], #4",
                 "ldr r11, [r3], #4",
                 "sxtb16 r10, r6",
