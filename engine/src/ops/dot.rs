@@ -90,6 +90,39 @@ pub trait Simd {
         [a00, a01, a10, a11]
     }
 
+    /// One int8 left-hand row `x` and four filter rows `f` over `quads` quads (a
+    /// FULLY_CONNECTED with one batch): `acc` plus the four dot products. Default: the
+    /// algorithm in the instructions above.
+    ///
+    /// # Safety
+    /// Each pointer must be valid for reads of `4 * quads` bytes.
+    #[inline(always)]
+    unsafe fn quads_1x4_s8(
+        x: *const i8,
+        f: [*const i8; 4],
+        quads: usize,
+        acc: [i32; 4],
+    ) -> [i32; 4] {
+        let mut acc = acc;
+        let word = |p: *const i8, k: usize| {
+            // SAFETY: k < quads, and the caller guarantees 4 * quads readable bytes.
+            u32::from_le_bytes(unsafe { p.add(4 * k).cast::<[u8; 4]>().read_unaligned() })
+        };
+        for k in 0..quads {
+            let xw = word(x, k);
+            let (x02, x13) = (Self::sxtb16(xw), Self::sxtb16_ror8(xw));
+            for (a, &f) in acc.iter_mut().zip(&f) {
+                let fw = word(f, k);
+                *a = Self::smlad(
+                    Self::sxtb16_ror8(fw),
+                    x13,
+                    Self::smlad(Self::sxtb16(fw), x02, *a),
+                );
+            }
+        }
+        acc
+    }
+
     /// [`Self::quads_2x2_s8`] for int16 left-hand rows in [`Lhs for i16`](super::matmul::Lhs)'s
     /// reordered quads (two words a quad, `x` valid for `8 * quads` bytes).
     ///
@@ -487,6 +520,99 @@ impl Simd for Dsp {
             );
         }
         [a00, a01, a10, a11]
+    }
+
+    /// 13 values live (4 accumulators, 5 pointers, 4 words): registers explicit, r6 saved, the
+    /// end pointer on the stack, unrolled twice. 5 loads, 10 SXTB16 and 8 SMLAD per 16 MACs.
+    #[inline(always)]
+    unsafe fn quads_1x4_s8(
+        x: *const i8,
+        f: [*const i8; 4],
+        quads: usize,
+        acc: [i32; 4],
+    ) -> [i32; 4] {
+        if quads == 0 {
+            return acc;
+        }
+        let [mut a0, mut a1, mut a2, mut a3] = acc;
+        // SAFETY: reads 4 * quads bytes behind every pointer (the caller's guarantee); r6 and
+        // the stack are restored before the block ends.
+        unsafe {
+            core::arch::asm!(
+                "push {{r6}}",
+                "tst r11, #1",
+                "add r11, r0, r11, lsl #2",
+                "push {{r11}}",
+                "bne 3f",
+                "2:",
+                "ldr r11, [r0], #4",
+                "sxtb16 r12, r11",
+                "sxtb16 r11, r11, ror #8",
+                "ldr lr, [r1], #4",
+                "sxtb16 r6, lr",
+                "sxtb16 lr, lr, ror #8",
+                "smlad r5, r6, r12, r5",
+                "smlad r5, lr, r11, r5",
+                "ldr lr, [r2], #4",
+                "sxtb16 r6, lr",
+                "sxtb16 lr, lr, ror #8",
+                "smlad r8, r6, r12, r8",
+                "smlad r8, lr, r11, r8",
+                "ldr lr, [r3], #4",
+                "sxtb16 r6, lr",
+                "sxtb16 lr, lr, ror #8",
+                "smlad r9, r6, r12, r9",
+                "smlad r9, lr, r11, r9",
+                "ldr lr, [r4], #4",
+                "sxtb16 r6, lr",
+                "sxtb16 lr, lr, ror #8",
+                "smlad r10, r6, r12, r10",
+                "smlad r10, lr, r11, r10",
+                "3:",
+                "ldr r11, [r0], #4",
+                "sxtb16 r12, r11",
+                "sxtb16 r11, r11, ror #8",
+                "ldr lr, [r1], #4",
+                "sxtb16 r6, lr",
+                "sxtb16 lr, lr, ror #8",
+                "smlad r5, r6, r12, r5",
+                "smlad r5, lr, r11, r5",
+                "ldr lr, [r2], #4",
+                "sxtb16 r6, lr",
+                "sxtb16 lr, lr, ror #8",
+                "smlad r8, r6, r12, r8",
+                "smlad r8, lr, r11, r8",
+                "ldr lr, [r3], #4",
+                "sxtb16 r6, lr",
+                "sxtb16 lr, lr, ror #8",
+                "smlad r9, r6, r12, r9",
+                "smlad r9, lr, r11, r9",
+                "ldr lr, [r4], #4",
+                "sxtb16 r6, lr",
+                "sxtb16 lr, lr, ror #8",
+                "smlad r10, r6, r12, r10",
+                "smlad r10, lr, r11, r10",
+                "ldr lr, [sp]",
+                "cmp r0, lr",
+                "bne 2b",
+                "add sp, #4",
+                "pop {{r6}}",
+                inout("r0") x => _,
+                inout("r1") f[0] => _,
+                inout("r2") f[1] => _,
+                inout("r3") f[2] => _,
+                inout("r4") f[3] => _,
+                inout("r5") a0,
+                inout("r8") a1,
+                inout("r9") a2,
+                inout("r10") a3,
+                inout("r11") quads => _,
+                out("r12") _,
+                out("lr") _,
+                options(readonly)
+            );
+        }
+        [a0, a1, a2, a3]
     }
 
     /// As [`Self::quads_2x2_s8`] with int16 rows: 13 live values (no unpacking of the left-hand

@@ -112,6 +112,8 @@ impl Sink for Requantized<'_, '_> {
 
 /// An element of a left-hand row.
 pub trait Lhs: Copy {
+    /// The type is `i8` (the 1 x 4 block has an int8 kernel only).
+    const INT8: bool;
     /// Four consecutive row values as two words of int16 pairs: values (0, 2) and (1, 3).
     fn quad<S: Simd>(q: &[Self; 4]) -> (u32, u32);
     /// One value, for the last `depth % 4` of a row.
@@ -124,6 +126,7 @@ pub trait Lhs: Copy {
 }
 
 impl Lhs for i8 {
+    const INT8: bool = true;
     #[inline(always)]
     fn quad<S: Simd>(q: &[i8; 4]) -> (u32, u32) {
         let w = u32::from_le_bytes([q[0] as u8, q[1] as u8, q[2] as u8, q[3] as u8]);
@@ -142,6 +145,7 @@ impl Lhs for i8 {
 
 /// im2col rows: quads stored as (0, 2, 1, 3) by [`reorder_quads`].
 impl Lhs for i16 {
+    const INT8: bool = false;
     #[inline(always)]
     fn quad<S: Simd>(q: &[i16; 4]) -> (u32, u32) {
         (
@@ -211,6 +215,13 @@ fn block<S: Simd, T: Lhs, const P: usize, const C: usize, const STEP_IS_DEPTH: b
         };
         (acc[0][0], acc[0][1]) = (a[0], a[1]);
         (acc[P - 1][0], acc[P - 1][C - 1]) = (a[2], a[3]);
+    } else if P == 1 && C == 4 && T::INT8 {
+        // SAFETY: as above, for one row of `x` (int8: `T::INT8`) and four of `f`.
+        let a = unsafe {
+            let f = [f0, f0.add(depth), f0.add(2 * depth), f0.add(3 * depth)];
+            S::quads_1x4_s8(x0.cast::<i8>(), f, quads, [0; 4])
+        };
+        acc[0][..].copy_from_slice(&a[..C]);
     } else {
         block_quads::<S, T, P, C>(x0, x_step, f0, depth, quads, &mut acc);
     }
