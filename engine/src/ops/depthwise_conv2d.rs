@@ -80,6 +80,10 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, E
             let (act_min, act_max) = act.range_i8(output.scale, output.zero_point);
             let at = push_multipliers(pool, &input, &filter, &output, out_c);
             scratch_bytes = out_c * 4;
+            if out_c == in_c {
+                // Depth multiplier 1: a copy of the filter in RAM (see `filter_in_ram`).
+                scratch_bytes += (kh * kw * out_c).div_ceil(4) * 4;
+            }
             Mode::Int8 {
                 input_offset: -input.zero_point,
                 output_offset: output.zero_point,
@@ -144,7 +148,13 @@ impl DepthwiseConv2d {
                 let filter = ctx.i8(self.filter)?;
                 let bias = ctx.opt_i32(self.bias)?;
                 let out = ctx.out_i8();
-                let acc = accumulators(ctx.scratch(), c)?;
+                let (acc_bytes, rest) = ctx.scratch().split_at_mut(c * 4);
+                let acc = accumulators(acc_bytes, c)?;
+                let filter = if dm == 1 {
+                    filter_in_ram(filter, rest)?
+                } else {
+                    filter
+                };
                 window_loop(
                     &self.w,
                     dm,
@@ -231,6 +241,20 @@ impl DepthwiseConv2d {
     }
 }
 
+/// The filter copied into the scratch buffer. The four-channel path reads one word per tap at
+/// the same channel offset: with 64 channels the taps are 64 bytes apart and all fall in one set
+/// of the STM32L4 ART's data cache (8 sets of 8-byte lines), missing on every read (5 wait
+/// states) in flash; in RAM they cost nothing. Copied at each inference: a few hundred bytes.
+fn filter_in_ram<'s>(filter: &[i8], scratch: &'s mut [u8]) -> Result<&'s [i8], &'static str> {
+    let copy: &mut [i8] = bytemuck::cast_slice_mut(
+        scratch
+            .get_mut(..filter.len())
+            .ok_or("depthwise scratch too small (planner bug)")?,
+    );
+    copy.copy_from_slice(filter);
+    Ok(copy)
+}
+
 /// The i32 accumulators (one per output channel) at the start of the scratch buffer.
 fn accumulators(scratch: &mut [u8], channels: usize) -> Result<&mut [i32], &'static str> {
     scratch
@@ -278,7 +302,18 @@ fn window_loop<T>(
                     })
                 });
                 if dm == 1 {
-                    pixel(taps, input, filter, input_offset, acc);
+                    // The taps' byte offsets once into a list, walked for every four channels.
+                    let mut list = [[0u32; 2]; MAX_LISTED_TAPS];
+                    let mut n = 0;
+                    for (slot, (i, f)) in list.iter_mut().zip(taps.clone()) {
+                        *slot = [i as u32, f as u32];
+                        n += 1;
+                    }
+                    if n == (fy1 - fy0) * (fx1 - fx0) {
+                        pixel(&list[..n], input, filter, input_offset, acc);
+                    } else {
+                        pixel_packed::<super::dot::Native>(taps, input, filter, input_offset, acc);
+                    }
                 } else {
                     for (i, f) in taps {
                         let (xs, fs) = (&input[i..][..in_c], &filter[f..][..out_c]);
@@ -302,20 +337,58 @@ fn window_loop<T>(
 /// given as (input index, filter index) of their first channel. The `dsp` feature takes the packed
 /// path on Armv7E-M; elsewhere the reference.
 #[inline(always)]
-fn pixel(
-    taps: impl Iterator<Item = (usize, usize)>,
+fn pixel(taps: &[[u32; 2]], input: &[i8], filter: &[i8], offset: i32, acc: &mut [i32]) {
+    #[cfg(all(target_arch = "arm", feature = "dsp"))]
+    {
+        pixel_quads::<super::dot::Dsp>(taps, input, filter, offset, acc)
+    }
+    #[cfg(not(all(target_arch = "arm", feature = "dsp")))]
+    {
+        let taps = taps.iter().map(|&[i, f]| (i as usize, f as usize));
+        pixel_reference(taps, input, filter, offset, acc)
+    }
+}
+
+/// Windows with at most this many in-image taps (5 x 5) take [`pixel_quads`].
+const MAX_LISTED_TAPS: usize = 25;
+
+/// The DSP path for windows of up to [`MAX_LISTED_TAPS`] taps, as CMSIS-NN's
+/// `arm_depthwise_conv_3x3_s8`: four channels at a time, their accumulators in registers over
+/// all the taps ([`Simd::depthwise_quad`](super::dot::Simd::depthwise_quad)): per tap one word of
+/// input and one of filter, split by SXTB16 into channels (0, 2) and (1, 3), and one
+/// SMLABB/SMLATT per channel, where pairing taps for SMLAD needs four PKHBT/PKHTB more per eight
+/// MACs. Integer sums are exact, so this is bit-identical to the reference.
+#[inline(always)]
+pub fn pixel_quads<S: super::dot::Simd>(
+    taps: &[[u32; 2]],
     input: &[i8],
     filter: &[i8],
     offset: i32,
     acc: &mut [i32],
 ) {
-    #[cfg(all(target_arch = "arm", feature = "dsp"))]
-    {
-        pixel_packed::<super::dot::Dsp>(taps, input, filter, offset, acc)
+    let c = acc.len();
+    let c4 = c - c % 4;
+    // Every tap's channels lie inside the slices: the pointer reads below stay in them.
+    assert!(taps
+        .iter()
+        .all(|&[i, f]| i as usize + c <= input.len() && f as usize + c <= filter.len()));
+    let offset_pair = (offset as u16 as u32) * 0x0001_0001;
+    for (q, a) in acc[..c4].chunks_exact_mut(4).enumerate() {
+        // SAFETY: 4q + 4 <= c, and the assert above.
+        let sums = unsafe {
+            S::depthwise_quad(
+                taps,
+                input.as_ptr().add(4 * q),
+                filter.as_ptr().add(4 * q),
+                offset_pair,
+                [a[0], a[1], a[2], a[3]],
+            )
+        };
+        a.copy_from_slice(&sums);
     }
-    #[cfg(not(all(target_arch = "arm", feature = "dsp")))]
-    {
-        pixel_reference(taps, input, filter, offset, acc)
+    for &[i, f] in taps {
+        let (i, f) = (i as usize, f as usize);
+        tap_reference(&input[i + c4..], &filter[f + c4..], offset, &mut acc[c4..]);
     }
 }
 
@@ -475,6 +548,7 @@ mod tests {
                         .collect::<std::vec::Vec<_>>();
                     let mut got = want.clone();
                     pixel_reference(list.iter().copied(), &input, &filter, offset, &mut want);
+                    let start = got.clone();
                     pixel_packed::<Emulated>(
                         list.iter().copied(),
                         &input,
@@ -483,6 +557,14 @@ mod tests {
                         &mut got,
                     );
                     assert_eq!(got, want, "channels {channels} taps {taps} offset {offset}");
+                    let words: std::vec::Vec<[u32; 2]> =
+                        list.iter().map(|&(i, f)| [i as u32, f as u32]).collect();
+                    let mut got = start;
+                    pixel_quads::<Emulated>(&words, &input, &filter, offset, &mut got);
+                    assert_eq!(
+                        got, want,
+                        "quads: channels {channels} taps {taps} offset {offset}"
+                    );
                 }
             }
         }
@@ -492,6 +574,10 @@ mod tests {
         let (mut want, mut got) = ([0i32; 8], [0i32; 8]);
         pixel_reference(list.iter().copied(), &input, &filter, -127, &mut want);
         pixel_packed::<Emulated>(list.iter().copied(), &input, &filter, -127, &mut got);
+        assert_eq!(got, want);
+        let words = list.map(|(i, f)| [i as u32, f as u32]);
+        let mut got = [0i32; 8];
+        pixel_quads::<Emulated>(&words, &input, &filter, -127, &mut got);
         assert_eq!(got, want);
     }
 }

@@ -53,6 +53,10 @@ pub trait Simd {
     fn pkhbt(a: u32, b: u32) -> u32;
     /// PKHTB a, b, ASR #16: top halfword of b at the bottom, top halfword of a on top.
     fn pkhtb(a: u32, b: u32) -> u32;
+    /// SMLABB (A7.7.127): acc + a.lo * b.lo (signed halfwords), wrapping.
+    fn smlabb(a: u32, b: u32, acc: i32) -> i32;
+    /// SMLATT (A7.7.127): acc + a.hi * b.hi (signed halfwords), wrapping.
+    fn smlatt(a: u32, b: u32, acc: i32) -> i32;
 
     /// The inner loop of the blocked matrix product (`ops::matmul`) for two int8 left-hand
     /// rows `x` and two filter rows `f` over `quads` quads: `acc` (x0f0, x0f1, x1f0, x1f1) plus
@@ -88,6 +92,41 @@ pub trait Simd {
             a11 = Self::smlad(b13, x13, Self::smlad(b02, x02, a11));
         }
         [a00, a01, a10, a11]
+    }
+
+    /// DEPTHWISE_CONV_2D with depth multiplier 1, four channels of one output pixel over its
+    /// taps: `taps` holds each in-image tap's (input, filter) byte offsets from `x` and `f`
+    /// (already at the four channels); `acc` plus, per channel, Σ f * (x + offset). `offset_pair`
+    /// is the input offset in both halfwords. Default: the algorithm in the instructions above.
+    ///
+    /// # Safety
+    /// `x + taps[t][0]` and `f + taps[t][1]` must be valid for reads of 4 bytes for every tap.
+    #[inline(always)]
+    unsafe fn depthwise_quad(
+        taps: &[[u32; 2]],
+        x: *const i8,
+        f: *const i8,
+        offset_pair: u32,
+        acc: [i32; 4],
+    ) -> [i32; 4] {
+        let [mut a0, mut a1, mut a2, mut a3] = acc;
+        for &[i, j] in taps {
+            // SAFETY: the caller's guarantee.
+            let (xw, fw) = unsafe {
+                (
+                    u32::from_le_bytes(x.add(i as usize).cast::<[u8; 4]>().read_unaligned()),
+                    u32::from_le_bytes(f.add(j as usize).cast::<[u8; 4]>().read_unaligned()),
+                )
+            };
+            let x02 = Self::sadd16(Self::sxtb16(xw), offset_pair);
+            let x13 = Self::sadd16(Self::sxtb16_ror8(xw), offset_pair);
+            let (f02, f13) = (Self::sxtb16(fw), Self::sxtb16_ror8(fw));
+            a0 = Self::smlabb(x02, f02, a0);
+            a1 = Self::smlabb(x13, f13, a1);
+            a2 = Self::smlatt(x02, f02, a2);
+            a3 = Self::smlatt(x13, f13, a3);
+        }
+        [a0, a1, a2, a3]
     }
 
     /// One int8 left-hand row `x` and four filter rows `f` over `quads` quads (a
@@ -196,6 +235,14 @@ impl Simd for Emulated {
     fn pkhtb(a: u32, b: u32) -> u32 {
         (a & 0xFFFF_0000) | (b >> 16)
     }
+    #[inline(always)]
+    fn smlabb(a: u32, b: u32, acc: i32) -> i32 {
+        acc.wrapping_add((a as u16 as i16 as i32) * (b as u16 as i16 as i32))
+    }
+    #[inline(always)]
+    fn smlatt(a: u32, b: u32, acc: i32) -> i32 {
+        acc.wrapping_add(((a >> 16) as u16 as i16 as i32) * ((b >> 16) as u16 as i16 as i32))
+    }
 }
 
 /// What cores without the DSP extension run (the Cortex-M0+, the host): [`Emulated`]'s
@@ -228,6 +275,14 @@ impl Simd for Scalar {
     #[inline(always)]
     fn pkhtb(a: u32, b: u32) -> u32 {
         Emulated::pkhtb(a, b)
+    }
+    #[inline(always)]
+    fn smlabb(a: u32, b: u32, acc: i32) -> i32 {
+        Emulated::smlabb(a, b, acc)
+    }
+    #[inline(always)]
+    fn smlatt(a: u32, b: u32, acc: i32) -> i32 {
+        Emulated::smlatt(a, b, acc)
     }
     /// On the Cortex-M0+ (Armv6-M), assembly: the compiler kept the accumulators on the stack
     /// (eight low registers). Here they live in high registers (ADD reaches them), the four
@@ -428,6 +483,80 @@ impl Simd for Dsp {
             core::arch::asm!("pkhtb {0}, {1}, {2}, asr #16", out(reg) r, in(reg) a, in(reg) b, options(pure, nomem, nostack, preserves_flags))
         };
         r
+    }
+    #[inline(always)]
+    fn smlabb(a: u32, b: u32, acc: i32) -> i32 {
+        let r: i32;
+        // SAFETY: register-only; it may set APSR.Q on overflow, which no Rust code reads.
+        unsafe {
+            core::arch::asm!("smlabb {0}, {1}, {2}, {3}", out(reg) r, in(reg) a, in(reg) b, in(reg) acc, options(pure, nomem, nostack))
+        };
+        r
+    }
+    #[inline(always)]
+    fn smlatt(a: u32, b: u32, acc: i32) -> i32 {
+        let r: i32;
+        // SAFETY: register-only; it may set APSR.Q on overflow, which no Rust code reads.
+        unsafe {
+            core::arch::asm!("smlatt {0}, {1}, {2}, {3}", out(reg) r, in(reg) a, in(reg) b, in(reg) acc, options(pure, nomem, nostack))
+        };
+        r
+    }
+
+    /// 13 values live (4 accumulators, 4 pointers, the offset pair, 4 words): registers
+    /// explicit, r6 saved. Per tap: LDRD of its offsets, 2 loads, 4 SXTB16, 2 SADD16, 2 SMLABB,
+    /// 2 SMLATT for 4 MACs.
+    #[inline(always)]
+    unsafe fn depthwise_quad(
+        taps: &[[u32; 2]],
+        x: *const i8,
+        f: *const i8,
+        offset_pair: u32,
+        acc: [i32; 4],
+    ) -> [i32; 4] {
+        if taps.is_empty() {
+            return acc;
+        }
+        let [mut a0, mut a1, mut a2, mut a3] = acc;
+        let range = taps.as_ptr_range();
+        // SAFETY: reads the taps (4-byte aligned [u32; 2]s: LDRD needs word alignment) and 4
+        // bytes at each tap's offsets (the caller's guarantee); r6 is restored.
+        unsafe {
+            core::arch::asm!(
+                "push {{r6}}",
+                "2:",
+                "ldrd r11, r12, [r0], #8",
+                "ldr r11, [r2, r11]",
+                "ldr r12, [r3, r12]",
+                "sxtb16 r6, r11",
+                "sadd16 r6, r6, r4",
+                "sxtb16 r11, r11, ror #8",
+                "sadd16 r11, r11, r4",
+                "sxtb16 lr, r12",
+                "sxtb16 r12, r12, ror #8",
+                "smlabb r5, r6, lr, r5",
+                "smlatt r9, r6, lr, r9",
+                "smlabb r8, r11, r12, r8",
+                "smlatt r10, r11, r12, r10",
+                "cmp r0, r1",
+                "bne 2b",
+                "pop {{r6}}",
+                inout("r0") range.start => _,
+                in("r1") range.end,
+                in("r2") x,
+                in("r3") f,
+                in("r4") offset_pair,
+                inout("r5") a0,
+                inout("r8") a1,
+                inout("r9") a2,
+                inout("r10") a3,
+                out("r11") _,
+                out("r12") _,
+                out("lr") _,
+                options(readonly)
+            );
+        }
+        [a0, a1, a2, a3]
     }
 
     /// 14 values live in the loop (4 accumulators, 4 pointers, 6 unpacked words): the 12
@@ -772,5 +901,7 @@ mod tests {
         assert_eq!(Emulated::smlad(0xFFFF_0002, 0x0003_0004, 10), 10 + 8 - 3);
         assert_eq!(Emulated::pkhbt(0x1111_2222, 0x3333_4444), 0x4444_2222);
         assert_eq!(Emulated::pkhtb(0x1111_2222, 0x3333_4444), 0x1111_3333);
+        assert_eq!(Emulated::smlabb(0x0003_FFFE, 0x7FFF_0005, 1), 1 - 10);
+        assert_eq!(Emulated::smlatt(0xFFFE_0003, 0x0005_7FFF, 1), 1 - 10);
     }
 }
