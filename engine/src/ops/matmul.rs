@@ -393,7 +393,7 @@ mod tests {
 
     #[test]
     fn blocked_product_is_every_dot_product_once() {
-        let mut seed = 0x5eed_0f_b10c_4ed;
+        let mut seed = 0x0005_eed0_fb10_c4ed;
         for pixels in 1..=5 {
             for channels in 1..=9 {
                 for depth in [1, 3, 4, 7, 8, 13, 64] {
