@@ -87,7 +87,9 @@ pub struct Requantized<'a, 'b> {
 }
 
 impl Sink for Requantized<'_, '_> {
-    #[inline(always)]
+    /// Outputs of the edge blocks and of FULLY_CONNECTED: one copy of the requantization, called
+    /// (the firmware must fit the Artemis's 192 KB of flash).
+    #[inline(never)]
     fn put(&mut self, p: usize, c: usize, acc: i32) {
         let acc = acc.wrapping_add(self.offsets.map_or(0, |o| o[c]));
         self.out[p * self.channels + c] = self.stage.apply(c, acc);
@@ -186,19 +188,16 @@ pub fn row_offset(filter_row: &[u8], offset: i32, bias: i32) -> i32 {
 /// 4, so the loops below unroll into straight-line code with the accumulators in registers.
 /// Left-hand row `p` starts at `x[p * x_step]`, filter row `c` at `f[c * depth]`.
 ///
-/// The quads are walked with raw pointers: with `P = C = 2` the loop holds four accumulators,
-/// the row pointers and six unpacked words, as many registers as the core has, and indexed
-/// slices cost the compiler the registers it needs for bounds and bases (it spilled five per
-/// iteration). `STEP_IS_DEPTH` (left-hand rows `depth` apart, as im2col patches and contiguous
-/// pixels are) lets one register address both second rows.
+/// The 2 x 2 and int8 1 x 4 blocks run [`Simd`]'s loops (assembly on the Cortex-M cores, whose
+/// registers the compiler could not hold them in); the others, at the edges of the product, the
+/// portable loop below.
 #[inline(always)]
-fn block<S: Simd, T: Lhs, const P: usize, const C: usize, const STEP_IS_DEPTH: bool>(
+fn block<S: Simd, T: Lhs, const P: usize, const C: usize>(
     x: &[T],
     x_step: usize,
     f: &[i8],
     depth: usize,
 ) -> [[i32; C]; P] {
-    let x_step = if STEP_IS_DEPTH { depth } else { x_step };
     // Every row lies inside its slice: the pointer walk below reads nothing else.
     assert!(P == 0 || (P - 1) * x_step + depth <= x.len());
     assert!(C == 0 || C * depth <= f.len());
@@ -273,26 +272,10 @@ fn block_quads<S: Simd, T: Lhs, const P: usize, const C: usize>(
 }
 
 /// Calls `sink.put(p, c, acc)` once for every left-hand row `p < pixels` (row `p` starts at
-/// `lhs[p * lhs_stride]`) and filter row `c < channels` (at `rhs[c * depth]`).
-#[inline(always)]
+/// `lhs[p * lhs_stride]`) and filter row `c < channels` (at `rhs[c * depth]`). Not inlined: one
+/// copy per left-hand type and sink serves every caller (flash is 192 KB on the Artemis).
+#[inline(never)]
 pub fn mat_mult<S: Simd, T: Lhs>(
-    lhs: &[T],
-    lhs_stride: usize,
-    pixels: usize,
-    rhs: &[i8],
-    depth: usize,
-    channels: usize,
-    sink: &mut impl Sink,
-) {
-    if lhs_stride == depth {
-        mat_mult_rows::<S, T, true>(lhs, depth, pixels, rhs, depth, channels, sink)
-    } else {
-        mat_mult_rows::<S, T, false>(lhs, lhs_stride, pixels, rhs, depth, channels, sink)
-    }
-}
-
-#[inline(always)]
-fn mat_mult_rows<S: Simd, T: Lhs, const STEP_IS_DEPTH: bool>(
     lhs: &[T],
     lhs_stride: usize,
     pixels: usize,
@@ -307,7 +290,7 @@ fn mat_mult_rows<S: Simd, T: Lhs, const STEP_IS_DEPTH: bool>(
     if pixels == 1 {
         // One pixel (FULLY_CONNECTED with one batch): four filter rows share each input word.
         while c + 4 <= channels {
-            let [acc] = block::<S, T, 1, 4, STEP_IS_DEPTH>(x(0), lhs_stride, f(c), depth);
+            let [acc] = block::<S, T, 1, 4>(x(0), lhs_stride, f(c), depth);
             for (i, &a) in acc.iter().enumerate() {
                 sink.put(0, c + i, a);
             }
@@ -317,28 +300,23 @@ fn mat_mult_rows<S: Simd, T: Lhs, const STEP_IS_DEPTH: bool>(
         while c + 2 <= channels {
             let mut p = 0;
             while p + 2 <= pixels {
-                let [a0, a1] = block::<S, T, 2, 2, STEP_IS_DEPTH>(x(p), lhs_stride, f(c), depth);
+                let [a0, a1] = block::<S, T, 2, 2>(x(p), lhs_stride, f(c), depth);
                 sink.put_2x2(p, c, [a0[0], a0[1], a1[0], a1[1]]);
                 p += 2;
             }
-            if p < pixels {
-                let [a] = block::<S, T, 1, 2, STEP_IS_DEPTH>(x(p), lhs_stride, f(c), depth);
-                sink.put(p, c, a[0]);
-                sink.put(p, c + 1, a[1]);
+            // An odd last pixel, one channel at a time (the edges share the 1 x 1 block).
+            for p in p..pixels {
+                for c in c..c + 2 {
+                    let [[a]] = block::<S, T, 1, 1>(x(p), lhs_stride, f(c), depth);
+                    sink.put(p, c, a);
+                }
             }
             c += 2;
         }
     }
     for c in c..channels {
-        let mut p = 0;
-        while p + 2 <= pixels {
-            let [[a0], [a1]] = block::<S, T, 2, 1, STEP_IS_DEPTH>(x(p), lhs_stride, f(c), depth);
-            sink.put(p, c, a0);
-            sink.put(p + 1, c, a1);
-            p += 2;
-        }
-        if p < pixels {
-            let [[a]] = block::<S, T, 1, 1, STEP_IS_DEPTH>(x(p), lhs_stride, f(c), depth);
+        for p in 0..pixels {
+            let [[a]] = block::<S, T, 1, 1>(x(p), lhs_stride, f(c), depth);
             sink.put(p, c, a);
         }
     }
