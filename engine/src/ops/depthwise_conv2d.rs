@@ -164,22 +164,20 @@ impl DepthwiseConv2d {
                     acc,
                     out,
                     |acc, out| {
-                        // Zipped, so that the loop runs without bounds checks or reloads.
-                        let params = acc.iter().zip(mult).zip(shift);
-                        let requant = |((&a, &m), &s): ((&i32, &i32), &i32), b: i32| {
-                            requantize(a.wrapping_add(b), m, s, output_offset, act_min, act_max)
-                        };
-                        match bias {
-                            Some(bias) => {
-                                for ((o, p), &b) in out.iter_mut().zip(params).zip(bias) {
-                                    *o = requant(p, b);
-                                }
-                            }
-                            None => {
-                                for (o, p) in out.iter_mut().zip(params) {
-                                    *o = requant(p, 0);
-                                }
-                            }
+                        // Zipped, so that the loop runs without bounds checks or reloads; one
+                        // loop for both bias cases (flash).
+                        let bias = bias.unwrap_or(&[]);
+                        let params = acc.iter().zip(mult).zip(shift).enumerate();
+                        for (o, (c, ((&a, &m), &s))) in out.iter_mut().zip(params) {
+                            let b = bias.get(c).copied().unwrap_or(0);
+                            *o = requantize(
+                                a.wrapping_add(b),
+                                m,
+                                s,
+                                output_offset,
+                                act_min,
+                                act_max,
+                            );
                         }
                     },
                 );
@@ -312,7 +310,7 @@ fn window_loop<T>(
                     if n == (fy1 - fy0) * (fx1 - fx0) {
                         pixel(&list[..n], input, filter, input_offset, acc);
                     } else {
-                        pixel_packed::<super::dot::Native>(taps, input, filter, input_offset, acc);
+                        pixel_reference(taps, input, filter, input_offset, acc);
                     }
                 } else {
                     for (i, f) in taps {
@@ -334,9 +332,10 @@ fn window_loop<T>(
 }
 
 /// Depth multiplier 1, one output pixel: `acc[c] += Σ_taps f[tap][c] * (x[tap][c] + offset)`, taps
-/// given as (input index, filter index) of their first channel. The `dsp` feature takes the packed
-/// path on Armv7E-M; elsewhere the reference.
-#[inline(always)]
+/// given as (input index, filter index) of their first channel. The `dsp` feature takes the
+/// four-channel path on Armv7E-M; elsewhere the reference. Out of line: the int8 and hybrid
+/// loops share one copy (flash).
+#[inline(never)]
 fn pixel(taps: &[[u32; 2]], input: &[i8], filter: &[i8], offset: i32, acc: &mut [i32]) {
     #[cfg(all(target_arch = "arm", feature = "dsp"))]
     {
@@ -349,8 +348,9 @@ fn pixel(taps: &[[u32; 2]], input: &[i8], filter: &[i8], offset: i32, acc: &mut 
     }
 }
 
-/// Windows with at most this many in-image taps (5 x 5) take [`pixel_quads`].
-const MAX_LISTED_TAPS: usize = 25;
+/// Windows with at most this many in-image taps (7 x 7) take [`pixel_quads`]; larger ones the
+/// reference.
+const MAX_LISTED_TAPS: usize = 49;
 
 /// The DSP path for windows of up to [`MAX_LISTED_TAPS`] taps, as CMSIS-NN's
 /// `arm_depthwise_conv_3x3_s8`: four channels at a time, their accumulators in registers over

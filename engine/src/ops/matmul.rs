@@ -11,11 +11,9 @@
 //! pass by. Integer sums are exact (wrapping mod 2^32), so any order gives the reference's result;
 //! the host runs the same algorithm on [`Emulated`](super::dot::Emulated) instructions.
 //!
-//! The left-hand side is either int8 (1x1 CONV_2D, FULLY_CONNECTED: the input offset is folded
-//! into a per-channel constant `offset * Σ_k rhs[c][k]` computed at prepare time) or int16
-//! (an im2col patch with the input offset already added, padding as 0), stored with each quad of
-//! values reordered (0, 2, 1, 3) so that its words pair with SXTB16's (bytes 0, 2) and (bytes 1,
-//! 3) of the filter word without a PKHBT/PKHTB, as CMSIS-NN's `arm_q7_to_q15_reordered_*`.
+//! The left-hand side is int8 (input pixels, im2col patches padded with the input zero point,
+//! FULLY_CONNECTED inputs): the input offset is folded into a per-channel constant
+//! `bias + offset * Σ_k rhs[c][k]` computed at prepare time ([`row_offset`]).
 
 use super::dot::Simd;
 use crate::quant::requantize;
@@ -94,22 +92,6 @@ impl Sink for Requantized<'_, '_> {
         let acc = acc.wrapping_add(self.offsets.map_or(0, |o| o[c]));
         self.out[p * self.channels + c] = self.stage.apply(c, acc);
     }
-    /// Each channel's constants read once for both pixels, one bounds check for the outputs.
-    #[inline(always)]
-    fn put_2x2(&mut self, p: usize, c: usize, acc: [i32; 4]) {
-        let n = self.channels;
-        let (o0, o1) = match self.offsets {
-            Some(o) => (o[c], o[c + 1]),
-            None => (0, 0),
-        };
-        let ((m0, s0), (m1, s1)) = (self.stage.channel(c), self.stage.channel(c + 1));
-        let stage = self.stage;
-        let out = &mut self.out[p * n + c..][..n + 2];
-        out[0] = stage.with(m0, s0, acc[0].wrapping_add(o0));
-        out[1] = stage.with(m1, s1, acc[1].wrapping_add(o1));
-        out[n] = stage.with(m0, s0, acc[2].wrapping_add(o0));
-        out[n + 1] = stage.with(m1, s1, acc[3].wrapping_add(o1));
-    }
 }
 
 /// An element of a left-hand row.
@@ -120,7 +102,7 @@ pub trait Lhs: Copy {
     fn quad<S: Simd>(q: &[Self; 4]) -> (u32, u32);
     /// One value, for the last `depth % 4` of a row.
     fn value(self) -> i32;
-    /// Two rows x two filter rows over `quads` quads: [`Simd::quads_2x2_s8`] or `_s16`.
+    /// Two rows x two filter rows over `quads` quads: [`Simd::quads_2x2_s8`].
     ///
     /// # Safety
     /// Each pointer valid for `4 * quads` values.
@@ -145,42 +127,18 @@ impl Lhs for i8 {
     }
 }
 
-/// im2col rows: quads stored as (0, 2, 1, 3) by [`reorder_quads`].
-impl Lhs for i16 {
-    const INT8: bool = false;
-    #[inline(always)]
-    fn quad<S: Simd>(q: &[i16; 4]) -> (u32, u32) {
-        (
-            q[0] as u16 as u32 | (q[1] as u16 as u32) << 16,
-            q[2] as u16 as u32 | (q[3] as u16 as u32) << 16,
-        )
-    }
-    #[inline(always)]
-    fn value(self) -> i32 {
-        self as i32
-    }
-    #[inline(always)]
-    unsafe fn quads_2x2<S: Simd>(x: [*const i16; 2], f: [*const i8; 2], quads: usize) -> [i32; 4] {
-        // SAFETY: the caller's guarantee.
-        unsafe { S::quads_2x2_s16(x, f, quads, [0; 4]) }
-    }
-}
-
-/// Puts each full quad of an int16 row in the (0, 2, 1, 3) order [`Lhs for i16`](Lhs) reads.
-#[inline(always)]
-pub fn reorder_quads(row: &mut [i16]) {
-    for q in row.chunks_exact_mut(4) {
-        q.swap(1, 2);
-    }
-}
-
 /// `Σ_k rhs[c][k]` times `offset`, plus the bias: the part of a 1x1 CONV_2D's or
 /// FULLY_CONNECTED's output that does not depend on the input, so that the kernel can multiply
 /// raw int8 inputs (`Σ f (x + offset) = Σ f x + offset Σ f`, exact in wrapping integers).
+///
+/// It runs once at load: out of line, its sum a plain loop (`black_box` stops the compiler from
+/// unrolling and vectorizing it into a kilobyte of code, flash the Artemis does not have).
+#[inline(never)]
 pub fn row_offset(filter_row: &[u8], offset: i32, bias: i32) -> i32 {
-    let sum = filter_row
-        .iter()
-        .fold(0i32, |s, &f| s.wrapping_add(f as i8 as i32));
+    let mut sum = 0i32;
+    for &f in filter_row {
+        sum = core::hint::black_box(sum.wrapping_add(f as i8 as i32));
+    }
     bias.wrapping_add(sum.wrapping_mul(offset))
 }
 
@@ -379,12 +337,6 @@ mod tests {
                     let lhs = bytes(&mut seed, pixels * stride);
                     let rhs = bytes(&mut seed, channels * depth);
                     let got = products(&lhs, stride, pixels, &rhs, depth, channels);
-                    let wide: Vec<i16> = lhs.iter().map(|&v| v as i16 * 3 - 100).collect();
-                    let mut reordered = wide.clone();
-                    for p in 0..pixels {
-                        reorder_quads(&mut reordered[p * stride..][..depth]);
-                    }
-                    let got16 = products(&reordered, stride, pixels, &rhs, depth, channels);
                     for p in 0..pixels {
                         for c in 0..channels {
                             let (x, f) = (&lhs[p * stride..][..depth], &rhs[c * depth..][..depth]);
@@ -394,13 +346,6 @@ mod tests {
                             assert_eq!(
                                 got[at], want,
                                 "int8 p {p} c {c} of {pixels}x{channels}x{depth}"
-                            );
-                            let x = &wide[p * stride..][..depth];
-                            let want: i32 =
-                                x.iter().zip(f).map(|(&x, &f)| x as i32 * f as i32).sum();
-                            assert_eq!(
-                                got16[at], want,
-                                "int16 p {p} c {c} of {pixels}x{channels}x{depth}"
                             );
                         }
                     }
