@@ -1,24 +1,43 @@
-//! Host inference time of the nine MLPerf Tiny models (`cargo bench -p mcubench-engine`): a figure
-//! to watch for regressions of the portable path, not a measure of microcontroller speed (that is
-//! the virtual boards' job).
+//! Host inference time of the repository's MLPerf Tiny models (workloads/mlperf-*, four variants
+//! each) and, where `MCUBENCH_MODELS_DIR` names their folder, the nine official files
+//! (`cargo bench -p mcubench-engine`): a figure to watch for regressions of the portable path, not a
+//! measure of microcontroller speed (that is the virtual boards' job).
 
 use std::time::Instant;
 
 use engine::{Interpreter, Model};
 
 fn main() {
-    let dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/models/mlperf-tiny");
+    let workloads = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../workloads");
+    let mut models = Vec::new();
+    for task in ["kws", "vww", "ic", "ad"] {
+        for variant in ["fiq", "qat", "drq", "fp32"] {
+            models.push((
+                format!("mlperf-{task}/{variant}"),
+                workloads.join(format!("mlperf-{task}/{variant}.tflite")),
+            ));
+        }
+    }
+    if let Some(dir) = std::env::var_os("MCUBENCH_MODELS_DIR") {
+        let dir = std::path::PathBuf::from(dir);
+        for stem in [
+            "kws_int8", "kws_drq", "vww_int8", "vww_fp32", "ic_int8", "ic_fp32", "ad_int8",
+            "ad_drq", "ad_fp32",
+        ] {
+            models.push((
+                format!("official {stem}"),
+                dir.join(format!("{stem}.tflite")),
+            ));
+        }
+    }
     println!(
-        "{:<10} {:>12} {:>10} {:>12} {:>10}",
+        "{:<20} {:>12} {:>10} {:>12} {:>10}",
         "model", "MACs", "arena B", "us/infer", "MACs/ns"
     );
-    for stem in [
-        "kws_int8", "kws_drq", "vww_int8", "vww_fp32", "ic_int8", "ic_fp32", "ad_int8", "ad_drq",
-        "ad_fp32",
-    ] {
-        let Ok(bytes) = std::fs::read(dir.join(format!("{stem}.tflite"))) else {
-            println!("{stem:<10} (model not found in {})", dir.display());
+    for (stem, path) in &models {
+        let stem = stem.as_str();
+        let Ok(bytes) = std::fs::read(path) else {
+            println!("{stem:<20} (not found: {})", path.display());
             continue;
         };
         // 16-byte-aligned copy: float constants are read in place.
@@ -39,7 +58,7 @@ fn main() {
         }
         let us = start.elapsed().as_secs_f64() * 1e6 / runs as f64;
         println!(
-            "{stem:<10} {macs:>12} {:>10} {us:>12.1} {:>10.2}",
+            "{stem:<20} {macs:>12} {:>10} {us:>12.1} {:>10.2}",
             layout.total_bytes(),
             macs as f64 / (us * 1e3)
         );

@@ -203,6 +203,19 @@ impl<'m, 'a> Interpreter<'m, 'a> {
         Ok(())
     }
 
+    /// Runs operator `i` alone; the operators before it must have run. Lets a caller read each
+    /// operator's output (with [`tensor_bytes`](Self::tensor_bytes)) before a later operator
+    /// writes a tensor planned over it.
+    pub fn invoke_op(&mut self, i: usize) -> Result<(), Error> {
+        let op = *self.ops.get(i).ok_or(Error::InvalidOperator {
+            model: self.model.name(),
+            op_index: i,
+            op: -1,
+            detail: "no such operator",
+        })?;
+        self.run(i, &op)
+    }
+
     fn run(&mut self, i: usize, op: &Op) -> Result<(), Error> {
         let fail = |detail| Error::InvalidOperator {
             model: self.model.name(),

@@ -65,14 +65,15 @@ pub struct PreparedJob {
     pub test: Option<Arc<TestSet>>,
 }
 
-/// Quantizes float32 input bytes for an int8 input tensor: round half to even, as numpy's
-/// `np.round(x / scale) + zero_point` in the export script does, then saturate.
+/// Quantizes float32 input bytes for an int8 input tensor as TFLite's QUANTIZE kernel does
+/// (`AffineQuantize`): `x / scale` in float32, rounded half away from zero (`TfLiteRound`), plus
+/// the zero point, saturated. scripts/ makes the goldens from inputs quantized the same way.
 pub fn quantize_input(input_f32: &[u8], scale: f32, zero_point: i32) -> Vec<u8> {
     input_f32
         .chunks_exact(4)
         .map(|c| {
             let x = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-            let q = (x / scale).round_ties_even() as i64 + i64::from(zero_point);
+            let q = (x / scale).round() as i64 + i64::from(zero_point);
             q.clamp(-128, 127) as i8 as u8
         })
         .collect()

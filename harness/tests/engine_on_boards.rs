@@ -43,6 +43,7 @@ const CASES: &[(&str, &[&str])] = &[
 ];
 
 #[test]
+#[ignore = "needs the official MLPerf Tiny files in ../shared/models/mlperf-tiny, which a user's clone has not (.ci/run runs it with --ignored); the repository's own mlperf-* workloads run on the boards in end_to_end and the PR check"]
 fn the_nine_mlperf_tiny_models_give_their_golden_outputs_on_the_virtual_boards() {
     let project = Project::discover(Some(&root())).unwrap();
     let targets = project.targets().unwrap();

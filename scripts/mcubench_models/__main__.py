@@ -1,8 +1,10 @@
 """python -m mcubench_models STEP WORKLOAD...  (STEP: train, quantize, evaluate, export, all, list)"""
 
+import os
 import sys
 
 from . import common  # noqa: F401 - sets the TF environment variables first
+from .workloads.mlcommons import MODELS_ENV
 
 
 def main(argv):
@@ -22,6 +24,11 @@ def main(argv):
         return 2
     if names == ["all"]:
         names = list(reg)
+        if step in ("export", "evaluate", "all") and not os.environ.get(MODELS_ENV):
+            skipped = [n for n in names if not reg[n].trainable]
+            names = [n for n in names if reg[n].trainable]
+            print(f"note: {', '.join(skipped)} skipped: their official MLPerf Tiny files are read from the "
+                  f"models directory in {MODELS_ENV}, which is not set", file=sys.stderr)
     steps = {"train": pipeline.train, "quantize": pipeline.quantize, "evaluate": pipeline.evaluate,
              "export": pipeline.export}
     for n in names:

@@ -18,6 +18,7 @@ class Workload:
     lr = 1e-3
     qat_epochs = 4
     qat_lr = 2e-4
+    qat_samples = None  # QAT fine-tunes on the first qat_samples training samples (None: all of them)
     n_representative = 200
     extra = {}
 

@@ -79,8 +79,10 @@ def sha256(path):
 
 
 def quantize_input(x, scale, zero_point):
-    """Float -> int8 as TFLite's QUANTIZE does: round half away from zero, add zero point, clamp."""
-    v = np.asarray(x, dtype=np.float64) / scale
+    """Float -> int8 as TFLite's QUANTIZE does (AffineQuantize): x / scale in float32, round half
+    away from zero, add zero point, clamp. The harness quantizes test inputs the same way
+    (harness/src/job.rs quantize_input); a float64 division rounds a few inputs differently."""
+    v = np.asarray(x, dtype=np.float32) / np.float32(scale)
     q = np.sign(v) * np.floor(np.abs(v) + 0.5) + zero_point
     return np.clip(q, -128, 127).astype(np.int8)
 

@@ -15,7 +15,7 @@ SOURCES = {
     "drq": "scripts/quantize {w} (TFLiteConverter, optimizations=[Optimize.DEFAULT], no representative dataset)",
     "fiq": "scripts/quantize {w} (TFLiteConverter, Optimize.DEFAULT, representative dataset of {n} training "
            "samples, TFLITE_BUILTINS_INT8, int8 input/output)",
-    "qat": "scripts/quantize {w} ({how}, fine-tuned {e} epochs at lr {lr}, "
+    "qat": "scripts/quantize {w} ({how}, fine-tuned {e} epochs{sub} at lr {lr}, "
            "then TFLiteConverter full-integer with int8 input/output)",
 }
 
@@ -102,7 +102,8 @@ def quantize(w):
     seed_everything()
     qmodel = w.qat_model(model)
     w.compile(qmodel, w.qat_lr)
-    qmodel.fit(d["x_train"], w.targets(d["x_train"], d["y_train"]), batch_size=w.batch_size,
+    xq, yq = d["x_train"][: w.qat_samples], d["y_train"][: w.qat_samples]  # [:None] = all
+    qmodel.fit(xq, w.targets(xq, yq), batch_size=w.batch_size,
                epochs=w.qat_epochs, validation_data=(d["x_val"], w.targets(d["x_val"], d["y_val"])),
                shuffle=True, verbose=2)
     (out / "qat.tflite").write_bytes(_full_int(_converter(qmodel), rep))
@@ -192,7 +193,9 @@ def write_toml(w, metrics=None):
         if m is None and old_sha.get(v) == h:
             m = old_metrics.get(v)  # keep the metric of an unchanged file
         src = SOURCES[v].format(w=w.name, n=getattr(w, "n_representative", 0), e=getattr(w, "qat_epochs", 0),
-                                lr=getattr(w, "qat_lr", 0), how=getattr(w, "qat_how", "")) if w.trainable else \
+                                lr=getattr(w, "qat_lr", 0), how=getattr(w, "qat_how", ""),
+                                sub=f" on the first {w.qat_samples} training samples" if getattr(w, "qat_samples", None)
+                                else "") if w.trainable else \
             MLCOMMONS_SOURCE
         entry = {"name": v, "file": rel}
         if root:

@@ -182,8 +182,36 @@ def test_the_mlperf_workloads_are_trained_here():
     """mlperf-kws/vww/ic/ad are the project's own trained MLPerf Tiny architectures, all four variants."""
     names = {d.name for d in DIRS}
     for n in ("kws", "vww", "ic", "ad"):
-        if f"mlperf-{n}" not in names:
-            continue  # not generated yet in this checkout
+        assert f"mlperf-{n}" in names
         w = load(WORKLOADS / f"mlperf-{n}")
         assert [v["name"] for v in w["variant"]] == ["fp32", "drq", "fiq", "qat"]
         assert "labels" in w["test"]
+
+
+# MLPerf Tiny's MAC counts (CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED, as `mcubench model` counts them):
+# the trained mlperf-* networks have exactly those of the official files (mlcommons-*)
+MLPERF_MACS = {f"{p}-{n}": macs for p in ("mlperf", "mlcommons")
+               for n, macs in (("kws", 2_656_768), ("vww", 7_489_664), ("ic", 12_501_632), ("ad", 264_192))}
+
+
+def macs(m):
+    B = tflite.BuiltinOperator
+    total = 0
+    for k in range(m.sg.OperatorsLength()):
+        op = m.sg.Operators(k)
+        oc = m.m.OperatorCodes(op.OpcodeIndex())
+        code = max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode())
+        out = [int(s) for s in m.sg.Tensors(op.Outputs(0)).ShapeAsNumpy()]
+        w = [int(s) for s in m.sg.Tensors(op.Inputs(1)).ShapeAsNumpy()] if op.InputsLength() > 1 else []
+        if code == B.CONV_2D:  # filter [out_c, kh, kw, in_c]
+            total += int(np.prod(out)) * w[1] * w[2] * w[3]
+        elif code == B.DEPTHWISE_CONV_2D:  # filter [1, kh, kw, out_c]
+            total += int(np.prod(out)) * w[1] * w[2]
+        elif code == B.FULLY_CONNECTED:  # weights [out, in]
+            total += int(np.prod(out)) * w[1]
+    return total
+
+
+@pytest.mark.parametrize("d,v", [c for c in cases() if c.values[0].name in MLPERF_MACS])
+def test_mlperf_mac_counts(d, v):
+    assert macs(Model(variant_path(d, v))) == MLPERF_MACS[d.name]

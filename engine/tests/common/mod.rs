@@ -3,9 +3,24 @@
 
 use std::path::PathBuf;
 
-/// The MLPerf Tiny models (../shared/models/mlperf-tiny from the repository).
-pub fn models_dir() -> PathBuf {
+/// The official MLPerf Tiny files (../shared/models/mlperf-tiny beside the repository: on this
+/// project's CI and development machines only, so the tests that read them are #[ignore]d).
+pub fn official_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/models/mlperf-tiny")
+}
+
+/// The repository's own MLPerf Tiny models (workloads/mlperf-*: the reference architectures,
+/// trained by scripts/), by the official files' stems: `kws_int8` is workloads/mlperf-kws/fiq.tflite.
+pub fn repo_model(stem: &str) -> PathBuf {
+    let (task, kind) = stem.split_once('_').expect("stem like kws_int8");
+    let variant = match kind {
+        "int8" => "fiq",
+        other => other,
+    };
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../workloads")
+        .join(format!("mlperf-{task}"))
+        .join(format!("{variant}.tflite"))
 }
 
 pub fn golden_dir(model: &str) -> PathBuf {
@@ -22,9 +37,16 @@ pub struct AlignedModel {
 }
 
 impl AlignedModel {
+    /// The repository's own model for `stem` (see [`repo_model`]).
     pub fn load(stem: &str) -> Self {
-        let path = models_dir().join(format!("{stem}.tflite"));
-        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        Self::read(&repo_model(stem))
+    }
+    /// The official MLPerf Tiny file `<stem>.tflite` (see [`official_dir`]).
+    pub fn load_official(stem: &str) -> Self {
+        Self::read(&official_dir().join(format!("{stem}.tflite")))
+    }
+    fn read(path: &std::path::Path) -> Self {
+        let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         Self::from_bytes(&bytes)
     }
     pub fn from_bytes(bytes: &[u8]) -> Self {

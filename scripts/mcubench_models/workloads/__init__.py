@@ -29,8 +29,9 @@ def registry():
     from .mlperf_ad import MlperfAd
     from .mlperf_ic import MlperfIc
     from .mlperf_kws import MlperfKws
+    from .mlperf_vww import MlperfVww
 
-    ws.extend([MlperfKws(), MlperfIc(), MlperfAd()])
+    ws.extend([MlperfKws(), MlperfVww(), MlperfIc(), MlperfAd()])
     # the official MLPerf Tiny files, read from the models directory
     from .mlcommons import MLCOMMONS
 

@@ -13,7 +13,7 @@ S = 32
 
 
 def _ellipse(img, cy, cx, ry, rx, v):
-    yy, xx = np.mgrid[0:S, 0:S]
+    yy, xx = np.mgrid[0: img.shape[0], 0: img.shape[1]]
     img[((yy - cy) / max(ry, 0.5)) ** 2 + ((xx - cx) / max(rx, 0.5)) ** 2 <= 1.0] = v
 
 
@@ -28,36 +28,62 @@ def _line(img, y0, x0, y1, x1, v, width=1):
         img[max(y - width // 2, 0): y + width // 2 + 1, max(x - width // 2, 0): x + width // 2 + 1] = v
 
 
-def _image(rng, person):
-    yy, xx = np.mgrid[0:S, 0:S] / S
-    img = rng.uniform(0.1, 0.6) + rng.uniform(-0.3, 0.3) * yy + rng.uniform(-0.3, 0.3) * xx
+def _image(rng, person, size=S, colour=False):
+    """One size x size image (grey, or RGB with colour=True), a stick figure in it when person.
+
+    Every length is drawn as for 32x32 and scaled by size / 32, so the scenes look alike at any size; the grey
+    32x32 images are those of the shapes workload. In colour, the background gradient has its own levels per
+    channel and every shape (the figure too) its grey level tinted by a random colour."""
+    k = size / S
+
+    def tone(v):  # grey level -> the value painted
+        return np.clip(v + rng.uniform(-0.4, 0.4, 3), 0, 1) if colour else v
+
+    def width(w):
+        return max(1, int(round(w * k)))
+
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    if colour:
+        yy, xx = yy[..., None], xx[..., None]
+        img = rng.uniform(0.1, 0.6, 3) + rng.uniform(-0.3, 0.3, 3) * yy + rng.uniform(-0.3, 0.3, 3) * xx
+    else:
+        img = rng.uniform(0.1, 0.6) + rng.uniform(-0.3, 0.3) * yy + rng.uniform(-0.3, 0.3) * xx
     img = np.array(img, dtype=np.float64)
     for _ in range(rng.integers(1, 5)):  # clutter, including lone heads and lone bodies as distractors
-        v = rng.uniform(0, 1)
-        k = rng.integers(0, 4)
-        if k == 0:
-            _rect(img, rng.uniform(-4, S), rng.uniform(-4, S), rng.uniform(3, 14), rng.uniform(3, 14), v)
-        elif k == 1:
-            _ellipse(img, rng.uniform(0, S), rng.uniform(0, S), rng.uniform(1.5, 6), rng.uniform(1.5, 6), v)
-        elif k == 2:
-            _line(img, rng.uniform(0, S), rng.uniform(0, S), rng.uniform(0, S), rng.uniform(0, S), v, rng.integers(1, 3))
+        v = tone(rng.uniform(0, 1))
+        kind = rng.integers(0, 4)
+        if kind == 0:
+            _rect(img, k * rng.uniform(-4, S), k * rng.uniform(-4, S), k * rng.uniform(3, 14), k * rng.uniform(3, 14), v)
+        elif kind == 1:
+            _ellipse(img, k * rng.uniform(0, S), k * rng.uniform(0, S), k * rng.uniform(1.5, 6), k * rng.uniform(1.5, 6), v)
+        elif kind == 2:
+            _line(img, k * rng.uniform(0, S), k * rng.uniform(0, S), k * rng.uniform(0, S), k * rng.uniform(0, S), v,
+                  width(rng.integers(1, 3)))
         else:
-            _ellipse(img, rng.uniform(0, S), rng.uniform(0, S), rng.uniform(4, 9), rng.uniform(1.5, 3.5), v)
+            _ellipse(img, k * rng.uniform(0, S), k * rng.uniform(0, S), k * rng.uniform(4, 9), k * rng.uniform(1.5, 3.5), v)
     if person:
-        h = rng.uniform(12, 26)  # figure height in pixels
-        cx, top = rng.uniform(4, S - 4), rng.uniform(-2, S - h + 2)
-        v = np.clip(img.mean() + rng.choice([-1, 1]) * rng.uniform(0.25, 0.6), 0, 1)
+        h0 = rng.uniform(12, 26)  # figure height in pixels at 32x32
+        cx, top = k * rng.uniform(4, S - 4), k * rng.uniform(-2, S - h0 + 2)
+        h = k * h0
+        v = tone(np.clip(img.mean() + rng.choice([-1, 1]) * rng.uniform(0.25, 0.6), 0, 1))
         r = h * 0.12
         _ellipse(img, top + r, cx, r, r, v)  # head
         _ellipse(img, top + 2 * r + h * 0.22, cx, h * 0.22, h * 0.11, v)  # torso
         leg_y = top + 2 * r + h * 0.4
-        _line(img, leg_y, cx, top + h, cx - h * 0.15, v, 2)
-        _line(img, leg_y, cx, top + h, cx + h * 0.15, v, 2)
+        _line(img, leg_y, cx, top + h, cx - h * 0.15, v, width(2))
+        _line(img, leg_y, cx, top + h, cx + h * 0.15, v, width(2))
         arm_y = top + 2 * r + h * 0.08
-        _line(img, arm_y, cx, arm_y + h * rng.uniform(-0.1, 0.3), cx - h * 0.25, v, 1)
-        _line(img, arm_y, cx, arm_y + h * rng.uniform(-0.1, 0.3), cx + h * 0.25, v, 1)
+        _line(img, arm_y, cx, arm_y + h * rng.uniform(-0.1, 0.3), cx - h * 0.25, v, width(1))
+        _line(img, arm_y, cx, arm_y + h * rng.uniform(-0.1, 0.3), cx + h * 0.25, v, width(1))
     img += rng.normal(0, rng.uniform(0.01, 0.08), img.shape)
     return np.clip(img, 0, 1).astype(np.float32)
+
+
+def make_split(rng, n, size=S, colour=False):
+    """n images, half of them with a figure (labels 1), in a random order; grey ones get a channel axis."""
+    y = (np.arange(n) % 2)[rng.permutation(n)]
+    x = np.stack([_image(rng, bool(c), size, colour) for c in y])
+    return (x if colour else x[..., None]).astype(np.float32), y.astype(np.int64)
 
 
 class Shapes(Workload):
@@ -106,13 +132,9 @@ class Shapes(Workload):
 
     def make_data(self):
         rng = np.random.default_rng(SEED)
-        def split(n):
-            y = (np.arange(n) % 2)[rng.permutation(n)]
-            x = np.stack([_image(rng, bool(c)) for c in y])[..., None]
-            return x.astype(np.float32), y.astype(np.int64)
-        x_tr, y_tr = split(3000)
-        x_va, y_va = split(500)
-        x_te, y_te = split(300)
+        x_tr, y_tr = make_split(rng, 3000)
+        x_va, y_va = make_split(rng, 500)
+        x_te, y_te = make_split(rng, 300)
         return dict(x_train=x_tr, y_train=y_tr, x_val=x_va, y_val=y_va, x_test=x_te, y_test=y_te)
 
     def build(self):
