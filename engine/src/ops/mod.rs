@@ -13,7 +13,6 @@ pub mod depthwise_conv2d;
 pub mod dot;
 pub mod fully_connected;
 pub mod hybrid;
-pub mod matmul;
 pub mod mean;
 pub mod mul;
 pub mod pad;
@@ -103,8 +102,7 @@ pub struct Constants<'p> {
 }
 
 impl Constants<'_> {
-    /// Appends a value; returns its index. Out of line: it runs at load only, from many sites.
-    #[inline(never)]
+    /// Appends a value; returns its index.
     pub fn push(&mut self, v: i32) -> usize {
         if let Some(slot) = self.buf.as_mut().and_then(|b| b.get_mut(self.len)) {
             *slot = v;
