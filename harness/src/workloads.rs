@@ -462,11 +462,10 @@ impl Workload {
         }))
     }
 
-    /// Every workload under `<root>/workloads`, sorted by name; those that need the models
-    /// directory are an error (see [`Workload::catalog`]).
+    /// Every workload under `<root>/workloads` that loads without the models directory, sorted
+    /// by name (those that need it are left out: see [`Workload::catalog`]).
     pub fn load_all(root: &Path) -> Result<Vec<Workload>, WorkloadError> {
-        let dirs = Workload::dirs(root)?;
-        dirs.iter().map(|d| Workload::load(d, root)).collect()
+        Ok(Workload::catalog(root, None)?.workloads)
     }
 
     /// Every workload under `<root>/workloads`, sorted by name, with `file_root = "models"`
