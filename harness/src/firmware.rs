@@ -352,7 +352,7 @@ fn toolchain_version(root: &Path, target: &str) -> Result<String, BuildError> {
 }
 
 /// The targets and components rust-toolchain.toml pins (empty when it cannot be read).
-pub fn pinned_toolchain(root: &Path) -> (Vec<String>, Vec<String>) {
+fn pinned_toolchain(root: &Path) -> (Vec<String>, Vec<String>) {
     #[derive(serde::Deserialize, Default)]
     struct Pinned {
         #[serde(default)]
