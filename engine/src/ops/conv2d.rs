@@ -2,12 +2,13 @@
 //! (`reference_ops::Conv`) and hybrid int8-weight / float-activation (desktop TFLite conv.cc
 //! `EvalHybrid` / `EvalHybridPerChannel`).
 
+use super::dot::{Native, Simd};
 use super::{
-    clamp_f32, hybrid, push_channel_scales, weighted_kernel, Constants, OpKind, Prep, Prepared,
-    TensorId, Weighted, Window, NO_TENSOR,
+    clamp_f32, hybrid, matmul, push_channel_scales, weighted_kernel, Constants, OpKind, Prep,
+    Prepared, TensorId, Weighted, Window, NO_TENSOR,
 };
 use crate::error::Error;
-use crate::quant::{quantize_multiplier, requantize};
+use crate::quant::quantize_multiplier;
 use crate::schema::TensorInfo;
 
 #[derive(Clone, Copy, Debug)]
@@ -28,6 +29,7 @@ pub enum Mode {
         act_min: i32,
         act_max: i32,
         at: u32,
+        path: Int8Path,
     },
     F32 {
         act_min: f32,
@@ -41,6 +43,51 @@ pub enum Mode {
         per_channel: bool,
         at: u32,
     },
+}
+
+/// How an int8 convolution runs (both bit-exact with [`conv_int8`], the reference, which the
+/// tests run).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Int8Path {
+    /// A 1x1 window without padding (any stride) over a constant filter: the int8 input pixels
+    /// are the left-hand rows of the blocked matrix product, and `pool[offsets_at..+C]` holds
+    /// `bias + input_offset * Σ filter row`, computed at prepare time.
+    Pointwise { offsets_at: u32 },
+    /// Any other window over a constant filter: two output pixels' int8 patches at a time
+    /// gathered in the operator's scratch buffer (taps outside the image filled with the input
+    /// zero point, so that with the input offset they add nothing, as the reference skips
+    /// them), then the blocked matrix product; `pool[offsets_at..+C]` as for `Pointwise`, over
+    /// the whole window.
+    Im2col { offsets_at: u32 },
+}
+
+/// Pushes `bias[c] + input_offset * Σ filter[c]` for each output channel and returns where they
+/// start, when the filter (and the bias, if any) are constant data of the expected size.
+pub(crate) fn push_row_offsets(
+    pool: &mut Constants<'_>,
+    filter: &TensorInfo<'_>,
+    bias: Option<&TensorInfo<'_>>,
+    channels: usize,
+    depth: usize,
+    input_offset: i32,
+) -> Option<u32> {
+    let rows = filter.data.filter(|d| d.len() == channels * depth)?;
+    let bias = match bias {
+        Some(b) => Some(b.data.filter(|d| d.len() == channels * 4)?),
+        None => None,
+    };
+    let at = pool.at();
+    for c in 0..channels {
+        let b = bias.map_or(0, |d| {
+            i32::from_le_bytes([d[4 * c], d[4 * c + 1], d[4 * c + 2], d[4 * c + 3]])
+        });
+        pool.push(matmul::row_offset(
+            &rows[c * depth..][..depth],
+            input_offset,
+            b,
+        ));
+    }
+    Some(at)
 }
 
 /// Checks a filter and bias against the output channels; returns the filter's [C, H, W, I] dims.
@@ -141,12 +188,33 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, E
             check_scales(p, &filter, out_c)?;
             let (act_min, act_max) = act.range_i8(output.scale, output.zero_point);
             let at = push_multipliers(pool, &input, &filter, &output, out_c);
+            let input_offset = -input.zero_point;
+            let pointwise = kh == 1 && kw == 1 && w.pad_h == 0 && w.pad_w == 0;
+            let depth = kh * kw * fi;
+            let offsets =
+                push_row_offsets(pool, &filter, bias.as_ref(), out_c, depth, input_offset);
+            let path = match offsets {
+                Some(offsets_at) if pointwise => Int8Path::Pointwise { offsets_at },
+                Some(offsets_at) => {
+                    // Two patches.
+                    scratch_bytes = 2 * depth;
+                    Int8Path::Im2col { offsets_at }
+                }
+                // Real models' filters and biases are constants; keeping a loop for the others
+                // would cost flash the Artemis does not have.
+                None => {
+                    return Err(p.unsupported(
+                        "int8 CONV_2D needs a constant filter and bias (per-channel sums are computed at load)",
+                    ))
+                }
+            };
             Mode::Int8 {
-                input_offset: -input.zero_point,
+                input_offset,
                 output_offset: output.zero_point,
                 act_min,
                 act_max,
                 at,
+                path,
             }
         }
         Weighted::F32 => {
@@ -199,23 +267,42 @@ impl Conv2d {
                 act_min,
                 act_max,
                 at,
+                path,
             } => {
                 let c = self.w.out_c as usize;
                 let mult = ctx.pool(at, c)?;
                 let shift = ctx.pool(at + c as u32, c)?;
                 let input = ctx.i8(self.input)?;
                 let filter = ctx.i8(self.filter)?;
-                let bias = ctx.opt_i32(self.bias)?;
-                let out = ctx.out_i8();
-                conv_int8(
-                    &self.w,
-                    input,
-                    filter,
-                    bias,
-                    out,
-                    input_offset,
-                    |oc, acc| requantize(acc, mult[oc], shift[oc], output_offset, act_min, act_max),
-                );
+                let stage = matmul::Int8Output {
+                    mult,
+                    shift,
+                    output_offset,
+                    act_min,
+                    act_max,
+                };
+                match path {
+                    Int8Path::Pointwise { offsets_at } => {
+                        let offsets = ctx.pool(offsets_at, c)?;
+                        let out = ctx.out_i8();
+                        conv_pointwise::<Native>(&self.w, input, filter, offsets, out, stage);
+                    }
+                    Int8Path::Im2col { offsets_at } => {
+                        let offsets = ctx.pool(offsets_at, c)?;
+                        let out = ctx.out_i8();
+                        let scratch = bytemuck::cast_slice_mut(ctx.scratch());
+                        conv_im2col::<Native>(
+                            &self.w,
+                            input,
+                            filter,
+                            offsets,
+                            out,
+                            input_offset,
+                            scratch,
+                            stage,
+                        )?;
+                    }
+                }
             }
             Mode::F32 { act_min, act_max } => {
                 let input = ctx.f32(self.input)?;
@@ -301,9 +388,144 @@ impl Conv2d {
     }
 }
 
+/// [`Int8Path::Pointwise`]: a 1x1 window without padding is a matrix product of the input pixels
+/// (int8, the input offset folded into `offsets`) with the filter rows, one output row at a time
+/// (a stride skips pixels within a row and whole rows).
+pub fn conv_pointwise<S: Simd>(
+    w: &Window,
+    input: &[i8],
+    filter: &[i8],
+    offsets: &[i32],
+    out: &mut [i8],
+    stage: matmul::Int8Output<'_>,
+) {
+    let (in_h, in_w, in_c) = (w.in_h as usize, w.in_w as usize, w.in_c as usize);
+    let (out_h, out_w, out_c) = (w.out_h as usize, w.out_w as usize, w.out_c as usize);
+    let (stride_h, stride_w) = (w.stride_h as usize, w.stride_w as usize);
+    let offsets = &offsets[..out_c];
+    let product = |x: &[i8], x_stride: usize, pixels: usize, out: &mut [i8]| {
+        let mut sink = matmul::Requantized {
+            out,
+            channels: out_c,
+            offsets: Some(offsets),
+            stage,
+        };
+        matmul::mat_mult::<S, i8>(x, x_stride, pixels, filter, in_c, out_c, &mut sink);
+    };
+    if stride_h == 1 && stride_w == 1 {
+        // The output has the input's pixels: one product over all of them.
+        let pixels = w.batches as usize * in_h * in_w;
+        product(input, in_c, pixels, out);
+        return;
+    }
+    for b in 0..w.batches as usize {
+        for oy in 0..out_h {
+            let x = &input[((b * in_h + oy * stride_h) * in_w) * in_c..];
+            let y = &mut out[(b * out_h + oy) * out_w * out_c..][..out_w * out_c];
+            product(x, stride_w * in_c, out_w, y);
+        }
+    }
+}
+
+/// [`Int8Path::Im2col`]: for each pair of output pixels, their input patches in filter order
+/// (tap row, tap column, channel) are gathered into `scratch`, taps outside the image as the input
+/// zero point (`-input_offset`: with the offset, 0), then multiplied with the filter rows;
+/// `offsets` holds `bias + input_offset * Σ filter row` per channel.
+///
+/// The patches stay int8 (CMSIS-NN expands them to int16 with the offset added): the product
+/// then shares [`Int8Path::Pointwise`]'s kernel, which measured as fast per MAC on the M4 as an
+/// int16 one (its SXTB16s replace the int16 version's extra loads), with half the scratch and
+/// 6 KB less code, which the Artemis's 192 KB of flash did not have.
+#[allow(clippy::too_many_arguments)]
+pub fn conv_im2col<S: Simd>(
+    w: &Window,
+    input: &[i8],
+    filter: &[i8],
+    offsets: &[i32],
+    out: &mut [i8],
+    input_offset: i32,
+    scratch: &mut [i8],
+    stage: matmul::Int8Output<'_>,
+) -> Result<(), &'static str> {
+    let depth = w.k_h as usize * w.k_w as usize * w.in_c as usize;
+    let out_c = w.out_c as usize;
+    let scratch = scratch
+        .get_mut(..2 * depth)
+        .ok_or("im2col scratch too small (planner bug)")?;
+    let zero_point = (-input_offset) as i8;
+    let (out_h, out_w) = (w.out_h as usize, w.out_w as usize);
+    let pixels = w.batches as usize * out_h * out_w;
+    let mut n = 0;
+    while n < pixels {
+        let pair = (pixels - n).min(2);
+        for p in 0..pair {
+            let at = n + p;
+            let (b, oy, ox) = (at / (out_h * out_w), at / out_w % out_h, at % out_w);
+            im2col(
+                w,
+                input,
+                b,
+                oy,
+                ox,
+                zero_point,
+                &mut scratch[p * depth..][..depth],
+            );
+        }
+        let mut sink = matmul::Requantized {
+            out: &mut out[n * out_c..][..pair * out_c],
+            channels: out_c,
+            offsets: Some(offsets),
+            stage,
+        };
+        matmul::mat_mult::<S, i8>(scratch, depth, pair, filter, depth, out_c, &mut sink);
+        n += pair;
+    }
+    Ok(())
+}
+
+/// One output pixel's patch, the taps outside the image as `zero_point`.
+fn im2col(
+    w: &Window,
+    input: &[i8],
+    b: usize,
+    oy: usize,
+    ox: usize,
+    zero_point: i8,
+    patch: &mut [i8],
+) {
+    let (in_h, in_w, in_c) = (w.in_h as usize, w.in_w as usize, w.in_c as usize);
+    let (k_h, k_w) = (w.k_h as usize, w.k_w as usize);
+    let (dil_h, dil_w) = (w.dil_h as usize, w.dil_w as usize);
+    let y0 = (oy * w.stride_h as usize) as isize - w.pad_h as isize;
+    let x0 = (ox * w.stride_w as usize) as isize - w.pad_w as isize;
+    let (fy0, fy1) = super::tap_range(y0, in_h, k_h, dil_h);
+    let (fx0, fx1) = super::tap_range(x0, in_w, k_w, dil_w);
+    let row_len = k_w * in_c;
+    patch[..fy0 * row_len].fill(zero_point);
+    patch[fy1 * row_len..].fill(zero_point);
+    for fy in fy0..fy1 {
+        let y = (y0 + (dil_h * fy) as isize) as usize;
+        let row = &mut patch[fy * row_len..][..row_len];
+        row[..fx0 * in_c].fill(zero_point);
+        row[fx1 * in_c..].fill(zero_point);
+        let src_row = (b * in_h + y) * in_w;
+        if dil_w == 1 {
+            let x = (x0 + fx0 as isize) as usize;
+            let n = (fx1 - fx0) * in_c;
+            row[fx0 * in_c..][..n].copy_from_slice(&input[(src_row + x) * in_c..][..n]);
+        } else {
+            for fx in fx0..fx1 {
+                let x = (x0 + (dil_w * fx) as isize) as usize;
+                row[fx * in_c..][..in_c].copy_from_slice(&input[(src_row + x) * in_c..][..in_c]);
+            }
+        }
+    }
+}
+
 /// The int8 convolution loop of TFLite Micro's `ConvPerChannel`: acc over the window of
-/// filter * (input + input_offset), plus bias, then `finish(channel, acc)`.
-fn conv_int8(
+/// filter * (input + input_offset), plus bias, then `finish(channel, acc)`. The reference the
+/// fast paths are tested against.
+pub fn conv_int8(
     w: &Window,
     input: &[i8],
     filter: &[i8],
@@ -424,5 +646,203 @@ fn conv_f32(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::dot::Emulated;
+    use super::*;
+    use crate::quant::quantize_multiplier;
+    use std::vec::Vec;
+
+    /// xorshift64* values.
+    fn next(seed: &mut u64) -> u64 {
+        *seed ^= *seed >> 12;
+        *seed ^= *seed << 25;
+        *seed ^= *seed >> 27;
+        seed.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn bytes(seed: &mut u64, n: usize) -> Vec<i8> {
+        (0..n).map(|_| (next(seed) >> 56) as u8 as i8).collect()
+    }
+
+    /// A window with the output size and padding TFLite computes for SAME (`same`) or VALID.
+    #[allow(clippy::too_many_arguments)]
+    fn window(
+        batches: u16,
+        (in_h, in_w, in_c): (u16, u16, u16),
+        out_c: u16,
+        (k_h, k_w): (u16, u16),
+        (stride_h, stride_w): (u16, u16),
+        (dil_h, dil_w): (u16, u16),
+        same: bool,
+    ) -> Window {
+        let size = |image: u16, k: u16, s: u16, d: u16| {
+            let effective = (k - 1) * d + 1;
+            if same {
+                let out = image.div_ceil(s);
+                let pad = ((out as i32 - 1) * s as i32 + effective as i32 - image as i32) / 2;
+                (out, pad.max(0) as u16)
+            } else {
+                ((image + s).saturating_sub(effective) / s, 0)
+            }
+        };
+        let (out_h, pad_h) = size(in_h, k_h, stride_h, dil_h);
+        let (out_w, pad_w) = size(in_w, k_w, stride_w, dil_w);
+        Window {
+            batches,
+            in_h,
+            in_w,
+            in_c,
+            out_h,
+            out_w,
+            out_c,
+            k_h,
+            k_w,
+            stride_h,
+            stride_w,
+            dil_h,
+            dil_w,
+            pad_h,
+            pad_w,
+        }
+    }
+
+    /// Runs the reference and the fast path of `w` on random data with per-channel (or one
+    /// per-tensor) multipliers and checks every output byte.
+    fn check(w: &Window, per_channel: bool, seed: &mut u64) {
+        let (in_c, out_c) = (w.in_c as usize, w.out_c as usize);
+        let depth = w.k_h as usize * w.k_w as usize * in_c;
+        let input = bytes(
+            seed,
+            w.batches as usize * w.in_h as usize * w.in_w as usize * in_c,
+        );
+        let filter = bytes(seed, out_c * depth);
+        let bias: Vec<i32> = (0..out_c)
+            .map(|_| (next(seed) >> 48) as i32 - 32768)
+            .collect();
+        let input_offset = (next(seed) >> 56) as i32 - 127;
+        let output_offset = (next(seed) >> 57) as i32 - 64;
+        let (mult, shift): (Vec<i32>, Vec<i32>) = (0..out_c)
+            .map(|c| {
+                let c = if per_channel { c } else { 0 };
+                quantize_multiplier(0.0004 + 0.0007 * c as f64)
+            })
+            .unzip();
+        let stage = matmul::Int8Output {
+            mult: &mult,
+            shift: &shift,
+            output_offset,
+            act_min: -128,
+            act_max: 100,
+        };
+        let requant = |oc: usize, acc| stage.apply(oc, acc);
+        let outputs = w.batches as usize * w.out_h as usize * w.out_w as usize * out_c;
+        let mut want = std::vec![0i8; outputs];
+        conv_int8(
+            w,
+            &input,
+            &filter,
+            Some(&bias),
+            &mut want,
+            input_offset,
+            requant,
+        );
+
+        let filter_bytes: Vec<u8> = filter.iter().map(|&v| v as u8).collect();
+        let offsets: Vec<i32> = (0..out_c)
+            .map(|c| matmul::row_offset(&filter_bytes[c * depth..][..depth], input_offset, bias[c]))
+            .collect();
+        let mut got = std::vec![0x55i8; outputs];
+        let mut scratch = std::vec![0x55i8; 2 * depth];
+        conv_im2col::<Emulated>(
+            w,
+            &input,
+            &filter,
+            &offsets,
+            &mut got,
+            input_offset,
+            &mut scratch,
+            stage,
+        )
+        .unwrap();
+        assert_eq!(got, want, "im2col {w:?}");
+
+        if w.k_h == 1 && w.k_w == 1 && w.pad_h == 0 && w.pad_w == 0 {
+            let mut got = std::vec![0x55i8; outputs];
+            conv_pointwise::<Emulated>(w, &input, &filter, &offsets, &mut got, stage);
+            assert_eq!(got, want, "pointwise {w:?}");
+        }
+    }
+
+    #[test]
+    fn fast_paths_are_bit_exact_with_the_reference() {
+        let mut seed = 0xc0de_0017_f00d_0001;
+        // Channels that are and are not multiples of 4, odd pixel counts, both paddings,
+        // strides, dilations, batches, per-channel and per-tensor multipliers.
+        for in_c in [1, 3, 4, 5, 8, 16] {
+            for out_c in [1, 2, 3, 5, 8] {
+                for (k, stride, dil) in [
+                    ((1, 1), (1, 1), (1, 1)),
+                    ((1, 1), (2, 2), (1, 1)),
+                    ((1, 1), (1, 2), (1, 1)),
+                    ((3, 3), (1, 1), (1, 1)),
+                    ((3, 3), (2, 2), (1, 1)),
+                    ((3, 2), (1, 2), (2, 1)),
+                    ((2, 3), (2, 1), (1, 2)),
+                    ((10, 4), (2, 2), (1, 1)),
+                ] {
+                    for same in [true, false] {
+                        for (batches, h, wd) in [(1, 5, 5), (2, 3, 7), (1, 11, 4)] {
+                            let w = window(batches, (h, wd, in_c), out_c, k, stride, dil, same);
+                            if w.out_h == 0 || w.out_w == 0 {
+                                continue;
+                            }
+                            check(&w, (in_c + out_c) % 2 == 0, &mut seed);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fast_paths_hold_the_extreme_products() {
+        // Inputs 127 with input offset 128 (zero point -128) and weights -128: every product
+        // -32640, 576 of them in a full 3x3x64 window.
+        let w = window(1, (4, 4, 64), 4, (3, 3), (1, 1), (1, 1), true);
+        let depth = 9 * 64;
+        let (input, filter) = (std::vec![127i8; 16 * 64], std::vec![-128i8; 4 * depth]);
+        // 0.5 * 2^-17: the sums of 4 to 9 taps land inside the int8 range.
+        let stage = matmul::Int8Output {
+            mult: &[1 << 30],
+            shift: &[-17],
+            output_offset: 0,
+            act_min: -128,
+            act_max: 127,
+        };
+        let finish = |c: usize, acc: i32| stage.apply(c, acc);
+        let mut want = std::vec![0i8; 16 * 4];
+        conv_int8(&w, &input, &filter, None, &mut want, 128, finish);
+        assert!(want.contains(&-72) && want.contains(&-32));
+        let mut got = std::vec![0i8; 16 * 4];
+        let mut scratch = std::vec![0i8; 2 * depth];
+        let filter_bytes: std::vec::Vec<u8> = filter.iter().map(|&v| v as u8).collect();
+        let offsets: std::vec::Vec<i32> = (0..4)
+            .map(|c| matmul::row_offset(&filter_bytes[c * depth..][..depth], 128, 0))
+            .collect();
+        conv_im2col::<Emulated>(
+            &w,
+            &input,
+            &filter,
+            &offsets,
+            &mut got,
+            128,
+            &mut scratch,
+            stage,
+        )
+        .unwrap();
+        assert_eq!(got, want);
     }
 }

@@ -80,6 +80,10 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, E
             let (act_min, act_max) = act.range_i8(output.scale, output.zero_point);
             let at = push_multipliers(pool, &input, &filter, &output, out_c);
             scratch_bytes = out_c * 4;
+            if out_c == in_c {
+                // Depth multiplier 1: a copy of the filter in RAM (see `filter_in_ram`).
+                scratch_bytes += (kh * kw * out_c).div_ceil(4) * 4;
+            }
             Mode::Int8 {
                 input_offset: -input.zero_point,
                 output_offset: output.zero_point,
@@ -144,7 +148,13 @@ impl DepthwiseConv2d {
                 let filter = ctx.i8(self.filter)?;
                 let bias = ctx.opt_i32(self.bias)?;
                 let out = ctx.out_i8();
-                let acc = accumulators(ctx.scratch(), c)?;
+                let (acc_bytes, rest) = ctx.scratch().split_at_mut(c * 4);
+                let acc = accumulators(acc_bytes, c)?;
+                let filter = if dm == 1 {
+                    filter_in_ram(filter, rest)?
+                } else {
+                    filter
+                };
                 window_loop(
                     &self.w,
                     dm,
@@ -153,9 +163,22 @@ impl DepthwiseConv2d {
                     input_offset,
                     acc,
                     out,
-                    |oc, acc| {
-                        let acc = acc.wrapping_add(bias.map_or(0, |b| b[oc]));
-                        requantize(acc, mult[oc], shift[oc], output_offset, act_min, act_max)
+                    |acc, out| {
+                        // Zipped, so that the loop runs without bounds checks or reloads; one
+                        // loop for both bias cases (flash).
+                        let bias = bias.unwrap_or(&[]);
+                        let params = acc.iter().zip(mult).zip(shift).enumerate();
+                        for (o, (c, ((&a, &m), &s))) in out.iter_mut().zip(params) {
+                            let b = bias.get(c).copied().unwrap_or(0);
+                            *o = requantize(
+                                a.wrapping_add(b),
+                                m,
+                                s,
+                                output_offset,
+                                act_min,
+                                act_max,
+                            );
+                        }
                     },
                 );
             }
@@ -198,13 +221,15 @@ impl DepthwiseConv2d {
                         -offset,
                         acc,
                         &mut out[b * out_size..(b + 1) * out_size],
-                        |oc, acc| {
-                            let mut v = acc as f32;
-                            v *= f32::from_bits(scales[oc] as u32) * factor;
-                            if let Some(bias) = bias {
-                                v += bias[oc];
+                        |acc, out| {
+                            for (oc, (o, &a)) in out.iter_mut().zip(acc).enumerate() {
+                                let mut v = a as f32;
+                                v *= f32::from_bits(scales[oc] as u32) * factor;
+                                if let Some(bias) = bias {
+                                    v += bias[oc];
+                                }
+                                *o = clamp_f32(v, act_min, act_max);
                             }
-                            clamp_f32(v, act_min, act_max)
                         },
                     );
                 }
@@ -212,6 +237,20 @@ impl DepthwiseConv2d {
         }
         Ok(())
     }
+}
+
+/// The filter copied into the scratch buffer. The four-channel path reads one word per tap at
+/// the same channel offset: with 64 channels the taps are 64 bytes apart and all fall in one set
+/// of the STM32L4 ART's data cache (8 sets of 8-byte lines), missing on every read (5 wait
+/// states) in flash; in RAM they cost nothing. Copied at each inference: a few hundred bytes.
+fn filter_in_ram<'s>(filter: &[i8], scratch: &'s mut [u8]) -> Result<&'s [i8], &'static str> {
+    let copy: &mut [i8] = bytemuck::cast_slice_mut(
+        scratch
+            .get_mut(..filter.len())
+            .ok_or("depthwise scratch too small (planner bug)")?,
+    );
+    copy.copy_from_slice(filter);
+    Ok(copy)
 }
 
 /// The i32 accumulators (one per output channel) at the start of the scratch buffer.
@@ -223,7 +262,7 @@ fn accumulators(scratch: &mut [u8], channels: usize) -> Result<&mut [i32], &'sta
 }
 
 /// The integer loop of `DepthwiseConvPerChannel`: for each output channel `ic * dm + m`, acc over
-/// the window of filter * (input + input_offset), then `finish(channel, acc)`. The reference loops
+/// the window of filter * (input + input_offset), then `finish(accumulators, output pixel)`. The reference loops
 /// channel by channel; here each in-image tap updates all channels of a pixel at once (contiguous
 /// in NHWC input and [1, H, W, C] filter), accumulating in `acc` (one i32 per output channel).
 /// Integer sums do not depend on order, so the results are the reference's.
@@ -236,7 +275,7 @@ fn window_loop<T>(
     input_offset: i32,
     acc: &mut [i32],
     out: &mut [T],
-    finish: impl Fn(usize, i32) -> T,
+    finish: impl Fn(&[i32], &mut [T]),
 ) {
     let (in_h, in_w, in_c) = (w.in_h as usize, w.in_w as usize, w.in_c as usize);
     let (k_w, out_c) = (w.k_w as usize, w.out_c as usize);
@@ -261,7 +300,18 @@ fn window_loop<T>(
                     })
                 });
                 if dm == 1 {
-                    pixel(taps, input, filter, input_offset, acc);
+                    // The taps' byte offsets once into a list, walked for every four channels.
+                    let mut list = [[0u32; 2]; MAX_LISTED_TAPS];
+                    let mut n = 0;
+                    for (slot, (i, f)) in list.iter_mut().zip(taps.clone()) {
+                        *slot = [i as u32, f as u32];
+                        n += 1;
+                    }
+                    if n == (fy1 - fy0) * (fx1 - fx0) {
+                        pixel(&list[..n], input, filter, input_offset, acc);
+                    } else {
+                        pixel_reference(taps, input, filter, input_offset, acc);
+                    }
                 } else {
                     for (i, f) in taps {
                         let (xs, fs) = (&input[i..][..in_c], &filter[f..][..out_c]);
@@ -274,9 +324,7 @@ fn window_loop<T>(
                         }
                     }
                 }
-                for (oc, &a) in acc.iter().enumerate() {
-                    out[o + oc] = finish(oc, a);
-                }
+                finish(acc, &mut out[o..o + out_c]);
                 o += out_c;
             }
         }
@@ -284,23 +332,63 @@ fn window_loop<T>(
 }
 
 /// Depth multiplier 1, one output pixel: `acc[c] += Σ_taps f[tap][c] * (x[tap][c] + offset)`, taps
-/// given as (input index, filter index) of their first channel. The `dsp` feature takes the packed
-/// path on Armv7E-M; elsewhere the reference.
+/// given as (input index, filter index) of their first channel. The `dsp` feature takes the
+/// four-channel path on Armv7E-M; elsewhere the reference. Out of line: the int8 and hybrid
+/// loops share one copy (flash).
+#[inline(never)]
+fn pixel(taps: &[[u32; 2]], input: &[i8], filter: &[i8], offset: i32, acc: &mut [i32]) {
+    #[cfg(all(target_arch = "arm", feature = "dsp"))]
+    {
+        pixel_quads::<super::dot::Dsp>(taps, input, filter, offset, acc)
+    }
+    #[cfg(not(all(target_arch = "arm", feature = "dsp")))]
+    {
+        let taps = taps.iter().map(|&[i, f]| (i as usize, f as usize));
+        pixel_reference(taps, input, filter, offset, acc)
+    }
+}
+
+/// Windows with at most this many in-image taps (7 x 7) take [`pixel_quads`]; larger ones the
+/// reference.
+const MAX_LISTED_TAPS: usize = 49;
+
+/// The DSP path for windows of up to [`MAX_LISTED_TAPS`] taps, as CMSIS-NN's
+/// `arm_depthwise_conv_3x3_s8`: four channels at a time, their accumulators in registers over
+/// all the taps ([`Simd::depthwise_quad`](super::dot::Simd::depthwise_quad)): per tap one word of
+/// input and one of filter, split by SXTB16 into channels (0, 2) and (1, 3), and one
+/// SMLABB/SMLATT per channel, where pairing taps for SMLAD needs four PKHBT/PKHTB more per eight
+/// MACs. Integer sums are exact, so this is bit-identical to the reference.
 #[inline(always)]
-fn pixel(
-    taps: impl Iterator<Item = (usize, usize)>,
+pub fn pixel_quads<S: super::dot::Simd>(
+    taps: &[[u32; 2]],
     input: &[i8],
     filter: &[i8],
     offset: i32,
     acc: &mut [i32],
 ) {
-    #[cfg(all(target_arch = "arm", feature = "dsp"))]
-    {
-        pixel_packed::<super::dot::Dsp>(taps, input, filter, offset, acc)
+    let c = acc.len();
+    let c4 = c - c % 4;
+    // Every tap's channels lie inside the slices: the pointer reads below stay in them.
+    assert!(taps
+        .iter()
+        .all(|&[i, f]| i as usize + c <= input.len() && f as usize + c <= filter.len()));
+    let offset_pair = (offset as u16 as u32) * 0x0001_0001;
+    for (q, a) in acc[..c4].chunks_exact_mut(4).enumerate() {
+        // SAFETY: 4q + 4 <= c, and the assert above.
+        let sums = unsafe {
+            S::depthwise_quad(
+                taps,
+                input.as_ptr().add(4 * q),
+                filter.as_ptr().add(4 * q),
+                offset_pair,
+                [a[0], a[1], a[2], a[3]],
+            )
+        };
+        a.copy_from_slice(&sums);
     }
-    #[cfg(not(all(target_arch = "arm", feature = "dsp")))]
-    {
-        pixel_reference(taps, input, filter, offset, acc)
+    for &[i, f] in taps {
+        let (i, f) = (i as usize, f as usize);
+        tap_reference(&input[i + c4..], &filter[f + c4..], offset, &mut acc[c4..]);
     }
 }
 
@@ -323,55 +411,6 @@ pub fn pixel_reference(
 fn tap_reference(xs: &[i8], fs: &[i8], offset: i32, acc: &mut [i32]) {
     for ((a, &f), &x) in acc.iter_mut().zip(fs).zip(xs) {
         *a = a.wrapping_add(f as i32 * (x as i32 + offset));
-    }
-}
-
-/// The DSP path, as CMSIS-NN's `arm_depthwise_conv_s8_opt`: two taps at a time, four channels per
-/// 32-bit load. SXTB16 splits a word into channels (0, 2) and (1, 3), SADD16 adds the input offset,
-/// PKHBT/PKHTB pair the same channel of the two taps in one register, and one SMLAD does both
-/// taps' multiply-accumulates. Integer sums are exact, so this is bit-identical to the reference.
-#[inline(always)]
-pub fn pixel_packed<S: super::dot::Simd>(
-    mut taps: impl Iterator<Item = (usize, usize)>,
-    input: &[i8],
-    filter: &[i8],
-    offset: i32,
-    acc: &mut [i32],
-) {
-    let c = acc.len();
-    let c4 = c - c % 4;
-    let offset_pair = (offset as u16 as u32) * 0x0001_0001;
-    // Little-endian loads: byte 0 in bits 0..8, as CMSIS-NN's arm_nn_read_s8x4.
-    let word = |b: &[i8]| u32::from_le_bytes([b[0] as u8, b[1] as u8, b[2] as u8, b[3] as u8]);
-    while let Some((ia, fa)) = taps.next() {
-        let Some((ib, fb)) = taps.next() else {
-            tap_reference(&input[ia..], &filter[fa..], offset, acc);
-            break;
-        };
-        // One bounds check per tap pair; the loop below then indexes nothing.
-        let (xa, xb) = (&input[ia..ia + c4], &input[ib..ib + c4]);
-        let (wa, wb) = (&filter[fa..fa + c4], &filter[fb..fb + c4]);
-        let groups = acc[..c4]
-            .chunks_exact_mut(4)
-            .zip(xa.chunks_exact(4).zip(xb.chunks_exact(4)))
-            .zip(wa.chunks_exact(4).zip(wb.chunks_exact(4)));
-        for ((a, (xa, xb)), (wa, wb)) in groups {
-            let (xa, xb, wa, wb) = (word(xa), word(xb), word(wa), word(wb));
-            let xa02 = S::sadd16(S::sxtb16(xa), offset_pair);
-            let xa13 = S::sadd16(S::sxtb16_ror8(xa), offset_pair);
-            let xb02 = S::sadd16(S::sxtb16(xb), offset_pair);
-            let xb13 = S::sadd16(S::sxtb16_ror8(xb), offset_pair);
-            let (wa02, wa13) = (S::sxtb16(wa), S::sxtb16_ror8(wa));
-            let (wb02, wb13) = (S::sxtb16(wb), S::sxtb16_ror8(wb));
-            // Bottom halfwords: tap a; top halfwords: tap b.
-            a[0] = S::smlad(S::pkhbt(wa02, wb02), S::pkhbt(xa02, xb02), a[0]);
-            a[1] = S::smlad(S::pkhbt(wa13, wb13), S::pkhbt(xa13, xb13), a[1]);
-            a[2] = S::smlad(S::pkhtb(wb02, wa02), S::pkhtb(xb02, xa02), a[2]);
-            a[3] = S::smlad(S::pkhtb(wb13, wa13), S::pkhtb(xb13, xa13), a[3]);
-        }
-        let rest = &mut acc[c4..];
-        tap_reference(&input[ia + c4..], &filter[fa + c4..], offset, rest);
-        tap_reference(&input[ib + c4..], &filter[fb + c4..], offset, rest);
     }
 }
 
@@ -443,7 +482,7 @@ mod tests {
     }
 
     #[test]
-    fn packed_pixel_is_bit_exact_with_the_reference() {
+    fn four_channel_pixel_is_bit_exact_with_the_reference() {
         let mut seed = 0x0bad_cafe_f00d_1234;
         for channels in 1..=13 {
             for taps in 0..=9 {
@@ -460,14 +499,13 @@ mod tests {
                         .collect::<std::vec::Vec<_>>();
                     let mut got = want.clone();
                     pixel_reference(list.iter().copied(), &input, &filter, offset, &mut want);
-                    pixel_packed::<Emulated>(
-                        list.iter().copied(),
-                        &input,
-                        &filter,
-                        offset,
-                        &mut got,
+                    let words: std::vec::Vec<[u32; 2]> =
+                        list.iter().map(|&(i, f)| [i as u32, f as u32]).collect();
+                    pixel_quads::<Emulated>(&words, &input, &filter, offset, &mut got);
+                    assert_eq!(
+                        got, want,
+                        "quads: channels {channels} taps {taps} offset {offset}"
                     );
-                    assert_eq!(got, want, "channels {channels} taps {taps} offset {offset}");
                 }
             }
         }
@@ -476,7 +514,8 @@ mod tests {
         let list = [(0, 0), (8, 8), (16, 16), (24, 24), (32, 32)];
         let (mut want, mut got) = ([0i32; 8], [0i32; 8]);
         pixel_reference(list.iter().copied(), &input, &filter, -127, &mut want);
-        pixel_packed::<Emulated>(list.iter().copied(), &input, &filter, -127, &mut got);
+        let words = list.map(|(i, f)| [i as u32, f as u32]);
+        pixel_quads::<Emulated>(&words, &input, &filter, -127, &mut got);
         assert_eq!(got, want);
     }
 }

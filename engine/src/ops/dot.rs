@@ -31,6 +31,13 @@ pub fn offset_dot(x: &[i8], f: &[i8], offset: i32) -> i32 {
     }
 }
 
+/// The instructions the packed paths run on: the DSP extension's on Armv7E-M with the `dsp`
+/// feature, their portable model elsewhere (the host, the Cortex-M0+).
+#[cfg(all(target_arch = "arm", feature = "dsp"))]
+pub type Native = Dsp;
+#[cfg(not(all(target_arch = "arm", feature = "dsp")))]
+pub type Native = Scalar;
+
 /// The SIMD instructions the packed paths use (ARM Architecture Reference Manual, Armv7-M:
 /// A7.7.187 SXTB16, A7.7.114 SADD16, A7.7.129 SMLAD, A7.7.93 PKHBT/PKHTB).
 pub trait Simd {
@@ -46,6 +53,152 @@ pub trait Simd {
     fn pkhbt(a: u32, b: u32) -> u32;
     /// PKHTB a, b, ASR #16: top halfword of b at the bottom, top halfword of a on top.
     fn pkhtb(a: u32, b: u32) -> u32;
+    /// SMLABB (A7.7.127): acc + a.lo * b.lo (signed halfwords), wrapping.
+    fn smlabb(a: u32, b: u32, acc: i32) -> i32;
+    /// SMLATT (A7.7.127): acc + a.hi * b.hi (signed halfwords), wrapping.
+    fn smlatt(a: u32, b: u32, acc: i32) -> i32;
+
+    /// The inner loop of the blocked matrix product (`ops::matmul`) for two int8 left-hand
+    /// rows `x` and two filter rows `f` over `quads` quads: `acc` (x0f0, x0f1, x1f0, x1f1) plus
+    /// the four dot products. This default is the algorithm in the instructions above; the DSP
+    /// implementation is the same instruction sequence in assembly, with its registers chosen
+    /// by hand (the compiler spilled accumulators to the stack in this loop).
+    ///
+    /// # Safety
+    /// Each pointer must be valid for reads of `4 * quads` bytes.
+    #[inline(always)]
+    unsafe fn quads_2x2_s8(
+        x: [*const i8; 2],
+        f: [*const i8; 2],
+        quads: usize,
+        acc: [i32; 4],
+    ) -> [i32; 4] {
+        let [mut a00, mut a01, mut a10, mut a11] = acc;
+        let word = |p: *const i8, k: usize| {
+            // SAFETY: k < quads, and the caller guarantees 4 * quads readable bytes.
+            u32::from_le_bytes(unsafe { p.add(4 * k).cast::<[u8; 4]>().read_unaligned() })
+        };
+        for k in 0..quads {
+            let (f0, f1) = (word(f[0], k), word(f[1], k));
+            let (a02, a13) = (Self::sxtb16(f0), Self::sxtb16_ror8(f0));
+            let (b02, b13) = (Self::sxtb16(f1), Self::sxtb16_ror8(f1));
+            let x0 = word(x[0], k);
+            let (x02, x13) = (Self::sxtb16(x0), Self::sxtb16_ror8(x0));
+            a00 = Self::smlad(a13, x13, Self::smlad(a02, x02, a00));
+            a01 = Self::smlad(b13, x13, Self::smlad(b02, x02, a01));
+            let x1 = word(x[1], k);
+            let (x02, x13) = (Self::sxtb16(x1), Self::sxtb16_ror8(x1));
+            a10 = Self::smlad(a13, x13, Self::smlad(a02, x02, a10));
+            a11 = Self::smlad(b13, x13, Self::smlad(b02, x02, a11));
+        }
+        [a00, a01, a10, a11]
+    }
+
+    /// DEPTHWISE_CONV_2D with depth multiplier 1, four channels of one output pixel over its
+    /// taps: `taps` holds each in-image tap's (input, filter) byte offsets from `x` and `f`
+    /// (already at the four channels); `acc` plus, per channel, Σ f * (x + offset). `offset_pair`
+    /// is the input offset in both halfwords. Default: the algorithm in the instructions above.
+    ///
+    /// # Safety
+    /// `x + taps[t][0]` and `f + taps[t][1]` must be valid for reads of 4 bytes for every tap.
+    #[inline(always)]
+    unsafe fn depthwise_quad(
+        taps: &[[u32; 2]],
+        x: *const i8,
+        f: *const i8,
+        offset_pair: u32,
+        acc: [i32; 4],
+    ) -> [i32; 4] {
+        let [mut a0, mut a1, mut a2, mut a3] = acc;
+        for &[i, j] in taps {
+            // SAFETY: the caller's guarantee.
+            let (xw, fw) = unsafe {
+                (
+                    u32::from_le_bytes(x.add(i as usize).cast::<[u8; 4]>().read_unaligned()),
+                    u32::from_le_bytes(f.add(j as usize).cast::<[u8; 4]>().read_unaligned()),
+                )
+            };
+            let x02 = Self::sadd16(Self::sxtb16(xw), offset_pair);
+            let x13 = Self::sadd16(Self::sxtb16_ror8(xw), offset_pair);
+            let (f02, f13) = (Self::sxtb16(fw), Self::sxtb16_ror8(fw));
+            a0 = Self::smlabb(x02, f02, a0);
+            a1 = Self::smlabb(x13, f13, a1);
+            a2 = Self::smlatt(x02, f02, a2);
+            a3 = Self::smlatt(x13, f13, a3);
+        }
+        [a0, a1, a2, a3]
+    }
+
+    /// One int8 left-hand row `x` and four filter rows `f` over `quads` quads (a
+    /// FULLY_CONNECTED with one batch): `acc` plus the four dot products. Default: the
+    /// algorithm in the instructions above.
+    ///
+    /// # Safety
+    /// Each pointer must be valid for reads of `4 * quads` bytes.
+    #[inline(always)]
+    unsafe fn quads_1x4_s8(
+        x: *const i8,
+        f: [*const i8; 4],
+        quads: usize,
+        acc: [i32; 4],
+    ) -> [i32; 4] {
+        let mut acc = acc;
+        let word = |p: *const i8, k: usize| {
+            // SAFETY: k < quads, and the caller guarantees 4 * quads readable bytes.
+            u32::from_le_bytes(unsafe { p.add(4 * k).cast::<[u8; 4]>().read_unaligned() })
+        };
+        for k in 0..quads {
+            let xw = word(x, k);
+            let (x02, x13) = (Self::sxtb16(xw), Self::sxtb16_ror8(xw));
+            for (a, &f) in acc.iter_mut().zip(&f) {
+                let fw = word(f, k);
+                *a = Self::smlad(
+                    Self::sxtb16_ror8(fw),
+                    x13,
+                    Self::smlad(Self::sxtb16(fw), x02, *a),
+                );
+            }
+        }
+        acc
+    }
+
+    /// [`Self::quads_2x2_s8`] for int16 left-hand rows in [`Lhs for i16`](super::matmul::Lhs)'s
+    /// reordered quads (two words a quad, `x` valid for `8 * quads` bytes).
+    ///
+    /// # Safety
+    /// `x` pointers valid for reads of `8 * quads` bytes, `f` pointers for `4 * quads`.
+    #[inline(always)]
+    unsafe fn quads_2x2_s16(
+        x: [*const i16; 2],
+        f: [*const i8; 2],
+        quads: usize,
+        acc: [i32; 4],
+    ) -> [i32; 4] {
+        let [mut a00, mut a01, mut a10, mut a11] = acc;
+        // SAFETY (both): k < quads and the caller's guarantees.
+        let word = |p: *const i8, k: usize| {
+            u32::from_le_bytes(unsafe { p.add(4 * k).cast::<[u8; 4]>().read_unaligned() })
+        };
+        let pairs = |p: *const i16, k: usize| {
+            let q = unsafe { p.add(4 * k).cast::<[u16; 4]>().read_unaligned() };
+            (
+                q[0] as u32 | (q[1] as u32) << 16,
+                q[2] as u32 | (q[3] as u32) << 16,
+            )
+        };
+        for k in 0..quads {
+            let (f0, f1) = (word(f[0], k), word(f[1], k));
+            let (a02, a13) = (Self::sxtb16(f0), Self::sxtb16_ror8(f0));
+            let (b02, b13) = (Self::sxtb16(f1), Self::sxtb16_ror8(f1));
+            let (x02, x13) = pairs(x[0], k);
+            a00 = Self::smlad(a13, x13, Self::smlad(a02, x02, a00));
+            a01 = Self::smlad(b13, x13, Self::smlad(b02, x02, a01));
+            let (x02, x13) = pairs(x[1], k);
+            a10 = Self::smlad(a13, x13, Self::smlad(a02, x02, a10));
+            a11 = Self::smlad(b13, x13, Self::smlad(b02, x02, a11));
+        }
+        [a00, a01, a10, a11]
+    }
 }
 
 /// The instructions computed in portable Rust: the host's model of the M4's.
@@ -81,6 +234,193 @@ impl Simd for Emulated {
     #[inline(always)]
     fn pkhtb(a: u32, b: u32) -> u32 {
         (a & 0xFFFF_0000) | (b >> 16)
+    }
+    #[inline(always)]
+    fn smlabb(a: u32, b: u32, acc: i32) -> i32 {
+        acc.wrapping_add((a as u16 as i16 as i32) * (b as u16 as i16 as i32))
+    }
+    #[inline(always)]
+    fn smlatt(a: u32, b: u32, acc: i32) -> i32 {
+        acc.wrapping_add(((a >> 16) as u16 as i16 as i32) * ((b >> 16) as u16 as i16 as i32))
+    }
+}
+
+/// What cores without the DSP extension run (the Cortex-M0+, the host): [`Emulated`]'s
+/// instructions, but the blocked product's inner loops as plain multiply-accumulates, one
+/// MULS a MAC, as packing pairs into words only to unpack them again costs more than it saves
+/// there (13 cycles a MAC on the M0+ against about 5).
+pub struct Scalar;
+
+impl Simd for Scalar {
+    #[inline(always)]
+    fn sxtb16(x: u32) -> u32 {
+        Emulated::sxtb16(x)
+    }
+    #[inline(always)]
+    fn sxtb16_ror8(x: u32) -> u32 {
+        Emulated::sxtb16_ror8(x)
+    }
+    #[inline(always)]
+    fn sadd16(a: u32, b: u32) -> u32 {
+        Emulated::sadd16(a, b)
+    }
+    #[inline(always)]
+    fn smlad(a: u32, b: u32, acc: i32) -> i32 {
+        Emulated::smlad(a, b, acc)
+    }
+    #[inline(always)]
+    fn pkhbt(a: u32, b: u32) -> u32 {
+        Emulated::pkhbt(a, b)
+    }
+    #[inline(always)]
+    fn pkhtb(a: u32, b: u32) -> u32 {
+        Emulated::pkhtb(a, b)
+    }
+    #[inline(always)]
+    fn smlabb(a: u32, b: u32, acc: i32) -> i32 {
+        Emulated::smlabb(a, b, acc)
+    }
+    #[inline(always)]
+    fn smlatt(a: u32, b: u32, acc: i32) -> i32 {
+        Emulated::smlatt(a, b, acc)
+    }
+    /// On the Cortex-M0+ (Armv6-M), assembly: the compiler kept the accumulators on the stack
+    /// (eight low registers). Here they live in high registers (ADD reaches them), the four
+    /// rows and the index in low registers (LDRSB takes only a register offset), MULS
+    /// overwriting one factor: 4 LDRSB, 3 MOV, 4 MULS, 4 ADD and the loop, about 23 cycles
+    /// for 4 MACs, against about 40.
+    #[cfg(all(target_arch = "arm", not(feature = "dsp")))]
+    #[inline(always)]
+    unsafe fn quads_2x2_s8(
+        x: [*const i8; 2],
+        f: [*const i8; 2],
+        quads: usize,
+        acc: [i32; 4],
+    ) -> [i32; 4] {
+        if quads == 0 {
+            return acc;
+        }
+        let (s00, s01, s10, s11): (i32, i32, i32, i32);
+        // SAFETY: reads 4 * quads bytes behind every pointer (the caller's guarantee); r6, r7
+        // and the stack are restored before the block ends. High registers can only be
+        // clobbers in Thumb-1 inline assembly: the sums leave through r0-r3.
+        unsafe {
+            core::arch::asm!(
+                "push {{r6, r7}}",
+                "lsls r4, r4, #2",
+                "mov r12, r4",
+                "movs r4, #0",
+                "mov r8, r4",
+                "mov r9, r4",
+                "mov r10, r4",
+                "mov r11, r4",
+                "2:",
+                "ldrsb r5, [r0, r4]",
+                "ldrsb r6, [r2, r4]",
+                "ldrsb r7, [r3, r4]",
+                "mov lr, r6",
+                "muls r6, r5, r6",
+                "add r8, r6",
+                "mov r6, r7",
+                "muls r6, r5, r6",
+                "add r9, r6",
+                "ldrsb r5, [r1, r4]",
+                "mov r6, lr",
+                "muls r6, r5, r6",
+                "add r10, r6",
+                "muls r7, r5, r7",
+                "add r11, r7",
+                "adds r4, #1",
+                "cmp r4, r12",
+                "blt 2b",
+                "pop {{r6, r7}}",
+                "mov r0, r8",
+                "mov r1, r9",
+                "mov r2, r10",
+                "mov r3, r11",
+                inout("r0") x[0] => s00,
+                inout("r1") x[1] => s01,
+                inout("r2") f[0] => s10,
+                inout("r3") f[1] => s11,
+                inout("r4") quads => _,
+                out("r5") _,
+                out("r8") _,
+                out("r9") _,
+                out("r10") _,
+                out("r11") _,
+                out("r12") _,
+                out("lr") _,
+                options(readonly)
+            );
+        }
+        [
+            acc[0].wrapping_add(s00),
+            acc[1].wrapping_add(s01),
+            acc[2].wrapping_add(s10),
+            acc[3].wrapping_add(s11),
+        ]
+    }
+
+    #[cfg(not(all(target_arch = "arm", not(feature = "dsp"))))]
+    #[inline(always)]
+    unsafe fn quads_2x2_s8(
+        x: [*const i8; 2],
+        f: [*const i8; 2],
+        quads: usize,
+        acc: [i32; 4],
+    ) -> [i32; 4] {
+        // SAFETY: the caller guarantees 4 * quads readable bytes behind every pointer.
+        let (x0, x1, f0, f1) = unsafe {
+            (
+                core::slice::from_raw_parts(x[0], 4 * quads),
+                core::slice::from_raw_parts(x[1], 4 * quads),
+                core::slice::from_raw_parts(f[0], 4 * quads),
+                core::slice::from_raw_parts(f[1], 4 * quads),
+            )
+        };
+        let [mut a00, mut a01, mut a10, mut a11] = acc;
+        for (((&x0, &x1), &f0), &f1) in x0.iter().zip(x1).zip(f0).zip(f1) {
+            let (x0, x1, f0, f1) = (x0 as i32, x1 as i32, f0 as i32, f1 as i32);
+            a00 = a00.wrapping_add(x0 * f0);
+            a01 = a01.wrapping_add(x0 * f1);
+            a10 = a10.wrapping_add(x1 * f0);
+            a11 = a11.wrapping_add(x1 * f1);
+        }
+        [a00, a01, a10, a11]
+    }
+    #[inline(always)]
+    unsafe fn quads_2x2_s16(
+        x: [*const i16; 2],
+        f: [*const i8; 2],
+        quads: usize,
+        acc: [i32; 4],
+    ) -> [i32; 4] {
+        // SAFETY: the caller guarantees 4 * quads readable values behind every pointer.
+        let (x0, x1, f0, f1) = unsafe {
+            (
+                core::slice::from_raw_parts(x[0], 4 * quads),
+                core::slice::from_raw_parts(x[1], 4 * quads),
+                core::slice::from_raw_parts(f[0], 4 * quads),
+                core::slice::from_raw_parts(f[1], 4 * quads),
+            )
+        };
+        let [mut a00, mut a01, mut a10, mut a11] = acc;
+        let quads = x0
+            .chunks_exact(4)
+            .zip(x1.chunks_exact(4))
+            .zip(f0.chunks_exact(4).zip(f1.chunks_exact(4)));
+        for ((x0, x1), (f0, f1)) in quads {
+            // Left-hand quads are stored (0, 2, 1, 3).
+            for (i, j) in [(0, 0), (1, 2), (2, 1), (3, 3)] {
+                let (x0, x1) = (x0[i] as i32, x1[i] as i32);
+                let (f0, f1) = (f0[j] as i32, f1[j] as i32);
+                a00 = a00.wrapping_add(x0 * f0);
+                a01 = a01.wrapping_add(x0 * f1);
+                a10 = a10.wrapping_add(x1 * f0);
+                a11 = a11.wrapping_add(x1 * f1);
+            }
+        }
+        [a00, a01, a10, a11]
     }
 }
 
@@ -143,6 +483,348 @@ impl Simd for Dsp {
             core::arch::asm!("pkhtb {0}, {1}, {2}, asr #16", out(reg) r, in(reg) a, in(reg) b, options(pure, nomem, nostack, preserves_flags))
         };
         r
+    }
+    #[inline(always)]
+    fn smlabb(a: u32, b: u32, acc: i32) -> i32 {
+        let r: i32;
+        // SAFETY: register-only; it may set APSR.Q on overflow, which no Rust code reads.
+        unsafe {
+            core::arch::asm!("smlabb {0}, {1}, {2}, {3}", out(reg) r, in(reg) a, in(reg) b, in(reg) acc, options(pure, nomem, nostack))
+        };
+        r
+    }
+    #[inline(always)]
+    fn smlatt(a: u32, b: u32, acc: i32) -> i32 {
+        let r: i32;
+        // SAFETY: register-only; it may set APSR.Q on overflow, which no Rust code reads.
+        unsafe {
+            core::arch::asm!("smlatt {0}, {1}, {2}, {3}", out(reg) r, in(reg) a, in(reg) b, in(reg) acc, options(pure, nomem, nostack))
+        };
+        r
+    }
+
+    /// 13 values live (4 accumulators, 4 pointers, the offset pair, 4 words): registers
+    /// explicit, r6 saved. Per tap: LDRD of its offsets, 2 loads, 4 SXTB16, 2 SADD16, 2 SMLABB,
+    /// 2 SMLATT for 4 MACs.
+    #[inline(always)]
+    unsafe fn depthwise_quad(
+        taps: &[[u32; 2]],
+        x: *const i8,
+        f: *const i8,
+        offset_pair: u32,
+        acc: [i32; 4],
+    ) -> [i32; 4] {
+        if taps.is_empty() {
+            return acc;
+        }
+        let [mut a0, mut a1, mut a2, mut a3] = acc;
+        let range = taps.as_ptr_range();
+        // SAFETY: reads the taps (4-byte aligned [u32; 2]s: LDRD needs word alignment) and 4
+        // bytes at each tap's offsets (the caller's guarantee); r6 is restored.
+        unsafe {
+            core::arch::asm!(
+                "push {{r6}}",
+                "2:",
+                "ldrd r11, r12, [r0], #8",
+                "ldr r11, [r2, r11]",
+                "ldr r12, [r3, r12]",
+                "sxtb16 r6, r11",
+                "sadd16 r6, r6, r4",
+                "sxtb16 r11, r11, ror #8",
+                "sadd16 r11, r11, r4",
+                "sxtb16 lr, r12",
+                "sxtb16 r12, r12, ror #8",
+                "smlabb r5, r6, lr, r5",
+                "smlatt r9, r6, lr, r9",
+                "smlabb r8, r11, r12, r8",
+                "smlatt r10, r11, r12, r10",
+                "cmp r0, r1",
+                "bne 2b",
+                "pop {{r6}}",
+                inout("r0") range.start => _,
+                in("r1") range.end,
+                in("r2") x,
+                in("r3") f,
+                in("r4") offset_pair,
+                inout("r5") a0,
+                inout("r8") a1,
+                inout("r9") a2,
+                inout("r10") a3,
+                out("r11") _,
+                out("r12") _,
+                out("lr") _,
+                options(readonly)
+            );
+        }
+        [a0, a1, a2, a3]
+    }
+
+    /// 14 values live in the loop (4 accumulators, 4 pointers, 6 unpacked words): the 12
+    /// registers inline assembly may name, all given explicitly so that no operand lands in r6
+    /// (the compiler may pick it for a `reg` operand), plus r6 and r7, saved and restored
+    /// around the loop; the end pointer waits on the stack. 4 loads, 8 SXTB16 and 8 SMLAD per
+    /// 16 MACs, unrolled twice so that the loop's test (a load, a compare, a branch) comes
+    /// every 32 (an odd count of quads enters the loop at its second half).
+    #[inline(always)]
+    unsafe fn quads_2x2_s8(
+        x: [*const i8; 2],
+        f: [*const i8; 2],
+        quads: usize,
+        acc: [i32; 4],
+    ) -> [i32; 4] {
+        if quads == 0 {
+            return acc;
+        }
+        let [mut a00, mut a01, mut a10, mut a11] = acc;
+        // SAFETY: reads 4 * quads bytes from each pointer (the caller's guarantee); r6/r7 and
+        // the stack are restored before the block ends.
+        unsafe {
+            core::arch::asm!(
+                "push {{r6, r7}}",
+                // Two quads a pass; an odd count enters at the second.
+                "tst r10, #1",
+                "add r10, r2, r10, lsl #2",
+                "push {{r10}}",
+                "bne 3f",
+                "2:",
+                "ldr r6, [r2], #4",
+                "ldr r7, [r3], #4",
+                "sxtb16 r10, r6",
+                "sxtb16 r6, r6, ror #8",
+                "sxtb16 r11, r7",
+                "sxtb16 r7, r7, ror #8",
+                "ldr r12, [r0], #4",
+                "sxtb16 lr, r12",
+                "sxtb16 r12, r12, ror #8",
+                "smlad r4, r10, lr, r4",
+                "smlad r5, r11, lr, r5",
+                "smlad r4, r6, r12, r4",
+                "smlad r5, r7, r12, r5",
+                "ldr r12, [r1], #4",
+                "sxtb16 lr, r12",
+                "sxtb16 r12, r12, ror #8",
+                "smlad r8, r10, lr, r8",
+                "smlad r9, r11, lr, r9",
+                "smlad r8, r6, r12, r8",
+                "smlad r9, r7, r12, r9",
+                "3:",
+                "ldr r6, [r2], #4",
+                "ldr r7, [r3], #4",
+                "sxtb16 r10, r6",
+                "sxtb16 r6, r6, ror #8",
+                "sxtb16 r11, r7",
+                "sxtb16 r7, r7, ror #8",
+                "ldr r12, [r0], #4",
+                "sxtb16 lr, r12",
+                "sxtb16 r12, r12, ror #8",
+                "smlad r4, r10, lr, r4",
+                "smlad r5, r11, lr, r5",
+                "smlad r4, r6, r12, r4",
+                "smlad r5, r7, r12, r5",
+                "ldr r12, [r1], #4",
+                "sxtb16 lr, r12",
+                "sxtb16 r12, r12, ror #8",
+                "smlad r8, r10, lr, r8",
+                "smlad r9, r11, lr, r9",
+                "smlad r8, r6, r12, r8",
+                "smlad r9, r7, r12, r9",
+                "ldr r10, [sp]",
+                "cmp r2, r10",
+                "bne 2b",
+                "add sp, #4",
+                "pop {{r6, r7}}",
+                inout("r0") x[0] => _,
+                inout("r1") x[1] => _,
+                inout("r2") f[0] => _,
+                inout("r3") f[1] => _,
+                inout("r4") a00,
+                inout("r5") a01,
+                inout("r8") a10,
+                inout("r9") a11,
+                inout("r10") quads => _,
+                out("r11") _,
+                out("r12") _,
+                out("lr") _,
+                options(readonly)
+            );
+        }
+        [a00, a01, a10, a11]
+    }
+
+    /// 13 values live (4 accumulators, 5 pointers, 4 words): registers explicit, r6 saved, the
+    /// end pointer on the stack, unrolled twice. 5 loads, 10 SXTB16 and 8 SMLAD per 16 MACs.
+    #[inline(always)]
+    unsafe fn quads_1x4_s8(
+        x: *const i8,
+        f: [*const i8; 4],
+        quads: usize,
+        acc: [i32; 4],
+    ) -> [i32; 4] {
+        if quads == 0 {
+            return acc;
+        }
+        let [mut a0, mut a1, mut a2, mut a3] = acc;
+        // SAFETY: reads 4 * quads bytes behind every pointer (the caller's guarantee); r6 and
+        // the stack are restored before the block ends.
+        unsafe {
+            core::arch::asm!(
+                "push {{r6}}",
+                "tst r11, #1",
+                "add r11, r0, r11, lsl #2",
+                "push {{r11}}",
+                "bne 3f",
+                "2:",
+                "ldr r11, [r0], #4",
+                "sxtb16 r12, r11",
+                "sxtb16 r11, r11, ror #8",
+                "ldr lr, [r1], #4",
+                "sxtb16 r6, lr",
+                "sxtb16 lr, lr, ror #8",
+                "smlad r5, r6, r12, r5",
+                "smlad r5, lr, r11, r5",
+                "ldr lr, [r2], #4",
+                "sxtb16 r6, lr",
+                "sxtb16 lr, lr, ror #8",
+                "smlad r8, r6, r12, r8",
+                "smlad r8, lr, r11, r8",
+                "ldr lr, [r3], #4",
+                "sxtb16 r6, lr",
+                "sxtb16 lr, lr, ror #8",
+                "smlad r9, r6, r12, r9",
+                "smlad r9, lr, r11, r9",
+                "ldr lr, [r4], #4",
+                "sxtb16 r6, lr",
+                "sxtb16 lr, lr, ror #8",
+                "smlad r10, r6, r12, r10",
+                "smlad r10, lr, r11, r10",
+                "3:",
+                "ldr r11, [r0], #4",
+                "sxtb16 r12, r11",
+                "sxtb16 r11, r11, ror #8",
+                "ldr lr, [r1], #4",
+                "sxtb16 r6, lr",
+                "sxtb16 lr, lr, ror #8",
+                "smlad r5, r6, r12, r5",
+                "smlad r5, lr, r11, r5",
+                "ldr lr, [r2], #4",
+                "sxtb16 r6, lr",
+                "sxtb16 lr, lr, ror #8",
+                "smlad r8, r6, r12, r8",
+                "smlad r8, lr, r11, r8",
+                "ldr lr, [r3], #4",
+                "sxtb16 r6, lr",
+                "sxtb16 lr, lr, ror #8",
+                "smlad r9, r6, r12, r9",
+                "smlad r9, lr, r11, r9",
+                "ldr lr, [r4], #4",
+                "sxtb16 r6, lr",
+                "sxtb16 lr, lr, ror #8",
+                "smlad r10, r6, r12, r10",
+                "smlad r10, lr, r11, r10",
+                "ldr lr, [sp]",
+                "cmp r0, lr",
+                "bne 2b",
+                "add sp, #4",
+                "pop {{r6}}",
+                inout("r0") x => _,
+                inout("r1") f[0] => _,
+                inout("r2") f[1] => _,
+                inout("r3") f[2] => _,
+                inout("r4") f[3] => _,
+                inout("r5") a0,
+                inout("r8") a1,
+                inout("r9") a2,
+                inout("r10") a3,
+                inout("r11") quads => _,
+                out("r12") _,
+                out("lr") _,
+                options(readonly)
+            );
+        }
+        [a0, a1, a2, a3]
+    }
+
+    /// As [`Self::quads_2x2_s8`] with int16 rows: 13 live values (no unpacking of the left-hand
+    /// words), registers explicit, r6 saved. 6 loads, 4 SXTB16 and 8 SMLAD per 16 MACs.
+    #[inline(always)]
+    unsafe fn quads_2x2_s16(
+        x: [*const i16; 2],
+        f: [*const i8; 2],
+        quads: usize,
+        acc: [i32; 4],
+    ) -> [i32; 4] {
+        if quads == 0 {
+            return acc;
+        }
+        let [mut a00, mut a01, mut a10, mut a11] = acc;
+        // SAFETY: reads 8 * quads bytes from each x and 4 * quads from each f (the caller's
+        // guarantee); r6 and the stack are restored before the block ends.
+        unsafe {
+            core::arch::asm!(
+                "push {{r6}}",
+                "tst r10, #1",
+                "add r10, r2, r10, lsl #2",
+                "push {{r10}}",
+                "bne 3f",
+                "2:",
+                "ldr r6, [r2], #4",
+                "ldr r11, [r3], #4",
+                "sxtb16 r10, r6",
+                "sxtb16 r6, r6, ror #8",
+                "sxtb16 r12, r11",
+                "sxtb16 r11, r11, ror #8",
+                "ldr lr, [r0], #4",
+                "smlad r4, r10, lr, r4",
+                "smlad r5, r12, lr, r5",
+                "ldr lr, [r0], #4",
+                "smlad r4, r6, lr, r4",
+                "smlad r5, r11, lr, r5",
+                "ldr lr, [r1], #4",
+                "smlad r8, r10, lr, r8",
+                "smlad r9, r12, lr, r9",
+                "ldr lr, [r1], #4",
+                "smlad r8, r6, lr, r8",
+                "smlad r9, r11, lr, r9",
+                "3:",
+                "ldr r6, [r2], #4",
+                "ldr r11, [r3], #4",
+                "sxtb16 r10, r6",
+                "sxtb16 r6, r6, ror #8",
+                "sxtb16 r12, r11",
+                "sxtb16 r11, r11, ror #8",
+                "ldr lr, [r0], #4",
+                "smlad r4, r10, lr, r4",
+                "smlad r5, r12, lr, r5",
+                "ldr lr, [r0], #4",
+                "smlad r4, r6, lr, r4",
+                "smlad r5, r11, lr, r5",
+                "ldr lr, [r1], #4",
+                "smlad r8, r10, lr, r8",
+                "smlad r9, r12, lr, r9",
+                "ldr lr, [r1], #4",
+                "smlad r8, r6, lr, r8",
+                "smlad r9, r11, lr, r9",
+                "ldr r10, [sp]",
+                "cmp r2, r10",
+                "bne 2b",
+                "add sp, #4",
+                "pop {{r6}}",
+                inout("r0") x[0] => _,
+                inout("r1") x[1] => _,
+                inout("r2") f[0] => _,
+                inout("r3") f[1] => _,
+                inout("r4") a00,
+                inout("r5") a01,
+                inout("r8") a10,
+                inout("r9") a11,
+                inout("r10") quads => _,
+                out("r11") _,
+                out("r12") _,
+                out("lr") _,
+                options(readonly)
+            );
+        }
+        [a00, a01, a10, a11]
     }
 }
 
@@ -219,5 +901,7 @@ mod tests {
         assert_eq!(Emulated::smlad(0xFFFF_0002, 0x0003_0004, 10), 10 + 8 - 3);
         assert_eq!(Emulated::pkhbt(0x1111_2222, 0x3333_4444), 0x4444_2222);
         assert_eq!(Emulated::pkhtb(0x1111_2222, 0x3333_4444), 0x1111_3333);
+        assert_eq!(Emulated::smlabb(0x0003_FFFE, 0x7FFF_0005, 1), 1 - 10);
+        assert_eq!(Emulated::smlatt(0xFFFE_0003, 0x0005_7FFF, 1), 1 - 10);
     }
 }

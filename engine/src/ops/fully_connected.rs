@@ -3,10 +3,11 @@
 //! fully_connected.cc `EvalHybridDense`: per-batch symmetric or asymmetric input quantization,
 //! per-tensor or per-channel weights).
 
-use super::conv2d::{check_scales, push_multipliers};
+use super::conv2d::{check_scales, push_multipliers, push_row_offsets};
+use super::dot::Native;
 use super::{
-    clamp_f32, hybrid, push_channel_scales, weighted_kernel, Constants, OpKind, Prep, Prepared,
-    TensorId, Weighted, NO_TENSOR,
+    clamp_f32, hybrid, matmul, push_channel_scales, weighted_kernel, Constants, OpKind, Prep,
+    Prepared, TensorId, Weighted, NO_TENSOR,
 };
 use crate::error::Error;
 use crate::quant::{quantize_multiplier, requantize};
@@ -25,6 +26,8 @@ pub struct FullyConnected {
 #[derive(Clone, Copy, Debug)]
 pub enum Mode {
     /// `channels` multipliers at `pool[at..]`, then as many shifts (1 channel when per-tensor).
+    /// `offsets_at`: `bias + input_offset * Σ row` per unit at `pool[offsets_at..]`, for the
+    /// blocked matrix product (constant symmetric weights); `None`: the reference loop.
     Int8 {
         input_offset: i32,
         filter_offset: i32,
@@ -33,6 +36,7 @@ pub enum Mode {
         act_max: i32,
         channels: u32,
         at: u32,
+        offsets_at: Option<u32>,
     },
     F32 {
         act_min: f32,
@@ -100,14 +104,21 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, E
                 pool.push(s);
                 (1, at)
             };
+            let input_offset = -input.zero_point;
+            let offsets_at = if filter.zero_point == 0 {
+                push_row_offsets(pool, &filter, bias.as_ref(), units, depth, input_offset)
+            } else {
+                None
+            };
             Mode::Int8 {
-                input_offset: -input.zero_point,
+                input_offset,
                 filter_offset: -filter.zero_point,
                 output_offset: output.zero_point,
                 act_min,
                 act_max,
                 channels: channels as u32,
                 at,
+                offsets_at,
             }
         }
         Weighted::F32 => {
@@ -166,6 +177,7 @@ impl FullyConnected {
                 act_max,
                 channels,
                 at,
+                offsets_at,
             } => {
                 let mult = ctx.pool(at, channels as usize)?;
                 let shift = ctx.pool(at + channels, channels as usize)?;
@@ -174,6 +186,26 @@ impl FullyConnected {
                 let bias = ctx.opt_i32(self.bias)?;
                 let out = ctx.out_i8();
                 let per_channel = channels > 1;
+                if let Some(offsets_at) = offsets_at {
+                    let offsets = ctx.pool(offsets_at, units)?;
+                    // Every batch against several rows at once, the input offset folded in.
+                    let mut sink = matmul::Requantized {
+                        out,
+                        channels: units,
+                        offsets: Some(offsets),
+                        stage: matmul::Int8Output {
+                            mult,
+                            shift,
+                            output_offset,
+                            act_min,
+                            act_max,
+                        },
+                    };
+                    matmul::mat_mult::<Native, i8>(
+                        input, depth, batches, filter, depth, units, &mut sink,
+                    );
+                    return Ok(());
+                }
                 for b in 0..batches {
                     let x = &input[b * depth..(b + 1) * depth];
                     for u in 0..units {

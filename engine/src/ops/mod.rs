@@ -13,6 +13,7 @@ pub mod depthwise_conv2d;
 pub mod dot;
 pub mod fully_connected;
 pub mod hybrid;
+pub mod matmul;
 pub mod mean;
 pub mod mul;
 pub mod pad;
@@ -102,7 +103,8 @@ pub struct Constants<'p> {
 }
 
 impl Constants<'_> {
-    /// Appends a value; returns its index.
+    /// Appends a value; returns its index. Out of line: it runs at load only, from many sites.
+    #[inline(never)]
     pub fn push(&mut self, v: i32) -> usize {
         if let Some(slot) = self.buf.as_mut().and_then(|b| b.get_mut(self.len)) {
             *slot = v;

@@ -1,0 +1,370 @@
+//! The blocked int8 matrix product behind the fast paths of CONV_2D and FULLY_CONNECTED:
+//! `acc(p, c) = Σ_k lhs[p][k] * rhs[c][k]` for `pixels` left-hand rows (input pixels, im2col
+//! patches or FULLY_CONNECTED batches) and `channels` right-hand rows (filter rows, int8,
+//! contiguous), each output handed to a [`Sink`] (the requantization, [`Requantized`]).
+//!
+//! The ideas are CMSIS-NN's (`arm_nn_mat_mult_kernel_s8_s16`, `arm_nn_mat_mult_nt_t_s8`,
+//! `arm_convolve_1x1_s8_fast`): outputs are computed in blocks of two pixels x two channels
+//! (or one pixel x four channels), so that every word loaded and unpacked (SXTB16) feeds two or
+//! four SMLADs instead of one. Channels are the outer loop and pixels the inner one, so a channel
+//! pair's filter rows stay in the flash data cache (STM32L4's ART: 256 bytes) while all pixels
+//! pass by. Integer sums are exact (wrapping mod 2^32), so any order gives the reference's result;
+//! the host runs the same algorithm on [`Emulated`](super::dot::Emulated) instructions.
+//!
+//! The left-hand side is int8 (input pixels, im2col patches padded with the input zero point,
+//! FULLY_CONNECTED inputs): the input offset is folded into a per-channel constant
+//! `bias + offset * Σ_k rhs[c][k]` computed at prepare time ([`row_offset`]).
+
+use super::dot::Simd;
+use crate::quant::requantize;
+
+/// Where the blocked product's outputs go: `put(p, c, acc)` once per (pixel, channel).
+pub trait Sink {
+    fn put(&mut self, p: usize, c: usize, acc: i32);
+    /// A 2 x 2 block: `acc` is (p, c), (p, c + 1), (p + 1, c), (p + 1, c + 1).
+    #[inline(always)]
+    fn put_2x2(&mut self, p: usize, c: usize, acc: [i32; 4]) {
+        self.put(p, c, acc[0]);
+        self.put(p, c + 1, acc[1]);
+        self.put(p + 1, c, acc[2]);
+        self.put(p + 1, c + 1, acc[3]);
+    }
+}
+
+impl<F: FnMut(usize, usize, i32)> Sink for F {
+    #[inline(always)]
+    fn put(&mut self, p: usize, c: usize, acc: i32) {
+        self(p, c, acc)
+    }
+}
+
+/// TFLite's int8 output stage: per-channel (or one per-tensor) multiplier and shift, output
+/// offset, activation clamp.
+#[derive(Clone, Copy)]
+pub struct Int8Output<'a> {
+    pub mult: &'a [i32],
+    pub shift: &'a [i32],
+    pub output_offset: i32,
+    pub act_min: i32,
+    pub act_max: i32,
+}
+
+impl Int8Output<'_> {
+    #[inline(always)]
+    pub fn apply(&self, c: usize, acc: i32) -> i8 {
+        let (mult, shift) = self.channel(c);
+        self.with(mult, shift, acc)
+    }
+    /// Channel `c`'s multiplier and shift.
+    #[inline(always)]
+    fn channel(&self, c: usize) -> (i32, i32) {
+        let i = if self.mult.len() > 1 { c } else { 0 };
+        (self.mult[i], self.shift[i])
+    }
+    #[inline(always)]
+    fn with(&self, mult: i32, shift: i32, acc: i32) -> i8 {
+        requantize(
+            acc,
+            mult,
+            shift,
+            self.output_offset,
+            self.act_min,
+            self.act_max,
+        )
+    }
+}
+
+/// Writes `out[p * channels + c]`: the accumulator plus `offsets[c]` (the bias, or the bias and
+/// the folded input offset), requantized. A struct, not a closure, so that the requantization
+/// is inlined at each of the block's output sites (a closure was called, 78 cycles an output).
+pub struct Requantized<'a, 'b> {
+    pub out: &'b mut [i8],
+    pub channels: usize,
+    pub offsets: Option<&'a [i32]>,
+    pub stage: Int8Output<'a>,
+}
+
+impl Sink for Requantized<'_, '_> {
+    /// Outputs of the edge blocks and of FULLY_CONNECTED: one copy of the requantization, called
+    /// (the firmware must fit the Artemis's 192 KB of flash).
+    #[inline(never)]
+    fn put(&mut self, p: usize, c: usize, acc: i32) {
+        let acc = acc.wrapping_add(self.offsets.map_or(0, |o| o[c]));
+        self.out[p * self.channels + c] = self.stage.apply(c, acc);
+    }
+}
+
+/// An element of a left-hand row.
+pub trait Lhs: Copy {
+    /// The type is `i8` (the 1 x 4 block has an int8 kernel only).
+    const INT8: bool;
+    /// Four consecutive row values as two words of int16 pairs: values (0, 2) and (1, 3).
+    fn quad<S: Simd>(q: &[Self; 4]) -> (u32, u32);
+    /// One value, for the last `depth % 4` of a row.
+    fn value(self) -> i32;
+    /// Two rows x two filter rows over `quads` quads: [`Simd::quads_2x2_s8`].
+    ///
+    /// # Safety
+    /// Each pointer valid for `4 * quads` values.
+    unsafe fn quads_2x2<S: Simd>(x: [*const Self; 2], f: [*const i8; 2], quads: usize) -> [i32; 4];
+}
+
+impl Lhs for i8 {
+    const INT8: bool = true;
+    #[inline(always)]
+    fn quad<S: Simd>(q: &[i8; 4]) -> (u32, u32) {
+        let w = u32::from_le_bytes([q[0] as u8, q[1] as u8, q[2] as u8, q[3] as u8]);
+        (S::sxtb16(w), S::sxtb16_ror8(w))
+    }
+    #[inline(always)]
+    fn value(self) -> i32 {
+        self as i32
+    }
+    #[inline(always)]
+    unsafe fn quads_2x2<S: Simd>(x: [*const i8; 2], f: [*const i8; 2], quads: usize) -> [i32; 4] {
+        // SAFETY: the caller's guarantee.
+        unsafe { S::quads_2x2_s8(x, f, quads, [0; 4]) }
+    }
+}
+
+/// `Σ_k rhs[c][k]` times `offset`, plus the bias: the part of a 1x1 CONV_2D's or
+/// FULLY_CONNECTED's output that does not depend on the input, so that the kernel can multiply
+/// raw int8 inputs (`Σ f (x + offset) = Σ f x + offset Σ f`, exact in wrapping integers).
+///
+/// It runs once at load: out of line, its sum a plain loop (`black_box` stops the compiler from
+/// unrolling and vectorizing it into a kilobyte of code, flash the Artemis does not have).
+#[inline(never)]
+pub fn row_offset(filter_row: &[u8], offset: i32, bias: i32) -> i32 {
+    let mut sum = 0i32;
+    for &f in filter_row {
+        sum = core::hint::black_box(sum.wrapping_add(f as i8 as i32));
+    }
+    bias.wrapping_add(sum.wrapping_mul(offset))
+}
+
+/// `P` x `C` outputs at once over the whole depth: the register block. `P` and `C` are 1, 2 or
+/// 4, so the loops below unroll into straight-line code with the accumulators in registers.
+/// Left-hand row `p` starts at `x[p * x_step]`, filter row `c` at `f[c * depth]`.
+///
+/// The 2 x 2 and int8 1 x 4 blocks run [`Simd`]'s loops (assembly on the Cortex-M cores, whose
+/// registers the compiler could not hold them in); the others, at the edges of the product, the
+/// portable loop below.
+#[inline(always)]
+fn block<S: Simd, T: Lhs, const P: usize, const C: usize>(
+    x: &[T],
+    x_step: usize,
+    f: &[i8],
+    depth: usize,
+) -> [[i32; C]; P] {
+    // Every row lies inside its slice: the pointer walk below reads nothing else.
+    assert!(P == 0 || (P - 1) * x_step + depth <= x.len());
+    assert!(C == 0 || C * depth <= f.len());
+    let quads = depth / 4;
+    let x0 = x.as_ptr();
+    let f0 = f.as_ptr();
+    let mut acc = [[0i32; C]; P];
+    if P == 2 && C == 2 {
+        // SAFETY: the asserts above: rows 0 and 1 of `x` and `f` hold `depth >= 4 * quads`
+        // values each.
+        let a = unsafe {
+            let (x1, f1) = (x0.add(x_step), f0.add(depth));
+            T::quads_2x2::<S>([x0, x1], [f0, f1], quads)
+        };
+        (acc[0][0], acc[0][1]) = (a[0], a[1]);
+        (acc[P - 1][0], acc[P - 1][C - 1]) = (a[2], a[3]);
+    } else if P == 1 && C == 4 && T::INT8 {
+        // SAFETY: as above, for one row of `x` (int8: `T::INT8`) and four of `f`.
+        let a = unsafe {
+            let f = [f0, f0.add(depth), f0.add(2 * depth), f0.add(3 * depth)];
+            S::quads_1x4_s8(x0.cast::<i8>(), f, quads, [0; 4])
+        };
+        acc[0][..].copy_from_slice(&a[..C]);
+    } else {
+        block_quads::<S, T, P, C>(x0, x_step, f0, depth, quads, &mut acc);
+    }
+    for k in quads * 4..depth {
+        for c in 0..C {
+            let fv = f[c * depth + k] as i32;
+            for p in 0..P {
+                acc[p][c] = acc[p][c].wrapping_add(fv * x[p * x_step + k].value());
+            }
+        }
+    }
+    acc
+}
+
+/// The quads of [`block`] in portable form, for the blocks other than 2 x 2.
+#[inline(always)]
+fn block_quads<S: Simd, T: Lhs, const P: usize, const C: usize>(
+    x0: *const T,
+    x_step: usize,
+    f0: *const i8,
+    depth: usize,
+    quads: usize,
+    acc: &mut [[i32; C]; P],
+) {
+    for k in 0..quads {
+        // SAFETY: 4k + 4 <= depth, and the asserts above put `depth` values of every row
+        // (at p * x_step and c * depth) inside `x` and `f`.
+        let (xq, fq): ([[T; 4]; P], [[i8; 4]; C]) = unsafe {
+            (
+                core::array::from_fn(|p| {
+                    x0.add(p * x_step + 4 * k).cast::<[T; 4]>().read_unaligned()
+                }),
+                core::array::from_fn(|c| {
+                    f0.add(c * depth + 4 * k).cast::<[i8; 4]>().read_unaligned()
+                }),
+            )
+        };
+        let xw: [(u32, u32); P] = core::array::from_fn(|p| T::quad::<S>(&xq[p]));
+        for c in 0..C {
+            let q = &fq[c];
+            let w = u32::from_le_bytes([q[0] as u8, q[1] as u8, q[2] as u8, q[3] as u8]);
+            let (f02, f13) = (S::sxtb16(w), S::sxtb16_ror8(w));
+            for p in 0..P {
+                acc[p][c] = S::smlad(f02, xw[p].0, acc[p][c]);
+                acc[p][c] = S::smlad(f13, xw[p].1, acc[p][c]);
+            }
+        }
+    }
+}
+
+/// Calls `sink.put(p, c, acc)` once for every left-hand row `p < pixels` (row `p` starts at
+/// `lhs[p * lhs_stride]`) and filter row `c < channels` (at `rhs[c * depth]`). Not inlined: one
+/// copy per left-hand type and sink serves every caller (flash is 192 KB on the Artemis).
+#[inline(never)]
+pub fn mat_mult<S: Simd, T: Lhs>(
+    lhs: &[T],
+    lhs_stride: usize,
+    pixels: usize,
+    rhs: &[i8],
+    depth: usize,
+    channels: usize,
+    sink: &mut impl Sink,
+) {
+    let x = |p: usize| &lhs[p * lhs_stride..];
+    let f = |c: usize| &rhs[c * depth..];
+    let mut c = 0;
+    if pixels == 1 {
+        // One pixel (FULLY_CONNECTED with one batch): four filter rows share each input word.
+        while c + 4 <= channels {
+            let [acc] = block::<S, T, 1, 4>(x(0), lhs_stride, f(c), depth);
+            for (i, &a) in acc.iter().enumerate() {
+                sink.put(0, c + i, a);
+            }
+            c += 4;
+        }
+    } else {
+        while c + 2 <= channels {
+            let mut p = 0;
+            while p + 2 <= pixels {
+                let [a0, a1] = block::<S, T, 2, 2>(x(p), lhs_stride, f(c), depth);
+                sink.put_2x2(p, c, [a0[0], a0[1], a1[0], a1[1]]);
+                p += 2;
+            }
+            // An odd last pixel, one channel at a time (the edges share the 1 x 1 block).
+            for p in p..pixels {
+                for c in c..c + 2 {
+                    let [[a]] = block::<S, T, 1, 1>(x(p), lhs_stride, f(c), depth);
+                    sink.put(p, c, a);
+                }
+            }
+            c += 2;
+        }
+    }
+    for c in c..channels {
+        for p in 0..pixels {
+            let [[a]] = block::<S, T, 1, 1>(x(p), lhs_stride, f(c), depth);
+            sink.put(p, c, a);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::dot::Emulated;
+    use super::*;
+    use std::vec::Vec;
+
+    /// xorshift64* bytes.
+    fn bytes(seed: &mut u64, n: usize) -> Vec<i8> {
+        (0..n)
+            .map(|_| {
+                *seed ^= *seed >> 12;
+                *seed ^= *seed << 25;
+                *seed ^= *seed >> 27;
+                (seed.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8 as i8
+            })
+            .collect()
+    }
+
+    /// Every (pixel, channel) output, as the sink sees them, with [`Emulated`] (the DSP
+    /// algorithm), checked equal to [`Scalar`](super::super::dot::Scalar)'s.
+    fn products<T: Lhs>(
+        lhs: &[T],
+        stride: usize,
+        pixels: usize,
+        rhs: &[i8],
+        depth: usize,
+        channels: usize,
+    ) -> Vec<i32> {
+        let mut out = std::vec![i32::MIN; pixels * channels];
+        let mut put = |p: usize, c: usize, acc: i32| {
+            assert_eq!(
+                out[p * channels + c],
+                i32::MIN,
+                "output ({p}, {c}) written twice"
+            );
+            out[p * channels + c] = acc;
+        };
+        mat_mult::<Emulated, T>(lhs, stride, pixels, rhs, depth, channels, &mut put);
+        let mut scalar = std::vec![0; pixels * channels];
+        let mut put = |p: usize, c: usize, acc: i32| scalar[p * channels + c] = acc;
+        mat_mult::<super::super::dot::Scalar, T>(
+            lhs, stride, pixels, rhs, depth, channels, &mut put,
+        );
+        assert_eq!(scalar, out, "the scalar blocked product differs");
+        out
+    }
+
+    #[test]
+    fn blocked_product_is_every_dot_product_once() {
+        let mut seed = 0x0005_eed0_fb10_c4ed;
+        for pixels in 1..=5 {
+            for channels in 1..=9 {
+                for depth in [1, 3, 4, 7, 8, 13, 64] {
+                    let stride = depth + pixels % 3;
+                    let lhs = bytes(&mut seed, pixels * stride);
+                    let rhs = bytes(&mut seed, channels * depth);
+                    let got = products(&lhs, stride, pixels, &rhs, depth, channels);
+                    for p in 0..pixels {
+                        for c in 0..channels {
+                            let (x, f) = (&lhs[p * stride..][..depth], &rhs[c * depth..][..depth]);
+                            let want: i32 =
+                                x.iter().zip(f).map(|(&x, &f)| x as i32 * f as i32).sum();
+                            let at = p * channels + c;
+                            assert_eq!(
+                                got[at], want,
+                                "int8 p {p} c {c} of {pixels}x{channels}x{depth}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn folded_offset_gives_the_offset_dot_product() {
+        let mut seed = 77;
+        for offset in [-127, -1, 0, 128] {
+            let (x, f) = (bytes(&mut seed, 37), bytes(&mut seed, 37));
+            let f_bytes: Vec<u8> = f.iter().map(|&v| v as u8).collect();
+            let raw: i32 = x.iter().zip(&f).map(|(&x, &f)| x as i32 * f as i32).sum();
+            assert_eq!(
+                raw + row_offset(&f_bytes, offset, 1234),
+                super::super::dot::offset_dot_reference(&x, &f, offset) + 1234
+            );
+        }
+    }
+}
