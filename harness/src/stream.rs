@@ -43,6 +43,15 @@ fn check_bytes(bytes: &[u8], len: u32, digest: u32) -> Result<&[u8], String> {
     Ok(bytes)
 }
 
+/// One `@op` record: an operator's cycles in the profiling run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpCycles {
+    pub index: u32,
+    /// TFLite `BuiltinOperator` code, as the firmware resolved it.
+    pub code: u32,
+    pub cycles: u64,
+}
+
 /// What the record stream of one benchmark run said.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Measurements {
@@ -50,6 +59,8 @@ pub struct Measurements {
     pub meta: Vec<(String, String)>,
     /// Cycles of each `@run`, in order.
     pub cycles: Vec<u64>,
+    /// `@op` records of the profiling run, in the order received.
+    pub ops: Vec<OpCycles>,
     /// `@output`: length and FNV-1a digest.
     pub output: Option<(u32, u32)>,
     /// Output bytes from `@data` records, assembled at their offsets.
@@ -129,6 +140,15 @@ impl Measurements {
             Record::Hello { board, .. } => self.board = Some(board.to_owned()),
             Record::Meta { key, value } => self.meta.push((key.to_owned(), value.to_owned())),
             Record::Run { cycles, .. } => self.cycles.push(cycles),
+            Record::Op {
+                index,
+                code,
+                cycles,
+            } => self.ops.push(OpCycles {
+                index,
+                code,
+                cycles,
+            }),
             Record::Output { len, digest } => self.output = Some((len, digest)),
             Record::Stack {
                 used_bytes,
@@ -201,6 +221,7 @@ mod tests {
         let m = &s.measurements;
         assert_eq!(m.board.as_deref(), Some("pico"));
         assert_eq!(m.cycles, [100, 101], "nothing after @done counts");
+        assert!(m.ops.is_empty());
         assert_eq!(m.output, Some((4, 1)));
         assert!(m.done && m.finished());
     }
@@ -230,6 +251,29 @@ mod tests {
         let mut s = RecordStream::new();
         s.feed(b"@data offset=4294967295 hex=01\n");
         assert!(s.measurements.malformed.is_some());
+    }
+
+    #[test]
+    fn op_records_are_kept_in_order_apart_from_the_timed_runs() {
+        let mut s = RecordStream::new();
+        s.feed(b"@mcubench 2 board=pico\n@run index=0 cycles=100\n@op index=0 code=3 cycles=60\n@op index=1 code=9 cycles=39\n@done\n");
+        let m = &s.measurements;
+        assert_eq!(m.cycles, [100]);
+        assert_eq!(
+            m.ops,
+            [
+                OpCycles {
+                    index: 0,
+                    code: 3,
+                    cycles: 60
+                },
+                OpCycles {
+                    index: 1,
+                    code: 9,
+                    cycles: 39
+                }
+            ]
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! @data offset=0 hex=7f80ff01       output bytes (in chunks), for the host's golden check
 //! @stack used=2048 size=32768       stack high-water mark (painted) and reserve, in bytes
 //! @arena used=51200 size=65536      engine arena bytes used and available
+//! @op index=0 code=3 cycles=81234   profiling run: cycles of operator 0 (BuiltinOperator 3)
 //! @sample index=3 len=10 fnv1a=0x..  accuracy mode: the output for the host's input 3
 //!                                   (its bytes follow in @data records)
 //! @done                             the benchmark finished
@@ -26,6 +27,15 @@
 //! @end                              no more inputs: finish the report
 //! ```
 //!
+//! After the timed runs (and outside the energy gate) a firmware may run one more inference
+//! operator by operator and report each operator's cycles in `@op` records, in execution order;
+//! that run is not a timed run, so the `@run` figures stay unperturbed.
+//!
+//! Versions: a new version only adds records. The host accepts every version from
+//! [`MIN_VERSION`] to [`VERSION`]; a host older than the firmware refuses its banner with
+//! [`ParseErrorKind::UnsupportedVersion`] rather than failing on the first record it does not
+//! know. Version 2 added `@op`.
+//!
 //! Any other line (boot banners, noise) is not a record and is skipped by [`parse_line`]. A line
 //! that starts with `@` but does not parse is a [`ParseError`] that quotes the raw line, so that
 //! firmware speaking a broken dialect is caught rather than silently ignored.
@@ -38,8 +48,11 @@ pub mod partition;
 
 use core::fmt;
 
-/// The protocol version this crate writes and accepts.
-pub const VERSION: u32 = 1;
+/// The protocol version this crate writes.
+pub const VERSION: u32 = 2;
+
+/// The oldest version this crate accepts: version 1 is version 2 without `@op`.
+pub const MIN_VERSION: u32 = 1;
 
 /// One report record. Strings borrow from the parsed line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +63,9 @@ pub enum Record<'a> {
     Meta { key: &'a str, value: &'a str },
     /// `@run index=<n> cycles=<c>`: one timed run (warm-up runs are not reported).
     Run { index: u32, cycles: u64 },
+    /// `@op index=<i> code=<builtin> cycles=<c>`: the cycles of operator `i` (TFLite
+    /// `BuiltinOperator` code `code`) in the profiling run after the timed runs.
+    Op { index: u32, code: u32, cycles: u64 },
     /// `@output len=<bytes> fnv1a=0x<hex>`: the output of the last run.
     Output { len: u32, digest: u32 },
     /// `@data offset=<n> hex=<hex>`: bytes of the output from `offset`, as lowercase hex
@@ -135,6 +151,11 @@ impl Record<'_> {
                 write!(w, "@meta {key}={value}")?;
             }
             Record::Run { index, cycles } => write!(w, "@run index={index} cycles={cycles}")?,
+            Record::Op {
+                index,
+                code,
+                cycles,
+            } => write!(w, "@op index={index} code={code} cycles={cycles}")?,
             Record::Output { len, digest } => write!(w, "@output len={len} fnv1a={digest:#010x}")?,
             Record::Data { offset, hex } => {
                 if hex.is_empty() || !hex.len().is_multiple_of(2) || !hex.bytes().all(is_lower_hex)
@@ -202,7 +223,7 @@ impl fmt::Display for ParseErrorKind {
             ParseErrorKind::UnsupportedVersion => {
                 write!(
                     f,
-                    "unsupported protocol version (this host speaks {VERSION})"
+                    "unsupported protocol version (this host speaks {MIN_VERSION} to {VERSION})"
                 )
             }
             ParseErrorKind::MissingField(name) => write!(f, "missing field `{name}`"),
@@ -261,7 +282,7 @@ pub fn parse_line(line: &[u8]) -> Result<Option<Record<'_>>, ParseError<'_>> {
                 .ok_or(err(ParseErrorKind::MissingField("version")))?
                 .parse()
                 .map_err(|_| err(ParseErrorKind::BadNumber("version")))?;
-            if version != VERSION {
+            if !(MIN_VERSION..=VERSION).contains(&version) {
                 return Err(err(ParseErrorKind::UnsupportedVersion));
             }
             let [board] = fields(words, ["board"]).map_err(err)?;
@@ -284,6 +305,15 @@ pub fn parse_line(line: &[u8]) -> Result<Option<Record<'_>>, ParseError<'_>> {
                 fields(rest.split_ascii_whitespace(), ["index", "cycles"]).map_err(err)?;
             Record::Run {
                 index: number(index, "index").map_err(err)?,
+                cycles: number(cycles, "cycles").map_err(err)?,
+            }
+        }
+        "op" => {
+            let [index, code, cycles] =
+                fields(rest.split_ascii_whitespace(), ["index", "code", "cycles"]).map_err(err)?;
+            Record::Op {
+                index: number(index, "index").map_err(err)?,
+                code: number(code, "code").map_err(err)?,
                 cycles: number(cycles, "cycles").map_err(err)?,
             }
         }

@@ -29,6 +29,7 @@ enum Owned {
     Hello(String),
     Meta(String, String),
     Run(u32, u64),
+    Op(u32, u32, u64),
     Output(u32, u32),
     Data(u32, String),
     Stack(u32, u32),
@@ -50,6 +51,11 @@ impl Owned {
             Owned::Meta(key, value) => Record::Meta { key, value },
             Owned::Run(index, cycles) => Record::Run {
                 index: *index,
+                cycles: *cycles,
+            },
+            Owned::Op(index, code, cycles) => Record::Op {
+                index: *index,
+                code: *code,
                 cycles: *cycles,
             },
             Owned::Output(len, digest) => Record::Output {
@@ -90,6 +96,7 @@ fn any_record() -> impl Strategy<Value = Owned> {
         )
             .prop_map(|(k, v)| Owned::Meta(k, v)),
         (any::<u32>(), any::<u64>()).prop_map(|(i, c)| Owned::Run(i, c)),
+        (any::<u32>(), any::<u32>(), any::<u64>()).prop_map(|(i, k, c)| Owned::Op(i, k, c)),
         (any::<u32>(), any::<u32>()).prop_map(|(l, d)| Owned::Output(l, d)),
         (any::<u32>(), proptest::collection::vec(any::<u8>(), 1..40))
             .prop_map(|(o, b)| Owned::Data(o, b.iter().map(|x| format!("{x:02x}")).collect())),
@@ -188,6 +195,29 @@ fn the_documented_example_parses() {
             },
         ),
         (
+            "@mcubench 2 board=pico",
+            Record::Hello {
+                version: 2,
+                board: "pico",
+            },
+        ),
+        (
+            "@op index=0 code=3 cycles=81234",
+            Record::Op {
+                index: 0,
+                code: 3,
+                cycles: 81234,
+            },
+        ),
+        (
+            "@op cycles=5 code=9 index=12",
+            Record::Op {
+                index: 12,
+                code: 9,
+                cycles: 5,
+            },
+        ),
+        (
             "@output len=10 fnv1a=0x811c9dc5",
             Record::Output {
                 len: 10,
@@ -241,8 +271,32 @@ fn malformed_records_are_rejected_with_the_raw_line() {
     let cases: &[(&[u8], ParseErrorKind)] = &[
         (b"@bogus 1", ParseErrorKind::UnknownTag),
         (
-            b"@mcubench 2 board=pico",
+            b"@mcubench 3 board=pico",
             ParseErrorKind::UnsupportedVersion,
+        ),
+        (
+            b"@mcubench 0 board=pico",
+            ParseErrorKind::UnsupportedVersion,
+        ),
+        (
+            b"@op index=0 cycles=5",
+            ParseErrorKind::MissingField("code"),
+        ),
+        (
+            b"@op index=0 code=3",
+            ParseErrorKind::MissingField("cycles"),
+        ),
+        (
+            b"@op index=0 code=-3 cycles=5",
+            ParseErrorKind::BadNumber("code"),
+        ),
+        (
+            b"@op index=0 code=3 cycles=5 cycles=6",
+            ParseErrorKind::UnexpectedField,
+        ),
+        (
+            b"@op index=0x1 code=3 cycles=5",
+            ParseErrorKind::BadNumber("index"),
         ),
         (
             b"@mcubench board=pico",
