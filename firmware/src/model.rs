@@ -66,6 +66,24 @@ impl<'m, 'a> ModelWorkload<'m, 'a> {
         self.interpreter.input_bytes_mut(0).unwrap_or(&mut [])
     }
 
+    /// The number of operators.
+    pub fn op_count(&self) -> usize {
+        self.interpreter.ops().len()
+    }
+
+    /// The `BuiltinOperator` code of operator `index` (in execution order).
+    pub fn op_code(&self, index: usize) -> u32 {
+        self.interpreter
+            .ops()
+            .get(index)
+            .map_or(u32::MAX, |op| op.code as u32)
+    }
+
+    /// Runs operator `index` alone: `prepare`, then every operator in order, is one inference.
+    pub fn run_op(&mut self, index: usize) -> Result<(), ModelError> {
+        Ok(self.interpreter.invoke_op(index)?)
+    }
+
     /// Arena bytes the model's plan uses.
     pub fn arena_bytes(&self) -> usize {
         self.interpreter.layout().total_bytes()
@@ -86,6 +104,9 @@ impl Workload for ModelWorkload<'_, '_> {
         Ok(())
     }
 
+    // One call for the timed runs and accuracy mode, so that the engine's operator loop is
+    // not inlined twice (the Artemis's firmware region has little room left).
+    #[inline(never)]
     fn run(&mut self) -> Result<(), ModelError> {
         Ok(self.interpreter.invoke()?)
     }
