@@ -12,9 +12,9 @@ use crate::accuracy::{Feed, TestSet};
 use crate::deploy::{Deployer, DeviceJob, End, Limits};
 use crate::model_file::AlignedModel;
 use crate::npy::{Array, Elem};
-use crate::results::{Energy, Flash, JobKey, JobResult, JobStatus, Latency, Ram};
+use crate::results::{Energy, Flash, JobKey, JobResult, JobStatus, Latency, OpProfile, Ram};
 use crate::size::FirmwareSize;
-use crate::stream::Measurements;
+use crate::stream::{Measurements, OpCycles};
 use crate::targets::Board;
 use crate::workloads::{ModelVariant, Workload};
 
@@ -63,6 +63,72 @@ pub struct PreparedJob {
     pub arena_needed: u64,
     /// Accuracy mode's test set, when on and the workload has labels.
     pub test: Option<Arc<TestSet>>,
+    /// The model's operators as the host's engine sees them, for the `@op` records.
+    pub ops: Vec<OpInfo>,
+}
+
+/// What the host knows of one operator: the firmware reports only its cycles and code.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpInfo {
+    /// TFLite `BuiltinOperator` code.
+    pub code: i32,
+    pub name: String,
+    pub output_shape: Vec<u32>,
+    pub macs: u64,
+}
+
+/// The operators of `model`, in execution order.
+pub fn op_infos(model: &Model) -> Result<Vec<OpInfo>, engine::Error> {
+    (0..model.operator_count())
+        .map(|i| {
+            let summary = engine::summary::op_summary(model, i)?;
+            let output_shape = match model.operator(i)?.output(0) {
+                Some(t) => model.tensor(t)?.shape.dims().to_vec(),
+                None => Vec::new(),
+            };
+            Ok(OpInfo {
+                code: summary.code,
+                name: summary.name.to_owned(),
+                output_shape,
+                macs: summary.macs,
+            })
+        })
+        .collect()
+}
+
+/// The firmware's `@op` records joined with the host's view of the operators: one per
+/// operator, in order, each with the code the host expects; else why not.
+pub fn op_profile(ops: &[OpInfo], measured: &[OpCycles]) -> Result<Vec<OpProfile>, String> {
+    if measured.is_empty() {
+        return Ok(Vec::new());
+    }
+    if measured.len() != ops.len() {
+        return Err(format!(
+            "the firmware profiled {} operators but the model has {}",
+            measured.len(),
+            ops.len()
+        ));
+    }
+    measured
+        .iter()
+        .zip(ops)
+        .enumerate()
+        .map(|(i, (m, op))| {
+            if m.index as usize != i || i64::from(m.code) != i64::from(op.code) {
+                return Err(format!(
+                    "@op index={} code={} is not operator {i} of the model ({}, code {})",
+                    m.index, m.code, op.name, op.code
+                ));
+            }
+            Ok(OpProfile {
+                index: m.index,
+                name: op.name.clone(),
+                output_shape: op.output_shape.clone(),
+                macs: op.macs,
+                cycles: m.cycles,
+            })
+        })
+        .collect()
 }
 
 /// Quantizes float32 input bytes for an int8 input tensor as TFLite's QUANTIZE kernel does
@@ -110,6 +176,7 @@ pub fn prepare(
     let bytes = model_file.bytes();
     let name = format!("{}/{}", workload.name, variant.variant);
     let model = Model::parse(&name, bytes).map_err(|e| e.to_string())?;
+    let ops = op_infos(&model).map_err(|e| e.to_string())?;
     let layout = Interpreter::arena_bytes(&model).map_err(|e| e.to_string())?;
     let arena_needed = (layout.total_bytes() + engine::ARENA_ALIGN) as u64;
     if arena_needed > u64::from(board.arena_bytes) {
@@ -172,6 +239,7 @@ pub fn prepare(
         output_type: output_info.dtype,
         arena_needed,
         test,
+        ops,
     })
 }
 
@@ -236,6 +304,7 @@ pub fn execute(
         energy: None,
         correct: None,
         accuracy: None,
+        ops: Vec::new(),
         attempts: 1,
         duration_s: 0.0,
     };
@@ -278,6 +347,7 @@ pub fn execute(
             // A wrong output is a correctness failure; bytes lost on the way are not.
             Ok(out) => check_output(out, &job.expected, job.output_type)
                 .inspect_err(|_| result.correct = Some(false))
+                .and_then(|()| op_profile(&job.ops, &m.ops).map(|ops| result.ops = ops))
                 .and_then(|()| match &job.test {
                     Some(test) => test
                         .evaluate(&m.samples)
@@ -303,6 +373,7 @@ pub fn execute(
         // A failed job is never a number in a table.
         result.latency = None;
         result.energy = None;
+        result.ops.clear();
     }
     (result, run.stream.log, transient)
 }
@@ -348,5 +419,54 @@ fn fill_measurements(
                 board.energy.voltage_v, board.energy.source
             ),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(code: i32, name: &str) -> OpInfo {
+        OpInfo {
+            code,
+            name: name.into(),
+            output_shape: vec![1, 10],
+            macs: 640,
+        }
+    }
+
+    fn cycles(index: u32, code: u32, cycles: u64) -> OpCycles {
+        OpCycles {
+            index,
+            code,
+            cycles,
+        }
+    }
+
+    #[test]
+    fn op_records_are_joined_with_the_models_operators_or_refused() {
+        let model = [op(3, "CONV_2D"), op(25, "SOFTMAX")];
+        let ops = op_profile(&model, &[cycles(0, 3, 900), cycles(1, 25, 100)]).unwrap();
+        assert_eq!(
+            ops[1],
+            OpProfile {
+                index: 1,
+                name: "SOFTMAX".into(),
+                output_shape: vec![1, 10],
+                macs: 640,
+                cycles: 100,
+            }
+        );
+        // A firmware that does not profile (protocol 1) gives no profile, and no error.
+        assert_eq!(op_profile(&model, &[]), Ok(Vec::new()));
+        assert_eq!(
+            op_profile(&model, &[cycles(0, 3, 900)]).unwrap_err(),
+            "the firmware profiled 1 operators but the model has 2"
+        );
+        assert_eq!(
+            op_profile(&model, &[cycles(0, 3, 900), cycles(1, 9, 100)]).unwrap_err(),
+            "@op index=1 code=9 is not operator 1 of the model (SOFTMAX, code 25)"
+        );
+        assert!(op_profile(&model, &[cycles(1, 25, 1), cycles(0, 3, 1)]).is_err());
     }
 }

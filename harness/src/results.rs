@@ -192,6 +192,22 @@ pub struct Accuracy {
     pub samples: u32,
 }
 
+/// One operator of the firmware's profiling run (`@op`): its cycles, with what the host's
+/// engine says of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpProfile {
+    /// Position in execution order.
+    pub index: u32,
+    /// The TFLite operator ("CONV_2D").
+    pub name: String,
+    /// Shape of its output tensor.
+    pub output_shape: Vec<u32>,
+    pub macs: u64,
+    /// Cycles of this operator in one inference (the profiling run, after the timed runs).
+    pub cycles: u64,
+}
+
 /// One line of results.jsonl.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -213,6 +229,10 @@ pub struct JobResult {
     /// The output matched the golden output.
     pub correct: Option<bool>,
     pub accuracy: Option<Accuracy>,
+    /// Cycles of each operator of one inference, in execution order; empty for a failed job,
+    /// a firmware that does not profile, or results stored before mcubench recorded them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ops: Vec<OpProfile>,
     pub attempts: u32,
     pub duration_s: f64,
 }

@@ -5,6 +5,7 @@ mod common;
 use mcubench::cmd::report::{write_report, write_report_with};
 use mcubench::report::charts::ChartOptions;
 use mcubench::report::tables;
+use mcubench::results::Variant;
 
 #[test]
 fn tables_cover_every_workload_and_metric() {
@@ -25,6 +26,27 @@ fn tables_cover_every_workload_and_metric() {
             "summary"
         ]
     );
+}
+
+#[test]
+fn a_profiled_job_gets_a_table_of_its_operators() {
+    let mut results = common::matrix();
+    let job = results
+        .iter_mut()
+        .find(|r| r.key.board == "pico" && r.key.workload == "kws" && r.key.variant == Variant::Fiq)
+        .unwrap();
+    job.ops = common::ops(job.latency.as_ref().unwrap().cycles_min);
+    let all = tables(&results);
+    let ids: Vec<&str> = all.iter().map(|t| t.id.as_str()).collect();
+    // After the workload's other tables, one per profiled job; none for the others.
+    assert_eq!(
+        &ids[ids.len() - 3..],
+        ["kws_energy", "kws_ops_pico_fiq", "summary"]
+    );
+    let table = &all[ids.len() - 2];
+    check_latex(&table.to_latex(), table.header.len());
+    assert_eq!(table.rows.len(), 5);
+    insta::assert_snapshot!("operator_table", table.to_markdown());
 }
 
 #[test]

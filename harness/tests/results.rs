@@ -75,6 +75,29 @@ fn results_survive_a_torn_write_and_name_a_corrupted_line() {
 }
 
 #[test]
+fn operator_cycles_are_stored_and_lines_without_them_still_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = RunDir::create(&dir.path().join("run"), &manifest()).unwrap();
+    let mut profiled = job("pico", "kws", Variant::Fiq, &[1000]);
+    profiled.ops = common::ops(1000);
+    let plain = job("pico", "kws", Variant::Qat, &[1000]);
+    run.append(&profiled).unwrap();
+    run.append(&plain).unwrap();
+    assert_eq!(run.results().unwrap(), vec![profiled, plain.clone()]);
+    let text = std::fs::read_to_string(dir.path().join("run").join(RunDir::RESULTS)).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].contains(r#""ops":[{"index":0,"name":"CONV_2D","output_shape":[1,16,16,8],"macs":294912,"cycles":500}"#),
+        "{}",
+        lines[0]
+    );
+    // A job without a profile writes no `ops` field: lines stay as mcubench wrote them before.
+    assert!(!lines[1].contains("ops"), "{}", lines[1]);
+    let old: mcubench::results::JobResult = serde_json::from_str(lines[1]).unwrap();
+    assert_eq!(old, plain);
+}
+
+#[test]
 fn a_missing_run_directory_is_a_clear_error() {
     let err = RunDir::open(std::path::Path::new("/nonexistent/run")).unwrap_err();
     assert!(err.to_string().contains("no such run directory"), "{err}");

@@ -213,11 +213,101 @@ pub fn tables(results: &[JobResult]) -> Vec<Table> {
         if wr.iter().any(|r| r.accuracy.is_some()) {
             out.push(accuracy_table(results, &axes, w));
         }
+        for &b in &axes.boards {
+            for v in variants_of(results, w) {
+                out.extend(find(results, b, w, v).and_then(operator_table));
+            }
+        }
     }
     if axes.workloads.len() > 1 || !results.is_empty() {
         out.push(summary_table(results, &axes));
     }
     out
+}
+
+/// Where one job's inference goes: each operator's cycles in the firmware's profiling run,
+/// with its output shape and MACs from the host's engine. None when the job has no profile.
+fn operator_table(r: &JobResult) -> Option<Table> {
+    if r.ops.is_empty() || r.status != JobStatus::Ok {
+        return None;
+    }
+    let total: u64 = r.ops.iter().map(|o| o.cycles).sum();
+    let rows = r
+        .ops
+        .iter()
+        .map(|o| {
+            let shape = o
+                .output_shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("x");
+            vec![
+                o.index.to_string(),
+                o.name.clone(),
+                shape,
+                o.macs.to_string(),
+                o.cycles.to_string(),
+                if o.macs > 0 {
+                    format!("{:.2}", o.cycles as f64 / o.macs as f64)
+                } else {
+                    "–".into()
+                },
+                format!("{:.1}", share_pct(o.cycles, total)),
+            ]
+        })
+        .collect();
+    let macs: u64 = r.ops.iter().map(|o| o.macs).sum();
+    let mut notes = vec![format!(
+        "One inference run operator by operator after the timed runs: {total} cycles in all ({} cycles/MAC over {macs} MACs){}.",
+        if macs > 0 { format!("{:.2}", total as f64 / macs as f64) } else { "–".into() },
+        r.latency.as_ref().map_or(String::new(), |l| format!(
+            ", {:.1} % of the median timed run ({:.0} cycles)",
+            share_pct(total, l.cycles_median as u64),
+            l.cycles_median
+        ))
+    )];
+    if let Some(model) = &r.cycle_model {
+        notes.push(format!(
+            "Emulated on mcubench virtual boards (cycle model {model})."
+        ));
+    }
+    Some(Table {
+        id: format!(
+            "{}_ops_{}_{}",
+            file_stem(&r.key.workload),
+            file_stem(&r.key.board),
+            r.key.variant
+        ),
+        caption: format!(
+            "{} {} on {}: cycles per operator",
+            r.key.workload,
+            r.key.variant.label(),
+            r.key.board
+        ),
+        header: [
+            "#",
+            "operator",
+            "output shape",
+            "MACs",
+            "cycles",
+            "cycles/MAC",
+            "share %",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows,
+        notes,
+    })
+}
+
+/// `part` as a percentage of `whole` (0 for an empty whole).
+fn share_pct(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / whole as f64
+    }
 }
 
 /// Accuracy before (host) and after (device) deployment side by side, like the survey's Table 1.

@@ -3,7 +3,8 @@
 #![allow(dead_code)]
 
 use mcubench::results::{
-    Accuracy, Energy, Flash, JobKey, JobResult, JobStatus, Latency, Manifest, Ram, Variant,
+    Accuracy, Energy, Flash, JobKey, JobResult, JobStatus, Latency, Manifest, OpProfile, Ram,
+    Variant,
 };
 
 pub fn job(board: &str, workload: &str, variant: Variant, cycles: &[u64]) -> JobResult {
@@ -40,9 +41,33 @@ pub fn job(board: &str, workload: &str, variant: Variant, cycles: &[u64]) -> Job
         }),
         correct: Some(true),
         accuracy: None,
+        ops: Vec::new(),
         attempts: 1,
         duration_s: 1.5,
     }
+}
+
+/// The profile of a small CNN (conv, depthwise, pool, dense, softmax) whose operators' cycles
+/// sum to `total`, split 50/25/5/15/5 %.
+pub fn ops(total: u64) -> Vec<OpProfile> {
+    let layers: [(&str, &[u32], u64, u64); 5] = [
+        ("CONV_2D", &[1, 16, 16, 8], 294_912, 50),
+        ("DEPTHWISE_CONV_2D", &[1, 16, 16, 8], 18_432, 25),
+        ("AVERAGE_POOL_2D", &[1, 1, 1, 8], 0, 5),
+        ("FULLY_CONNECTED", &[1, 10], 80, 15),
+        ("SOFTMAX", &[1, 10], 0, 5),
+    ];
+    layers
+        .iter()
+        .enumerate()
+        .map(|(i, (name, shape, macs, pct))| OpProfile {
+            index: i as u32,
+            name: (*name).into(),
+            output_shape: shape.to_vec(),
+            macs: *macs,
+            cycles: total * pct / 100,
+        })
+        .collect()
 }
 
 pub fn manifest() -> Manifest {
