@@ -163,9 +163,81 @@ pub fn requantize(
     v.clamp(min, max) as i8
 }
 
+/// [`requantize`]'s constants for one channel, unpacked once (shifts clamped, the rounding mask
+/// and threshold of [`rounding_divide_by_pot`]), for a multiplier that is not `i32::MIN`: every
+/// positive scale's ([`quantize_multiplier`] gives 0 or 2^30..2^31-1; the weighted operators refuse
+/// negative scales at load). Then `SaturatingRoundingDoublingHighMul` cannot saturate and
+/// [`Requant::apply`] skips that test: the same result in fewer instructions.
+#[derive(Clone, Copy, Debug)]
+pub struct Requant {
+    mult: i32,
+    left: u32,
+    right: u32,
+    mask: i32,
+    half: i32,
+}
+
+impl Requant {
+    #[inline(always)]
+    pub fn new(mult: i32, shift: i32) -> Requant {
+        let right = (-shift).clamp(0, 31) as u32;
+        let mask = ((1i64 << right) - 1) as i32;
+        Requant {
+            mult,
+            left: shift.clamp(0, 31) as u32,
+            right,
+            mask,
+            half: mask >> 1,
+        }
+    }
+
+    /// `requantize(acc, mult, shift, output_offset, min, max)`.
+    #[inline(always)]
+    pub fn apply(self, acc: i32, output_offset: i32, min: i32, max: i32) -> i8 {
+        debug_assert!(self.mult != i32::MIN);
+        let x = acc.wrapping_shl(self.left);
+        let high = ((widening_mul(x, self.mult) + (1 << 30)) >> 31) as i32;
+        let threshold = self.half + (high < 0) as i32;
+        let q = (high >> self.right) + ((high & self.mask) > threshold) as i32;
+        q.wrapping_add(output_offset).clamp(min, max) as i8
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unpacked_requantization_is_requantize() {
+        let mut seed = 0x1234_5678_9abc_def1u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut mults = std::vec![0, 1 << 30, i32::MAX, 1_518_500_250];
+        let mut accs = std::vec![0, 1, -1, i32::MAX, i32::MIN, 1 << 30, -(1 << 30)];
+        for _ in 0..200 {
+            mults.push((1 << 30) + (next() % (1 << 30)) as i32);
+            accs.push(next() as i32);
+            accs.push((next() as i32) >> (next() % 31));
+        }
+        for &m in &mults {
+            for shift in -33..=33 {
+                let r = Requant::new(m, shift);
+                for &a in &accs {
+                    for (off, min, max) in [(0, -128, 127), (-5, -128, 127), (17, -3, 100)] {
+                        assert_eq!(
+                            r.apply(a, off, min, max),
+                            requantize(a, m, shift, off, min, max),
+                            "acc {a} mult {m} shift {shift}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn rounding_divide_rounds_half_away_from_zero() {

@@ -125,6 +125,25 @@ pub(crate) fn check_scales(
     Ok(())
 }
 
+/// int8 weighted operators: no scale of the input, filter (any channel) or output is negative, so
+/// that every requantization multiplier is 0 or positive ([`crate::quant::Requant`]). TFLite's
+/// converters write positive scales; a negative one is a damaged model.
+pub(crate) fn check_int8_scales(
+    p: &Prep<'_, '_>,
+    input: &TensorInfo<'_>,
+    filter: &TensorInfo<'_>,
+    output: &TensorInfo<'_>,
+    channels: usize,
+) -> Result<(), Error> {
+    let negative = input.scale < 0.0
+        || output.scale < 0.0
+        || (0..channels.max(1)).any(|c| filter.scale_at(c) < 0.0);
+    if negative {
+        return Err(p.invalid("a quantization scale of the input, filter or output is negative"));
+    }
+    Ok(())
+}
+
 /// Pushes TFLite's per-channel requantization constants (`PopulateConvolutionQuantizationParams`):
 /// effective scale = input_scale * filter_scale[c] / output_scale, in double.
 pub(crate) fn push_multipliers(
@@ -186,6 +205,7 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, E
     let mode = match weighted_kernel(p, &input, &filter, &output, bias.as_ref(), unsupported)? {
         Weighted::Int8 => {
             check_scales(p, &filter, out_c)?;
+            check_int8_scales(p, &input, &filter, &output, out_c)?;
             let (act_min, act_max) = act.range_i8(output.scale, output.zero_point);
             let at = push_multipliers(pool, &input, &filter, &output, out_c);
             let input_offset = -input.zero_point;

@@ -2,13 +2,15 @@
 //! float32 (`reference_ops::DepthwiseConv`) and hybrid (desktop TFLite depthwise_conv.cc
 //! `EvalHybridPerChannel` with `reference_integer_ops::DepthwiseConvHybridPerChannel`).
 
-use super::conv2d::{check_scales, filter_dims, push_multipliers};
+use super::conv2d::{check_int8_scales, check_scales, filter_dims, push_multipliers};
+use super::dot::Native;
+use super::matmul::Int8Output;
 use super::{
     clamp_f32, hybrid, push_channel_scales, tap_range, weighted_kernel, Constants, OpKind, Prep,
     Prepared, TensorId, Weighted, Window, NO_TENSOR,
 };
 use crate::error::Error;
-use crate::quant::requantize;
+use crate::quant::Requant;
 
 #[derive(Clone, Copy, Debug)]
 pub struct DepthwiseConv2d {
@@ -77,6 +79,7 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, E
     let mode = match weighted_kernel(p, &input, &filter, &output, bias.as_ref(), unsupported)? {
         Weighted::Int8 => {
             check_scales(p, &filter, out_c)?;
+            check_int8_scales(p, &input, &filter, &output, out_c)?;
             let (act_min, act_max) = act.range_i8(output.scale, output.zero_point);
             let at = push_multipliers(pool, &input, &filter, &output, out_c);
             scratch_bytes = out_c * 4;
@@ -150,11 +153,27 @@ impl DepthwiseConv2d {
                 let out = ctx.out_i8();
                 let (acc_bytes, rest) = ctx.scratch().split_at_mut(c * 4);
                 let acc = accumulators(acc_bytes, c)?;
-                let filter = if dm == 1 {
-                    filter_in_ram(filter, rest)?
-                } else {
-                    filter
+                let stage = Int8Output {
+                    mult,
+                    shift,
+                    output_offset,
+                    act_min,
+                    act_max,
                 };
+                if dm == 1 {
+                    let filter = filter_in_ram(filter, rest)?;
+                    depthwise_int8_dm1::<Native>(
+                        &self.w,
+                        input,
+                        filter,
+                        bias,
+                        input_offset,
+                        stage,
+                        acc,
+                        out,
+                    );
+                    return Ok(());
+                }
                 window_loop(
                     &self.w,
                     dm,
@@ -164,20 +183,10 @@ impl DepthwiseConv2d {
                     acc,
                     out,
                     |acc, out| {
-                        // Zipped, so that the loop runs without bounds checks or reloads; one
-                        // loop for both bias cases (flash).
                         let bias = bias.unwrap_or(&[]);
-                        let params = acc.iter().zip(mult).zip(shift).enumerate();
-                        for (o, (c, ((&a, &m), &s))) in out.iter_mut().zip(params) {
+                        for (c, (o, &a)) in out.iter_mut().zip(acc.iter()).enumerate() {
                             let b = bias.get(c).copied().unwrap_or(0);
-                            *o = requantize(
-                                a.wrapping_add(b),
-                                m,
-                                s,
-                                output_offset,
-                                act_min,
-                                act_max,
-                            );
+                            *o = stage.apply(c, a.wrapping_add(b));
                         }
                     },
                 );
@@ -280,6 +289,7 @@ fn window_loop<T>(
     let (in_h, in_w, in_c) = (w.in_h as usize, w.in_w as usize, w.in_c as usize);
     let (k_w, out_c) = (w.k_w as usize, w.out_c as usize);
     let acc = &mut acc[..out_c];
+    let mut list = [[0u32; 2]; MAX_LISTED_TAPS];
     let mut o = 0;
     for b in 0..w.batches as usize {
         for oy in 0..w.out_h as isize {
@@ -301,7 +311,6 @@ fn window_loop<T>(
                 });
                 if dm == 1 {
                     // The taps' byte offsets once into a list, walked for every four channels.
-                    let mut list = [[0u32; 2]; MAX_LISTED_TAPS];
                     let mut n = 0;
                     for (slot, (i, f)) in list.iter_mut().zip(taps.clone()) {
                         *slot = [i as u32, f as u32];
@@ -326,6 +335,110 @@ fn window_loop<T>(
                 }
                 finish(acc, &mut out[o..o + out_c]);
                 o += out_c;
+            }
+        }
+    }
+}
+
+/// int8 with depth multiplier 1: per output pixel its in-image taps listed once, then four
+/// channels at a time over them ([`Simd::depthwise_quad`](super::dot::Simd::depthwise_quad),
+/// accumulators in registers, starting from the bias), each four outputs requantized as soon as
+/// they are summed. The channels past the last multiple of four, and windows of more than
+/// [`MAX_LISTED_TAPS`] taps, take the reference loop over `acc`.
+#[allow(clippy::too_many_arguments)]
+fn depthwise_int8_dm1<S: super::dot::Simd>(
+    w: &Window,
+    input: &[i8],
+    filter: &[i8],
+    bias: Option<&[i32]>,
+    input_offset: i32,
+    stage: Int8Output<'_>,
+    acc: &mut [i32],
+    out: &mut [i8],
+) {
+    let (in_h, in_w, c) = (w.in_h as usize, w.in_w as usize, w.in_c as usize);
+    let k_w = w.k_w as usize;
+    let (dil_h, dil_w) = (w.dil_h as usize, w.dil_w as usize);
+    let c4 = c - c % 4;
+    let acc = &mut acc[..c];
+    let offset_pair = (input_offset as u16 as u32) * 0x0001_0001;
+    let bias_at = |ch: usize| bias.map_or(0, |b| b[ch]);
+    let mut list = [[0u32; 2]; MAX_LISTED_TAPS];
+    // Per channel (TFLite Micro's depthwise multipliers are per channel; per-tensor ones were
+    // repeated for every channel at load).
+    let (mult, shift) = (&stage.mult[..c], &stage.shift[..c]);
+    let (output_offset, act_min, act_max) = (stage.output_offset, stage.act_min, stage.act_max);
+    let mut o = 0;
+    for b in 0..w.batches as usize {
+        for oy in 0..w.out_h as isize {
+            let y0 = oy * w.stride_h as isize - w.pad_h as isize;
+            let (fy0, fy1) = tap_range(y0, in_h, w.k_h as usize, dil_h);
+            for ox in 0..w.out_w as isize {
+                let x0 = ox * w.stride_w as isize - w.pad_w as isize;
+                let (fx0, fx1) = tap_range(x0, in_w, k_w, dil_w);
+                let taps = (fy0..fy1).flat_map(move |fy| {
+                    let y = (y0 + (dil_h * fy) as isize) as usize;
+                    (fx0..fx1).map(move |fx| {
+                        let x = (x0 + (dil_w * fx) as isize) as usize;
+                        (((b * in_h + y) * in_w + x) * c, (fy * k_w + fx) * c)
+                    })
+                });
+                let out = &mut out[o..o + c];
+                o += c;
+                let n = (fy1 - fy0) * (fx1 - fx0);
+                if n > MAX_LISTED_TAPS {
+                    for (ch, a) in acc.iter_mut().enumerate() {
+                        *a = bias_at(ch);
+                    }
+                    pixel_reference(taps, input, filter, input_offset, acc);
+                    for (ch, (y, &a)) in out.iter_mut().zip(acc.iter()).enumerate() {
+                        *y = stage.apply(ch, a);
+                    }
+                    continue;
+                }
+                for (slot, (i, f)) in list.iter_mut().zip(taps) {
+                    *slot = [i as u32, f as u32];
+                }
+                let list = &list[..n];
+                // Every tap's channels lie inside the slices: the pointer reads below stay in
+                // them.
+                assert!(
+                    list.iter()
+                        .all(|&[i, f]| i as usize + c <= input.len()
+                            && f as usize + c <= filter.len())
+                );
+                for q in (0..c4).step_by(4) {
+                    let init = [bias_at(q), bias_at(q + 1), bias_at(q + 2), bias_at(q + 3)];
+                    // SAFETY: q + 4 <= c, and the assert above.
+                    let sums = unsafe {
+                        S::depthwise_quad(
+                            list,
+                            input.as_ptr().add(q),
+                            filter.as_ptr().add(q),
+                            offset_pair,
+                            init,
+                        )
+                    };
+                    let (m, sh) = (&mult[q..q + 4], &shift[q..q + 4]);
+                    // Multipliers are never i32::MIN: negative scales are refused at load.
+                    let y: [i8; 4] = core::array::from_fn(|i| {
+                        Requant::new(m[i], sh[i]).apply(sums[i], output_offset, act_min, act_max)
+                    });
+                    out[q..q + 4].copy_from_slice(&y);
+                }
+                if c4 < c {
+                    let rest = &mut acc[c4..];
+                    for (i, a) in rest.iter_mut().enumerate() {
+                        *a = bias_at(c4 + i);
+                    }
+                    for &[i, f] in list {
+                        let (i, f) = (i as usize, f as usize);
+                        tap_reference(&input[i + c4..], &filter[f + c4..], input_offset, rest);
+                    }
+                    for (i, (y, &a)) in out[c4..].iter_mut().zip(rest.iter()).enumerate() {
+                        *y = stage.apply(c4 + i, a);
+                    }
+                }
             }
         }
     }
@@ -479,6 +592,136 @@ mod tests {
                 (seed.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8 as i8
             })
             .collect()
+    }
+
+    /// `DepthwiseConvPerChannel` with depth multiplier 1 written out as the reference does it.
+    #[allow(clippy::too_many_arguments)]
+    fn reference_dm1(
+        w: &Window,
+        input: &[i8],
+        filter: &[i8],
+        bias: Option<&[i32]>,
+        offset: i32,
+        stage: &Int8Output<'_>,
+    ) -> std::vec::Vec<i8> {
+        let (ih, iw, c) = (w.in_h as isize, w.in_w as isize, w.in_c as usize);
+        let mut out = std::vec::Vec::new();
+        for b in 0..w.batches as isize {
+            for oy in 0..w.out_h as isize {
+                for ox in 0..w.out_w as isize {
+                    for ch in 0..c {
+                        let mut acc = 0i32;
+                        for fy in 0..w.k_h as isize {
+                            for fx in 0..w.k_w as isize {
+                                let y = oy * w.stride_h as isize - w.pad_h as isize
+                                    + fy * w.dil_h as isize;
+                                let x = ox * w.stride_w as isize - w.pad_w as isize
+                                    + fx * w.dil_w as isize;
+                                if y < 0 || y >= ih || x < 0 || x >= iw {
+                                    continue;
+                                }
+                                let xv = input[(((b * ih + y) * iw + x) as usize) * c + ch];
+                                let fv = filter[(fy * w.k_w as isize + fx) as usize * c + ch];
+                                acc += fv as i32 * (xv as i32 + offset);
+                            }
+                        }
+                        acc += bias.map_or(0, |b| b[ch]);
+                        out.push(stage.apply(ch, acc));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn int8_depth_multiplier_1_is_bit_exact_with_the_reference() {
+        let mut seed = 0x00de_971c_5eed_0001;
+        let mut cases = 0;
+        for c in [1usize, 3, 4, 5, 8, 13] {
+            for (k_h, k_w) in [(3usize, 3usize), (1, 1), (5, 2), (8, 8)] {
+                for (stride, dil, pad) in [(1u16, 1u16, 1u16), (2, 1, 0), (1, 2, 2), (2, 1, 3)] {
+                    let (in_h, in_w) = (7usize, 6usize);
+                    let span = |k: usize| (k - 1) * dil as usize + 1;
+                    let out_dim = |n: usize, k: usize| {
+                        (n + 2 * pad as usize).saturating_sub(span(k)) / stride as usize + 1
+                    };
+                    if in_h + 2 * (pad as usize) < span(k_h)
+                        || in_w + 2 * (pad as usize) < span(k_w)
+                    {
+                        continue;
+                    }
+                    let w = Window {
+                        batches: 2,
+                        in_h: in_h as u16,
+                        in_w: in_w as u16,
+                        in_c: c as u16,
+                        out_h: out_dim(in_h, k_h) as u16,
+                        out_w: out_dim(in_w, k_w) as u16,
+                        out_c: c as u16,
+                        k_h: k_h as u16,
+                        k_w: k_w as u16,
+                        stride_h: stride,
+                        stride_w: stride,
+                        dil_h: dil,
+                        dil_w: dil,
+                        pad_h: pad,
+                        pad_w: pad,
+                    };
+                    let input = bytes(&mut seed, 2 * in_h * in_w * c);
+                    let filter = bytes(&mut seed, k_h * k_w * c);
+                    let bias: std::vec::Vec<i32> = bytes(&mut seed, c)
+                        .iter()
+                        .map(|&v| v as i32 * 517)
+                        .collect();
+                    let mult: std::vec::Vec<i32> = (0..c as i32)
+                        .map(|i| {
+                            if i == 2 {
+                                i32::MAX
+                            } else {
+                                (1 << 30) + i * 7_654_321
+                            }
+                        })
+                        .collect();
+                    let shift: std::vec::Vec<i32> = (0..c as i32).map(|i| -(i % 9) - 2).collect();
+                    for offset in [-128, 0, 5, 127] {
+                        for bias in [Some(&bias[..]), None] {
+                            let stage = Int8Output {
+                                mult: &mult,
+                                shift: &shift,
+                                output_offset: -3,
+                                act_min: -120,
+                                act_max: 110,
+                            };
+                            let want = reference_dm1(&w, &input, &filter, bias, offset, &stage);
+                            let pixels = 2 * w.out_h as usize * w.out_w as usize;
+                            for path in 0..2 {
+                                let mut got = std::vec![0i8; pixels * c];
+                                let mut acc = std::vec![0i32; c];
+                                let args = (&w, &input[..], &filter[..], bias, offset, stage);
+                                if path == 0 {
+                                    depthwise_int8_dm1::<Emulated>(
+                                        args.0, args.1, args.2, args.3, args.4, args.5, &mut acc,
+                                        &mut got,
+                                    );
+                                } else {
+                                    depthwise_int8_dm1::<super::super::dot::Scalar>(
+                                        args.0, args.1, args.2, args.3, args.4, args.5, &mut acc,
+                                        &mut got,
+                                    );
+                                }
+                                assert_eq!(
+                                    got, want,
+                                    "path {path}: c {c} k {k_h}x{k_w} stride {stride} dil {dil} pad {pad} offset {offset}"
+                                );
+                                cases += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(cases > 500, "{cases} cases");
     }
 
     #[test]

@@ -284,6 +284,32 @@ impl Simd for Scalar {
     fn smlatt(a: u32, b: u32, acc: i32) -> i32 {
         Emulated::smlatt(a, b, acc)
     }
+    /// Byte by byte: LDRSB, ADD, MULS, ADD per MAC, the four accumulators in registers.
+    #[inline(always)]
+    unsafe fn depthwise_quad(
+        taps: &[[u32; 2]],
+        x: *const i8,
+        f: *const i8,
+        offset_pair: u32,
+        acc: [i32; 4],
+    ) -> [i32; 4] {
+        let offset = offset_pair as u16 as i16 as i32;
+        let [mut a0, mut a1, mut a2, mut a3] = acc;
+        for &[i, j] in taps {
+            // SAFETY: the caller's guarantee: 4 bytes at each tap's offsets.
+            let (xs, fs) = unsafe {
+                (
+                    x.add(i as usize).cast::<[i8; 4]>().read_unaligned(),
+                    f.add(j as usize).cast::<[i8; 4]>().read_unaligned(),
+                )
+            };
+            a0 = a0.wrapping_add(fs[0] as i32 * (xs[0] as i32 + offset));
+            a1 = a1.wrapping_add(fs[1] as i32 * (xs[1] as i32 + offset));
+            a2 = a2.wrapping_add(fs[2] as i32 * (xs[2] as i32 + offset));
+            a3 = a3.wrapping_add(fs[3] as i32 * (xs[3] as i32 + offset));
+        }
+        [a0, a1, a2, a3]
+    }
     /// On the Cortex-M0+ (Armv6-M), assembly: the compiler kept the accumulators on the stack
     /// (eight low registers). Here they live in high registers (ADD reaches them), the four
     /// rows and the index in low registers (LDRSB takes only a register offset), MULS

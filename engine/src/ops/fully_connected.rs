@@ -3,7 +3,7 @@
 //! fully_connected.cc `EvalHybridDense`: per-batch symmetric or asymmetric input quantization,
 //! per-tensor or per-channel weights).
 
-use super::conv2d::{check_scales, push_multipliers, push_row_offsets};
+use super::conv2d::{check_int8_scales, check_scales, push_multipliers, push_row_offsets};
 use super::dot::Native;
 use super::{
     clamp_f32, hybrid, matmul, push_channel_scales, weighted_kernel, Constants, OpKind, Prep,
@@ -88,6 +88,7 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, E
     let mode = match weighted_kernel(p, &input, &filter, &output, bias.as_ref(), unsupported)? {
         Weighted::Int8 => {
             check_scales(p, &filter, units)?;
+            check_int8_scales(p, &input, &filter, &output, filter.scale_count())?;
             let (act_min, act_max) = act.range_i8(output.scale, output.zero_point);
             let (channels, at) = if filter.scale_count() > 1 {
                 (

@@ -9,8 +9,13 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+use crate::config::Config;
 use crate::deploy::emulator::{End, Limits, VirtualBoard, CYCLE_MODEL_VERSION};
+use crate::job::{self, RunSettings};
 use crate::project::Project;
+use crate::results::Variant;
+use crate::targets::Board;
+use crate::workloads::Workload;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -32,6 +37,17 @@ pub struct Args {
     /// Print the cycles spent in each function (from the ELF's symbols), most first.
     #[arg(long)]
     pub profile: bool,
+    /// Write this workload's model partition (model, test input, golden, as `run` does) before
+    /// the run: with the benchmark firmware and `--profile`, where a real inference spends its
+    /// cycles.
+    #[arg(long, requires = "variant")]
+    pub workload: Option<String>,
+    /// The variant of `--workload` (fp32, drq, fiq, qat).
+    #[arg(long, requires = "workload")]
+    pub variant: Option<Variant>,
+    /// The folder of model files outside the repository (as `run --models-dir`).
+    #[arg(long, value_name = "DIR")]
+    pub models_dir: Option<PathBuf>,
 }
 
 /// Exit code: the semihosting exit code, 0 after `@done`, 1 after `@error` or a failure.
@@ -46,6 +62,11 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
         &args.elf.display().to_string(),
         args.permissive,
     )?;
+    if let (Some(workload), Some(variant)) = (&args.workload, args.variant) {
+        let partition = workload_partition(project, args, board, workload, variant)?;
+        vb.write_partition(board, &partition)
+            .map_err(|e| anyhow::anyhow!("{workload}/{variant}: {e}"))?;
+    }
     if args.profile {
         vb.enable_profile(board);
     }
@@ -127,6 +148,41 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
             1
         }
     })
+}
+
+/// The model partition `run` would write for `workload`/`variant` on `board` (one warm-up, one
+/// timed run).
+fn workload_partition(
+    project: &Project,
+    args: &Args,
+    board: &Board,
+    workload: &str,
+    variant: Variant,
+) -> Result<Vec<u8>> {
+    let config = Config::load(&project.root)?;
+    let models_dir = args
+        .models_dir
+        .clone()
+        .or(config.models_dir.clone())
+        .map(|d| project.root.join(d));
+    let catalog = Workload::catalog(&project.root, models_dir.as_deref())?;
+    let w = catalog
+        .workloads
+        .iter()
+        .find(|w| w.name == workload)
+        .with_context(|| format!("no workload \"{workload}\" (see `mcubench workloads`)"))?;
+    let v = w
+        .variant(variant)
+        .with_context(|| format!("workload \"{workload}\" has no variant {variant}"))?;
+    let settings = RunSettings {
+        warmup_runs: 1,
+        timed_runs: 1,
+        sample: 0,
+        limits: Limits::default(),
+        accuracy: None,
+    };
+    let job = job::prepare(board, w, v, &settings).map_err(|e| anyhow::anyhow!(e))?;
+    Ok(job.partition)
 }
 
 /// Cycles per function: every address's cycles added to the ELF symbol at or below it.
