@@ -88,6 +88,20 @@ pub struct NotCompared {
     pub reason: String,
 }
 
+/// An operator whose cycles grew in a job whose latency regressed: where to look first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OperatorGrowth {
+    pub key: JobKey,
+    /// The operator's position in execution order, and its name ("CONV_2D").
+    pub index: u32,
+    pub name: String,
+    pub baseline_cycles: u64,
+    pub run_cycles: u64,
+}
+
+/// How many operators a regressed job names, the most grown first.
+pub const OPERATORS_NAMED: usize = 3;
+
 /// Everything compare found.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Comparison {
@@ -99,6 +113,9 @@ pub struct Comparison {
     pub missing_jobs: Vec<JobKey>,
     /// Jobs that failed in the run (correctness or otherwise), with the reason.
     pub failures: Vec<(JobKey, String)>,
+    /// For each job whose latency regressed, the operators whose cycles grew most (when both
+    /// sides have per-operator cycles of the same operators).
+    pub operators: Vec<OperatorGrowth>,
 }
 
 impl Comparison {
@@ -185,6 +202,7 @@ pub fn compare(
                 )
             })
             .collect(),
+        operators: Vec::new(),
     };
     for key in matched {
         let (b, r) = (base[key], new[key]);
@@ -193,7 +211,47 @@ pub fn compare(
         }
         compare_job(key, b, r, &thresholds, &mut out);
     }
+    let slower: Vec<&JobKey> = out
+        .regressions()
+        .filter(|d| matches!(d.metric, Metric::LatencyCycles | Metric::LatencyMs))
+        .map(|d| &d.key)
+        .collect();
+    let operators = slower
+        .into_iter()
+        .flat_map(|key| grown_operators(key, base[key], new[key]))
+        .collect();
+    out.operators = operators;
     Ok(out)
+}
+
+/// The operators of `key` whose cycles grew most from `b` to `r`, at most [`OPERATORS_NAMED`];
+/// none when either side has no per-operator cycles or the operators differ (another model).
+fn grown_operators(key: &JobKey, b: &JobResult, r: &JobResult) -> Vec<OperatorGrowth> {
+    let same_ops = b.ops.len() == r.ops.len()
+        && b.ops
+            .iter()
+            .zip(&r.ops)
+            .all(|(x, y)| x.index == y.index && x.name == y.name);
+    if b.ops.is_empty() || !same_ops {
+        return Vec::new();
+    }
+    let mut grown: Vec<OperatorGrowth> = b
+        .ops
+        .iter()
+        .zip(&r.ops)
+        .filter(|(x, y)| y.cycles > x.cycles)
+        .map(|(x, y)| OperatorGrowth {
+            key: key.clone(),
+            index: y.index,
+            name: y.name.clone(),
+            baseline_cycles: x.cycles,
+            run_cycles: y.cycles,
+        })
+        .collect();
+    // Most grown first; the earlier operator first among equals, so the order is stable.
+    grown.sort_by_key(|g| (std::cmp::Reverse(g.run_cycles - g.baseline_cycles), g.index));
+    grown.truncate(OPERATORS_NAMED);
+    grown
 }
 
 fn compare_job(key: &JobKey, b: &JobResult, r: &JobResult, t: &Thresholds, out: &mut Comparison) {
@@ -390,6 +448,29 @@ pub fn markdown(c: &Comparison, baseline_name: &str, run_name: &str) -> String {
         s += table_head;
         for d in &regressions {
             s += &delta_row(d);
+        }
+        s.push('\n');
+    }
+    if !c.operators.is_empty() {
+        let _ = writeln!(
+            s,
+            "### Operators that grew most\n\n| job | operator | baseline cycles | run cycles | change |\n| --- | --- | ---: | ---: | ---: |"
+        );
+        for g in &c.operators {
+            let pct = if g.baseline_cycles > 0 {
+                format!(
+                    "{:+.2} %",
+                    (g.run_cycles as f64 - g.baseline_cycles as f64) / g.baseline_cycles as f64
+                        * 100.0
+                )
+            } else {
+                "new".into()
+            };
+            let _ = writeln!(
+                s,
+                "| {} | #{} {} | {} | {} | {pct} |",
+                g.key, g.index, g.name, g.baseline_cycles, g.run_cycles
+            );
         }
         s.push('\n');
     }

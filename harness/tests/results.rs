@@ -148,6 +148,60 @@ fn a_slower_and_bigger_run_is_a_regression_naming_job_metric_and_size() {
 }
 
 #[test]
+fn a_slower_job_names_the_operators_whose_cycles_grew_most() {
+    let mut base = job("pico", "kws", Variant::Fiq, &[1_000_000]);
+    base.ops = common::ops(1_000_000);
+    let mut slow = job("pico", "kws", Variant::Fiq, &[1_050_000]);
+    slow.ops = common::ops(1_000_000);
+    slow.ops[1].cycles += 45_000; // DEPTHWISE_CONV_2D
+    slow.ops[0].cycles += 10_000; // CONV_2D
+    slow.ops[4].cycles -= 5_000; // SOFTMAX got faster: not named
+    let c = compare(&[base.clone()], &[slow.clone()], Thresholds::default()).unwrap();
+    assert_eq!(c.exit_code(), 1);
+    let named: Vec<(u32, &str, u64, u64)> = c
+        .operators
+        .iter()
+        .map(|g| (g.index, g.name.as_str(), g.baseline_cycles, g.run_cycles))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            (1, "DEPTHWISE_CONV_2D", 250_000, 295_000),
+            (0, "CONV_2D", 500_000, 510_000)
+        ]
+    );
+    let md = markdown(&c, "results/baseline", "results/runs/x");
+    assert!(
+        md.contains("| pico/kws/fiq | #1 DEPTHWISE_CONV_2D | 250000 | 295000 | +18.00 % |"),
+        "{md}"
+    );
+    insta::assert_snapshot!("regression_verdict_with_operators", md);
+
+    // A baseline stored before per-operator cycles (no `ops`) still compares: the regression
+    // is found, no operator is named.
+    base.ops.clear();
+    let c = compare(&[base.clone()], &[slow.clone()], Thresholds::default()).unwrap();
+    assert_eq!(c.regressions().count(), 1);
+    assert!(c.operators.is_empty());
+    assert!(!markdown(&c, "b", "r").contains("Operators that grew"));
+
+    // Another model (other operators) is not compared operator by operator.
+    base.ops = common::ops(1_000_000);
+    base.ops[2].name = "MAX_POOL_2D".into();
+    let c = compare(&[base], &[slow.clone()], Thresholds::default()).unwrap();
+    assert!(c.operators.is_empty());
+
+    // Operators that grew in a job that did not regress are not named.
+    let mut same = slow.clone();
+    same.latency = job("pico", "kws", Variant::Fiq, &[1_000_000]).latency;
+    let mut base = job("pico", "kws", Variant::Fiq, &[1_000_000]);
+    base.ops = common::ops(1_000_000);
+    let c = compare(&[base], &[same], Thresholds::default()).unwrap();
+    assert_eq!(c.exit_code(), 0);
+    assert!(c.operators.is_empty());
+}
+
+#[test]
 fn emulated_latency_is_not_compared_across_cycle_model_versions() {
     let base = vec![job("pico", "kws", Variant::Fiq, &[1_000_000])];
     let mut other = job("pico", "kws", Variant::Fiq, &[2_000_000]);
