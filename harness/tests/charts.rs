@@ -282,3 +282,33 @@ fn failure_reasons_are_one_escaped_line() {
     );
     assert!(!latency.contains("<300"));
 }
+
+#[test]
+fn profiled_jobs_get_a_chart_of_where_the_time_goes() {
+    let mut results = common::matrix();
+    for r in results.iter_mut().filter(|r| r.key.workload == "kws") {
+        if let Some(l) = &r.latency {
+            r.ops = common::ops(l.cycles_min);
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let files = write_charts(dir.path(), &results, &capacities()).unwrap();
+    let names = names(&files, dir.path());
+    assert!(names.contains(&"kws_operators.svg".to_owned()), "{names:?}");
+    assert!(names.contains(&"kws_operators.png".to_owned()), "{names:?}");
+    assert!(!names.iter().any(|n| n.starts_with("digits_operators")));
+    let s = svg(dir.path(), "kws_operators");
+    assert!(s.contains("kws: where the time of an inference goes"));
+    assert!(s.contains("emulated (cycle model 1) · cycles by operator type"));
+    // Operator types in the legend, the largest first; the shares on the bars.
+    let conv = s
+        .find(">\nCONV_2D\n</text>")
+        .expect("CONV_2D in the legend");
+    let depthwise = s.find(">\nDEPTHWISE_CONV_2D\n</text>").unwrap();
+    assert!(conv < depthwise);
+    assert!(s.contains(">\n50%\n</text>") && s.contains(">\n25%\n</text>"));
+    // Seven bars: the failed pico FP32 job has no profile and no bar.
+    assert!(s.contains(">\nnrf52840-dk FP32\n</text>"));
+    assert!(!s.contains(">\npico FP32\n</text>"));
+    assert_eq!(s.matches(" M cycles\n</text>").count(), 7);
+}

@@ -2,7 +2,8 @@
 //!
 //! Charts: grouped bars of median latency per board and variant (one per workload), stacked
 //! flash and RAM bars per job against the board's capacity (one per board), energy per
-//! inference, on-device accuracy against latency, and the speed-up of DRQ/FIQ/QAT over FP32.
+//! inference, on-device accuracy against latency, the speed-up of DRQ/FIQ/QAT over FP32, and
+//! where the time of an inference goes (each job's cycles split by operator type).
 //! A chart whose data is absent is not written; failed jobs are never drawn as bars, they are
 //! named in the chart's caption.
 //!
@@ -192,6 +193,20 @@ enum Body {
     Bars(GroupedBars),
     Memory(MemoryBars),
     Scatter(Scatter),
+    Shares(ShareBars),
+}
+
+/// Horizontal bars of 100 %, one row per job, split into parts (operator types).
+struct ShareBars {
+    rows: Vec<ShareRow>,
+}
+
+struct ShareRow {
+    label: String,
+    /// (percent, colour) of each part, left to right.
+    parts: Vec<(f64, RGBColor)>,
+    /// Written after the bar: the whole the parts are shares of.
+    total: String,
 }
 
 /// Bars grouped by board, one slot per variant in every group.
@@ -283,6 +298,7 @@ fn plan(
         charts.extend(energy_chart(w, &wr, &axes.boards));
         charts.extend(accuracy_chart(w, &wr, &axes.boards));
         charts.extend(speedup_chart(w, &wr, &axes.boards));
+        charts.extend(operators_chart(w, &wr, &axes.boards));
     }
     for &b in &axes.boards {
         let br: Vec<&JobResult> = results.iter().filter(|r| r.key.board == b).collect();
@@ -716,6 +732,112 @@ fn accuracy_chart(workload: &str, jobs: &[&JobResult], boards: &[&str]) -> Optio
     })
 }
 
+/// Paul Tol's "muted" scheme, one colour per operator type of a chart, the largest first.
+const OPERATOR_COLOURS: [RGBColor; 8] = [
+    RGBColor(51, 34, 136),
+    RGBColor(136, 204, 238),
+    RGBColor(68, 170, 153),
+    RGBColor(17, 119, 51),
+    RGBColor(153, 153, 51),
+    RGBColor(221, 204, 119),
+    RGBColor(204, 102, 119),
+    RGBColor(136, 34, 85),
+];
+/// The operator types past the palette, together.
+const OTHER_OPERATORS: RGBColor = RGBColor(187, 187, 187);
+
+/// Where the time goes: each profiled job's cycles split by operator type, as shares of the
+/// inference, one bar per board and variant.
+fn operators_chart(workload: &str, jobs: &[&JobResult], boards: &[&str]) -> Option<Chart> {
+    let mut profiled: Vec<&JobResult> = Vec::new();
+    for b in boards {
+        for v in Variant::ALL {
+            profiled.extend(job(jobs, b, v).filter(|r| ok(r) && !r.ops.is_empty()));
+        }
+    }
+    if profiled.is_empty() {
+        return None;
+    }
+    // Operator types by their share summed over the jobs, the largest first.
+    let mut weight: BTreeMap<&str, f64> = BTreeMap::new();
+    for r in &profiled {
+        let total = r.ops.iter().map(|o| o.cycles).sum::<u64>().max(1) as f64;
+        for o in &r.ops {
+            *weight.entry(o.name.as_str()).or_default() += o.cycles as f64 / total;
+        }
+    }
+    let mut types: Vec<(&str, f64)> = weight.into_iter().collect();
+    types.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+    let named = if types.len() > OPERATOR_COLOURS.len() {
+        OPERATOR_COLOURS.len() - 1
+    } else {
+        types.len()
+    };
+    let colour_of = |name: &str| {
+        types[..named]
+            .iter()
+            .position(|(t, _)| *t == name)
+            .map_or(OTHER_OPERATORS, |i| OPERATOR_COLOURS[i])
+    };
+    let mut legend: Vec<LegendItem> = types[..named]
+        .iter()
+        .enumerate()
+        .map(|(i, (t, _))| LegendItem {
+            swatch: Swatch::Fill(OPERATOR_COLOURS[i]),
+            label: t.to_string(),
+        })
+        .collect();
+    if named < types.len() {
+        legend.push(LegendItem {
+            swatch: Swatch::Fill(OTHER_OPERATORS),
+            label: "other".into(),
+        });
+    }
+    let rows = profiled
+        .iter()
+        .map(|r| {
+            let total: u64 = r.ops.iter().map(|o| o.cycles).sum();
+            // One part per colour, in legend order.
+            let mut parts: Vec<(f64, RGBColor)> = Vec::new();
+            for colour in legend.iter().map(|l| match l.swatch {
+                Swatch::Fill(c) => c,
+                _ => OTHER_OPERATORS,
+            }) {
+                let cycles: u64 = r
+                    .ops
+                    .iter()
+                    .filter(|o| colour_of(&o.name) == colour)
+                    .map(|o| o.cycles)
+                    .sum();
+                if cycles > 0 {
+                    parts.push((cycles as f64 * 100.0 / total.max(1) as f64, colour));
+                }
+            }
+            ShareRow {
+                label: format!("{} {}", r.key.board, r.key.variant.label()),
+                parts,
+                total: format!("{} M cycles", sig3(total as f64 / 1e6)),
+            }
+        })
+        .collect::<Vec<_>>();
+    let frame = Frame {
+        title: format!("{workload}: where the time of an inference goes"),
+        subtitle: Some(join_some([
+            emulation_tag(&profiled),
+            Some("cycles by operator type, one inference run operator by operator".into()),
+        ])),
+        legend,
+        caption: Vec::new(),
+    };
+    let height = 250 + 40 * rows.len() as u32;
+    Some(Chart {
+        stem: format!("{}_operators", file_stem(workload)),
+        height: height.max(420),
+        frame,
+        body: Body::Shares(ShareBars { rows }),
+    })
+}
+
 fn memory_chart(
     board: &str,
     jobs: &[&JobResult],
@@ -855,6 +977,7 @@ fn draw<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> Dra
         Body::Bars(b) => draw_bars(root, &plot, b),
         Body::Memory(m) => draw_memory(root, &plot, m),
         Body::Scatter(s) => draw_scatter(root, &plot, s),
+        Body::Shares(s) => draw_shares(root, &plot, s),
     }
 }
 
@@ -1310,6 +1433,79 @@ fn memory_panel<DB: DrawingBackend>(
             format!("capacity {} KiB", sig3(kib(c))),
             (x, y0 - 8),
             text(VALUE_SIZE, &CAPACITY).pos(Pos::new(HPos::Center, VPos::Bottom)),
+        ))?;
+    }
+    Ok(())
+}
+
+/// A bar of 100 % per row, its parts labelled with their share where it fits, the job on the
+/// left and the whole on the right.
+fn draw_shares<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    plot: &DrawingArea<DB, Shift>,
+    s: &ShareBars,
+) -> DrawResult<DB> {
+    let n = s.rows.len() as f64;
+    let mut chart = ChartBuilder::on(plot)
+        .margin_left(10)
+        .margin_right(150)
+        .margin_top(10)
+        .x_label_area_size(56)
+        .y_label_area_size(250)
+        .build_cartesian_2d(0.0..100.0, 0.0..n)?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(0)
+        .x_labels(11)
+        .x_label_formatter(&|v| tick_label(*v))
+        .x_desc("share of the inference (%)")
+        .label_style(text(LABEL_SIZE, &INK))
+        .axis_desc_style(text(LABEL_SIZE, &INK))
+        .bold_line_style(GRID)
+        .light_line_style(TRANSPARENT)
+        .axis_style(GREY)
+        .draw()?;
+    let share_style = text(VALUE_SIZE, &WHITE).pos(Pos::new(HPos::Center, VPos::Center));
+    for (i, row) in s.rows.iter().enumerate() {
+        // First row on top.
+        let y_top = n - i as f64 - 0.18;
+        let y_bottom = n - i as f64 - 0.82;
+        let (x0, yc) = chart.backend_coord(&(0.0, n - i as f64 - 0.5));
+        root.draw(&Text::new(
+            row.label.clone(),
+            (x0 - 10, yc),
+            text(LABEL_SIZE, &INK).pos(Pos::new(HPos::Right, VPos::Center)),
+        ))?;
+        let mut x = 0.0;
+        for (pct, colour) in &row.parts {
+            let (ax, ay) = chart.backend_coord(&(x, y_top));
+            let (bx, by) = chart.backend_coord(&((x + pct).min(100.0), y_bottom));
+            if bx > ax {
+                root.draw(&Rectangle::new([(ax, ay), (bx, by)], colour.filled()))?;
+            }
+            let label = format!("{pct:.0}%");
+            let (tw, _) = root.estimate_text_size(&label, &share_style)?;
+            if (tw as i32) + 6 < bx - ax {
+                // Dark text on the light colours of the palette.
+                let ink = if colour.0 as u32 + colour.1 as u32 + colour.2 as u32 > 450 {
+                    &INK
+                } else {
+                    &WHITE
+                };
+                root.draw(&Text::new(
+                    label,
+                    ((ax + bx) / 2, yc),
+                    text(VALUE_SIZE, ink).pos(Pos::new(HPos::Center, VPos::Center)),
+                ))?;
+            }
+            x += pct;
+        }
+        let (ex, _) = chart.backend_coord(&(100.0, 0.0));
+        root.draw(&Text::new(
+            row.total.clone(),
+            (ex + 8, yc),
+            text(VALUE_SIZE, &INK).pos(Pos::new(HPos::Left, VPos::Center)),
         ))?;
     }
     Ok(())
