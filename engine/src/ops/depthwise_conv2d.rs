@@ -102,7 +102,8 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, E
         Weighted::Hybrid => {
             check_scales(p, &filter, out_c)?;
             let at = push_channel_scales(pool, &filter, out_c);
-            scratch_bytes = out_c * 4 + input.shape.elements() / input.shape.dim(0).max(1);
+            // Accumulators, each channel's scale x the batch's factor, the quantized input.
+            scratch_bytes = 2 * out_c * 4 + input.shape.elements() / input.shape.dim(0).max(1);
             let (act_min, act_max) = act.range_f32();
             Mode::Hybrid {
                 act_min,
@@ -212,6 +213,9 @@ impl DepthwiseConv2d {
                 let out = ctx.out_f32()?;
                 let (acc_bytes, scratch) = ctx.scratch().split_at_mut(c * 4);
                 let acc = accumulators(acc_bytes, c)?;
+                let (scale_bytes, scratch) = scratch.split_at_mut(c * 4);
+                let channel_scales: &mut [f32] = bytemuck::try_cast_slice_mut(scale_bytes)
+                    .map_err(|_| "depthwise scratch misaligned (planner bug)")?;
                 let scratch: &mut [i8] = bytemuck::cast_slice_mut(scratch);
                 let in_size = w.in_h as usize * w.in_w as usize * w.in_c as usize;
                 let out_size = w.out_h as usize * w.out_w as usize * c;
@@ -222,6 +226,11 @@ impl DepthwiseConv2d {
                 for b in 0..w.batches as usize {
                     let (factor, offset) =
                         hybrid::asymmetric_quantize(&input[b * in_size..(b + 1) * in_size], q);
+                    // scale * factor once per channel, not per output (the same product).
+                    for (cs, &s) in channel_scales.iter_mut().zip(scales) {
+                        *cs = f32::from_bits(s as u32) * factor;
+                    }
+                    let channel_scales = &*channel_scales;
                     window_loop(
                         &one,
                         dm,
@@ -231,9 +240,9 @@ impl DepthwiseConv2d {
                         acc,
                         &mut out[b * out_size..(b + 1) * out_size],
                         |acc, out| {
-                            for (oc, (o, &a)) in out.iter_mut().zip(acc).enumerate() {
-                                let mut v = a as f32;
-                                v *= f32::from_bits(scales[oc] as u32) * factor;
+                            let scaled = out.iter_mut().zip(acc).zip(channel_scales);
+                            for (oc, ((o, &a), &scale)) in scaled.enumerate() {
+                                let mut v = a as f32 * scale;
                                 if let Some(bias) = bias {
                                     v += bias[oc];
                                 }
@@ -445,9 +454,8 @@ fn depthwise_int8_dm1<S: super::dot::Simd>(
 }
 
 /// Depth multiplier 1, one output pixel: `acc[c] += Σ_taps f[tap][c] * (x[tap][c] + offset)`, taps
-/// given as (input index, filter index) of their first channel. The `dsp` feature takes the
-/// four-channel path on Armv7E-M; elsewhere the reference. Out of line: the int8 and hybrid
-/// loops share one copy (flash).
+/// given as (input index, filter index) of their first channel, four channels at a time (DSP
+/// instructions on Armv7E-M with the `dsp` feature, byte by byte elsewhere). Out of line.
 #[inline(never)]
 fn pixel(taps: &[[u32; 2]], input: &[i8], filter: &[i8], offset: i32, acc: &mut [i32]) {
     #[cfg(all(target_arch = "arm", feature = "dsp"))]
@@ -456,8 +464,7 @@ fn pixel(taps: &[[u32; 2]], input: &[i8], filter: &[i8], offset: i32, acc: &mut 
     }
     #[cfg(not(all(target_arch = "arm", feature = "dsp")))]
     {
-        let taps = taps.iter().map(|&[i, f]| (i as usize, f as usize));
-        pixel_reference(taps, input, filter, offset, acc)
+        pixel_quads::<super::dot::Scalar>(taps, input, filter, offset, acc)
     }
 }
 
@@ -527,6 +534,10 @@ fn tap_reference(xs: &[i8], fs: &[i8], offset: i32, acc: &mut [i32]) {
     }
 }
 
+/// `reference_ops::DepthwiseConv`: per output channel, Σ over the in-image taps in window order
+/// of input x filter from 0.0, then + bias, clamp. Accumulated in the output pixel itself, taps
+/// outer and channels inner (contiguous in NHWC), so that each channel sees the same products
+/// added in the same order as the reference's per-channel loop: the same floats.
 #[allow(clippy::too_many_arguments)]
 fn depthwise_f32(
     w: &Window,
@@ -538,40 +549,44 @@ fn depthwise_f32(
     act_min: f32,
     act_max: f32,
 ) {
-    let (in_h, in_w, in_c) = (w.in_h as isize, w.in_w as isize, w.in_c as usize);
-    let (k_h, k_w, out_c) = (w.k_h as usize, w.k_w as usize, w.out_c as usize);
+    let (in_h, in_w, in_c) = (w.in_h as usize, w.in_w as usize, w.in_c as usize);
+    let (k_w, out_c) = (w.k_w as usize, w.out_c as usize);
+    let (dil_h, dil_w) = (w.dil_h as usize, w.dil_w as usize);
     let mut o = 0;
     for b in 0..w.batches as usize {
         for oy in 0..w.out_h as isize {
             let y0 = oy * w.stride_h as isize - w.pad_h as isize;
+            let (fy0, fy1) = tap_range(y0, in_h, w.k_h as usize, dil_h);
             for ox in 0..w.out_w as isize {
                 let x0 = ox * w.stride_w as isize - w.pad_w as isize;
-                for ic in 0..in_c {
-                    for m in 0..dm {
-                        let oc = m + ic * dm;
-                        let mut total = 0.0f32;
-                        for fy in 0..k_h {
-                            let y = y0 + (w.dil_h as usize * fy) as isize;
-                            if y < 0 || y >= in_h {
-                                continue;
+                let (fx0, fx1) = tap_range(x0, in_w, k_w, dil_w);
+                let acc = &mut out[o..o + out_c];
+                o += out_c;
+                acc.fill(0.0);
+                for fy in fy0..fy1 {
+                    let y = (y0 + (dil_h * fy) as isize) as usize;
+                    for fx in fx0..fx1 {
+                        let x = (x0 + (dil_w * fx) as isize) as usize;
+                        let xs = &input[((b * in_h + y) * in_w + x) * in_c..][..in_c];
+                        let fs = &filter[(fy * k_w + fx) * out_c..][..out_c];
+                        if dm == 1 {
+                            for ((a, &xv), &fv) in acc.iter_mut().zip(xs).zip(fs) {
+                                *a += xv * fv;
                             }
-                            for fx in 0..k_w {
-                                let x = x0 + (w.dil_w as usize * fx) as isize;
-                                if x < 0 || x >= in_w {
-                                    continue;
+                        } else {
+                            for (ic, &xv) in xs.iter().enumerate() {
+                                let (a, f) = (&mut acc[ic * dm..][..dm], &fs[ic * dm..][..dm]);
+                                for (a, &fv) in a.iter_mut().zip(f) {
+                                    *a += xv * fv;
                                 }
-                                let xv = input[((b * in_h as usize + y as usize) * in_w as usize
-                                    + x as usize)
-                                    * in_c
-                                    + ic];
-                                total += xv * filter[(fy * k_w + fx) * out_c + oc];
                             }
                         }
-                        let bias = bias.map_or(0.0, |bias| bias[oc]);
-                        out[o + oc] = clamp_f32(total + bias, act_min, act_max);
                     }
                 }
-                o += out_c;
+                for (oc, a) in acc.iter_mut().enumerate() {
+                    let bias = bias.map_or(0.0, |bias| bias[oc]);
+                    *a = clamp_f32(*a + bias, act_min, act_max);
+                }
             }
         }
     }

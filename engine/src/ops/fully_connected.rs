@@ -284,12 +284,10 @@ impl FullyConnected {
                     };
                     for u in 0..units {
                         let row = &filter[u * depth..(u + 1) * depth];
-                        let mut dot = super::dot::offset_dot(q, row, 0);
-                        if asymmetric {
-                            // MatrixBatchVectorMultiplyAccumulate: dotprod -= row_sums[row] * offset.
-                            let row_sum: i32 = row.iter().map(|&f| f as i32).sum();
-                            dot = dot.wrapping_sub(row_sum.wrapping_mul(offset));
-                        }
+                        // MatrixBatchVectorMultiplyAccumulate: dotprod - row_sums[row] * offset,
+                        // which is Σ f (q - offset) in wrapping integers: one pass over the row
+                        // (offset is 0 when symmetric).
+                        let dot = super::dot::offset_dot(q, row, -offset);
                         let scale = match scales {
                             Some(s) => factor * f32::from_bits(s[u] as u32),
                             None => factor,
