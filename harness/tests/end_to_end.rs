@@ -282,6 +282,8 @@ fn shards_merged_equal_the_unsharded_run_job_for_job() {
     let (w, m) = (measured(&whole), measured(&merged));
     assert_eq!(w.len(), 7);
     assert_eq!(m, w);
+    // Per-operator cycles are kept through the merge.
+    assert!(m.iter().all(|r| !r.ops.is_empty()), "{m:?}");
     assert_eq!(
         std::fs::read_dir(merged.path.join("logs")).unwrap().count(),
         7
