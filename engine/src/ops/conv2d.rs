@@ -30,6 +30,8 @@ pub enum Mode {
         act_max: i32,
         at: u32,
         path: Int8Path,
+        /// Accumulators narrow enough for [`crate::quant::NarrowRequant`] (checked at load).
+        narrow: bool,
     },
     F32 {
         act_min: f32,
@@ -88,6 +90,53 @@ pub(crate) fn push_row_offsets(
         ));
     }
     Some(at)
+}
+
+/// [`crate::quant::fits_narrow`] for a constant filter of `channels` x `taps` int8 values,
+/// channel-major (`[C][taps]`, CONV_2D and FULLY_CONNECTED) or tap-major (`[taps][C]`,
+/// DEPTHWISE_CONV_2D), with the shifts [`push_multipliers`] gives (or `per_tensor_shift`).
+/// `false` when the filter or bias is not a constant of the expected size.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn narrow_accumulators(
+    input: &TensorInfo<'_>,
+    filter: &TensorInfo<'_>,
+    output: &TensorInfo<'_>,
+    bias: Option<&TensorInfo<'_>>,
+    channels: usize,
+    taps: usize,
+    channel_major: bool,
+    per_tensor_shift: Option<i32>,
+) -> bool {
+    let Some(w) = filter.data.filter(|d| d.len() == channels * taps) else {
+        return false;
+    };
+    let b = match bias {
+        Some(b) => match b.data.filter(|d| d.len() == channels * 4) {
+            Some(d) => Some(d),
+            None => return false,
+        },
+        None => None,
+    };
+    let shift = |c: usize| {
+        per_tensor_shift.unwrap_or_else(|| {
+            let scale = input.scale as f64 * filter.scale_at(c) as f64 / output.scale as f64;
+            quantize_multiplier(scale).1
+        })
+    };
+    let weight = |c: usize, k: usize| {
+        let i = if channel_major {
+            c * taps + k
+        } else {
+            k * channels + c
+        };
+        w[i] as i8
+    };
+    let bias = |c: usize| {
+        b.map_or(0, |d| {
+            i32::from_le_bytes([d[4 * c], d[4 * c + 1], d[4 * c + 2], d[4 * c + 3]])
+        })
+    };
+    crate::quant::fits_narrow(channels, taps, weight, bias, shift)
 }
 
 /// Checks a filter and bias against the output channels; returns the filter's [C, H, W, I] dims.
@@ -228,6 +277,16 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, E
                     ))
                 }
             };
+            let narrow = narrow_accumulators(
+                &input,
+                &filter,
+                &output,
+                bias.as_ref(),
+                out_c,
+                depth,
+                true,
+                None,
+            );
             Mode::Int8 {
                 input_offset,
                 output_offset: output.zero_point,
@@ -235,6 +294,7 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, E
                 act_max,
                 at,
                 path,
+                narrow,
             }
         }
         Weighted::F32 => {
@@ -288,6 +348,7 @@ impl Conv2d {
                 act_max,
                 at,
                 path,
+                narrow,
             } => {
                 let c = self.w.out_c as usize;
                 let mult = ctx.pool(at, c)?;
@@ -300,6 +361,7 @@ impl Conv2d {
                     output_offset,
                     act_min,
                     act_max,
+                    narrow,
                 };
                 match path {
                     Int8Path::Pointwise { offsets_at } => {
@@ -756,6 +818,7 @@ mod tests {
             output_offset,
             act_min: -128,
             act_max: 100,
+            narrow: false,
         };
         let requant = |oc: usize, acc| stage.apply(oc, acc);
         let outputs = w.batches as usize * w.out_h as usize * w.out_w as usize * out_c;
@@ -774,26 +837,41 @@ mod tests {
         let offsets: Vec<i32> = (0..out_c)
             .map(|c| matmul::row_offset(&filter_bytes[c * depth..][..depth], input_offset, bias[c]))
             .collect();
-        let mut got = std::vec![0x55i8; outputs];
-        let mut scratch = std::vec![0x55i8; 2 * depth];
-        conv_im2col::<Emulated>(
-            w,
-            &input,
-            &filter,
-            &offsets,
-            &mut got,
-            input_offset,
-            &mut scratch,
-            stage,
-        )
-        .unwrap();
-        assert_eq!(got, want, "im2col {w:?}");
-
-        if w.k_h == 1 && w.k_w == 1 && w.pad_h == 0 && w.pad_w == 0 {
+        // The narrow requantization where the load-time bound allows it (it does for these
+        // multipliers, whose shifts are negative, and |bias| < 2^15).
+        let narrow = crate::quant::fits_narrow(
+            out_c,
+            depth,
+            |c, k| filter[c * depth + k],
+            |c| bias[c],
+            |c| shift[c],
+        );
+        for stage in [stage, matmul::Int8Output { narrow, ..stage }] {
             let mut got = std::vec![0x55i8; outputs];
-            conv_pointwise::<Emulated>(w, &input, &filter, &offsets, &mut got, stage);
-            assert_eq!(got, want, "pointwise {w:?}");
+            let mut scratch = std::vec![0x55i8; 2 * depth];
+            conv_im2col::<Emulated>(
+                w,
+                &input,
+                &filter,
+                &offsets,
+                &mut got,
+                input_offset,
+                &mut scratch,
+                stage,
+            )
+            .unwrap();
+            assert_eq!(got, want, "im2col {w:?} narrow {}", stage.narrow);
+
+            if w.k_h == 1 && w.k_w == 1 && w.pad_h == 0 && w.pad_w == 0 {
+                let mut got = std::vec![0x55i8; outputs];
+                conv_pointwise::<Emulated>(w, &input, &filter, &offsets, &mut got, stage);
+                assert_eq!(got, want, "pointwise {w:?} narrow {}", stage.narrow);
+            }
         }
+        assert!(
+            narrow || depth > 10_000,
+            "narrow should hold for depth {depth}"
+        );
     }
 
     #[test]
@@ -841,6 +919,7 @@ mod tests {
             output_offset: 0,
             act_min: -128,
             act_max: 127,
+            narrow: false,
         };
         let finish = |c: usize, acc: i32| stage.apply(c, acc);
         let mut want = std::vec![0i8; 16 * 4];

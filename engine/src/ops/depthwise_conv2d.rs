@@ -2,7 +2,9 @@
 //! float32 (`reference_ops::DepthwiseConv`) and hybrid (desktop TFLite depthwise_conv.cc
 //! `EvalHybridPerChannel` with `reference_integer_ops::DepthwiseConvHybridPerChannel`).
 
-use super::conv2d::{check_int8_scales, check_scales, filter_dims, push_multipliers};
+use super::conv2d::{
+    check_int8_scales, check_scales, filter_dims, narrow_accumulators, push_multipliers,
+};
 use super::dot::Native;
 use super::matmul::Int8Output;
 use super::{
@@ -10,7 +12,7 @@ use super::{
     Prepared, TensorId, Weighted, Window, NO_TENSOR,
 };
 use crate::error::Error;
-use crate::quant::Requant;
+use crate::quant::{NarrowRequant, Requant, Requantizer};
 
 #[derive(Clone, Copy, Debug)]
 pub struct DepthwiseConv2d {
@@ -31,6 +33,8 @@ pub enum Mode {
         act_min: i32,
         act_max: i32,
         at: u32,
+        /// Accumulators narrow enough for [`NarrowRequant`] (checked at load).
+        narrow: bool,
     },
     F32 {
         act_min: f32,
@@ -82,6 +86,17 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, E
             check_int8_scales(p, &input, &filter, &output, out_c)?;
             let (act_min, act_max) = act.range_i8(output.scale, output.zero_point);
             let at = push_multipliers(pool, &input, &filter, &output, out_c);
+            // The filter is [1, H, W, C]: tap-major.
+            let narrow = narrow_accumulators(
+                &input,
+                &filter,
+                &output,
+                bias.as_ref(),
+                out_c,
+                kh * kw,
+                false,
+                None,
+            );
             scratch_bytes = out_c * 4;
             if out_c == in_c {
                 // Depth multiplier 1: a copy of the filter in RAM (see `filter_in_ram`).
@@ -93,6 +108,7 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, E
                 act_min,
                 act_max,
                 at,
+                narrow,
             }
         }
         Weighted::F32 => {
@@ -144,6 +160,7 @@ impl DepthwiseConv2d {
                 act_min,
                 act_max,
                 at,
+                narrow,
             } => {
                 let c = self.w.out_c as usize;
                 let mult = ctx.pool(at, c)?;
@@ -160,6 +177,7 @@ impl DepthwiseConv2d {
                     output_offset,
                     act_min,
                     act_max,
+                    narrow,
                 };
                 if dm == 1 {
                     let filter = filter_in_ram(filter, rest)?;
@@ -349,13 +367,46 @@ fn window_loop<T>(
     }
 }
 
-/// int8 with depth multiplier 1: per output pixel its in-image taps listed once, then four
-/// channels at a time over them ([`Simd::depthwise_quad`](super::dot::Simd::depthwise_quad),
-/// accumulators in registers, starting from the bias), each four outputs requantized as soon as
-/// they are summed. The channels past the last multiple of four, and windows of more than
-/// [`MAX_LISTED_TAPS`] taps, take the reference loop over `acc`.
+/// int8 with depth multiplier 1, [`depthwise_int8_dm1_with`] with the operator's requantization.
 #[allow(clippy::too_many_arguments)]
 fn depthwise_int8_dm1<S: super::dot::Simd>(
+    w: &Window,
+    input: &[i8],
+    filter: &[i8],
+    bias: Option<&[i32]>,
+    input_offset: i32,
+    stage: Int8Output<'_>,
+    acc: &mut [i32],
+    out: &mut [i8],
+) {
+    if stage.narrow {
+        depthwise_int8_dm1_with::<S, NarrowRequant>(
+            w,
+            input,
+            filter,
+            bias,
+            input_offset,
+            stage,
+            acc,
+            out,
+        )
+    } else {
+        depthwise_int8_dm1_with::<S, Requant>(w, input, filter, bias, input_offset, stage, acc, out)
+    }
+}
+
+/// Channels whose bias and unpacked requantization are kept on the stack while every output
+/// pixel passes by.
+const CHANNEL_CHUNK: usize = 32;
+
+/// int8 with depth multiplier 1: the channels in chunks of [`CHANNEL_CHUNK`] (their biases and
+/// requantization constants unpacked once), and per chunk, per output pixel, its in-image taps
+/// listed, then four channels at a time over them ([`Simd::depthwise_quad`](super::dot::Simd::depthwise_quad),
+/// accumulators in registers from the bias), each four outputs requantized as soon as they are
+/// summed. The channels past the last multiple of four, and windows of more than
+/// [`MAX_LISTED_TAPS`] taps, take the reference loop over `acc`.
+#[allow(clippy::too_many_arguments)]
+fn depthwise_int8_dm1_with<S: super::dot::Simd, R: Requantizer>(
     w: &Window,
     input: &[i8],
     filter: &[i8],
@@ -377,79 +428,97 @@ fn depthwise_int8_dm1<S: super::dot::Simd>(
     // repeated for every channel at load).
     let (mult, shift) = (&stage.mult[..c], &stage.shift[..c]);
     let (output_offset, act_min, act_max) = (stage.output_offset, stage.act_min, stage.act_max);
-    let mut o = 0;
-    for b in 0..w.batches as usize {
-        for oy in 0..w.out_h as isize {
-            let y0 = oy * w.stride_h as isize - w.pad_h as isize;
+    let pixels = w.batches as usize * w.out_h as usize * w.out_w as usize;
+    let mut start = 0;
+    while start < c {
+        // Channels start..end; the quads among them end at quads_end.
+        let end = (start + CHANNEL_CHUNK).min(c);
+        let quads_end = end.min(c4);
+        // Multipliers are never i32::MIN: negative scales are refused at load.
+        let q: [R; CHANNEL_CHUNK] = core::array::from_fn(|i| {
+            let ch = (start + i).min(c - 1);
+            R::new(mult[ch], shift[ch])
+        });
+        let b: [i32; CHANNEL_CHUNK] =
+            core::array::from_fn(|i| if start + i < c { bias_at(start + i) } else { 0 });
+        for p in 0..pixels {
+            let (bt, oy, ox) = (
+                p / (w.out_h as usize * w.out_w as usize),
+                (p / w.out_w as usize) % w.out_h as usize,
+                p % w.out_w as usize,
+            );
+            let y0 = oy as isize * w.stride_h as isize - w.pad_h as isize;
             let (fy0, fy1) = tap_range(y0, in_h, w.k_h as usize, dil_h);
-            for ox in 0..w.out_w as isize {
-                let x0 = ox * w.stride_w as isize - w.pad_w as isize;
-                let (fx0, fx1) = tap_range(x0, in_w, k_w, dil_w);
-                let taps = (fy0..fy1).flat_map(move |fy| {
-                    let y = (y0 + (dil_h * fy) as isize) as usize;
-                    (fx0..fx1).map(move |fx| {
-                        let x = (x0 + (dil_w * fx) as isize) as usize;
-                        (((b * in_h + y) * in_w + x) * c, (fy * k_w + fx) * c)
-                    })
+            let x0 = ox as isize * w.stride_w as isize - w.pad_w as isize;
+            let (fx0, fx1) = tap_range(x0, in_w, k_w, dil_w);
+            let taps = (fy0..fy1).flat_map(move |fy| {
+                let y = (y0 + (dil_h * fy) as isize) as usize;
+                (fx0..fx1).map(move |fx| {
+                    let x = (x0 + (dil_w * fx) as isize) as usize;
+                    (((bt * in_h + y) * in_w + x) * c, (fy * k_w + fx) * c)
+                })
+            });
+            let out = &mut out[p * c..(p + 1) * c];
+            let n = (fy1 - fy0) * (fx1 - fx0);
+            if n > MAX_LISTED_TAPS {
+                let a = &mut acc[start..end];
+                for (i, a) in a.iter_mut().enumerate() {
+                    *a = b[i];
+                }
+                let taps = taps.map(|(i, f)| (i + start, f + start));
+                pixel_reference(taps, input, filter, input_offset, a);
+                for (i, (y, &a)) in out[start..end].iter_mut().zip(a.iter()).enumerate() {
+                    *y = q[i].apply(a, output_offset, act_min, act_max);
+                }
+                continue;
+            }
+            for (slot, (i, f)) in list.iter_mut().zip(taps) {
+                *slot = [i as u32, f as u32];
+            }
+            let list = &list[..n];
+            // Every tap's channels lie inside the slices: the pointer reads below stay in them.
+            assert!(list
+                .iter()
+                .all(|&[i, f]| i as usize + c <= input.len() && f as usize + c <= filter.len()));
+            for qs in (start..quads_end).step_by(4) {
+                let k = qs - start;
+                let init = [b[k], b[k + 1], b[k + 2], b[k + 3]];
+                // SAFETY: qs + 4 <= c, and the assert above.
+                let sums = unsafe {
+                    S::depthwise_quad(
+                        list,
+                        input.as_ptr().add(qs),
+                        filter.as_ptr().add(qs),
+                        offset_pair,
+                        init,
+                    )
+                };
+                let y: [i8; 4] = core::array::from_fn(|i| {
+                    q[k + i].apply(sums[i], output_offset, act_min, act_max)
                 });
-                let out = &mut out[o..o + c];
-                o += c;
-                let n = (fy1 - fy0) * (fx1 - fx0);
-                if n > MAX_LISTED_TAPS {
-                    for (ch, a) in acc.iter_mut().enumerate() {
-                        *a = bias_at(ch);
-                    }
-                    pixel_reference(taps, input, filter, input_offset, acc);
-                    for (ch, (y, &a)) in out.iter_mut().zip(acc.iter()).enumerate() {
-                        *y = stage.apply(ch, a);
-                    }
-                    continue;
+                out[qs..qs + 4].copy_from_slice(&y);
+            }
+            if quads_end < end {
+                // The last chunk's channels past the last multiple of four.
+                let rest = &mut acc[quads_end..end];
+                for (i, a) in rest.iter_mut().enumerate() {
+                    *a = b[quads_end - start + i];
                 }
-                for (slot, (i, f)) in list.iter_mut().zip(taps) {
-                    *slot = [i as u32, f as u32];
+                for &[i, f] in list {
+                    let (i, f) = (i as usize, f as usize);
+                    tap_reference(
+                        &input[i + quads_end..],
+                        &filter[f + quads_end..],
+                        input_offset,
+                        rest,
+                    );
                 }
-                let list = &list[..n];
-                // Every tap's channels lie inside the slices: the pointer reads below stay in
-                // them.
-                assert!(
-                    list.iter()
-                        .all(|&[i, f]| i as usize + c <= input.len()
-                            && f as usize + c <= filter.len())
-                );
-                for q in (0..c4).step_by(4) {
-                    let init = [bias_at(q), bias_at(q + 1), bias_at(q + 2), bias_at(q + 3)];
-                    // SAFETY: q + 4 <= c, and the assert above.
-                    let sums = unsafe {
-                        S::depthwise_quad(
-                            list,
-                            input.as_ptr().add(q),
-                            filter.as_ptr().add(q),
-                            offset_pair,
-                            init,
-                        )
-                    };
-                    let (m, sh) = (&mult[q..q + 4], &shift[q..q + 4]);
-                    // Multipliers are never i32::MIN: negative scales are refused at load.
-                    let y: [i8; 4] = core::array::from_fn(|i| {
-                        Requant::new(m[i], sh[i]).apply(sums[i], output_offset, act_min, act_max)
-                    });
-                    out[q..q + 4].copy_from_slice(&y);
-                }
-                if c4 < c {
-                    let rest = &mut acc[c4..];
-                    for (i, a) in rest.iter_mut().enumerate() {
-                        *a = bias_at(c4 + i);
-                    }
-                    for &[i, f] in list {
-                        let (i, f) = (i as usize, f as usize);
-                        tap_reference(&input[i + c4..], &filter[f + c4..], input_offset, rest);
-                    }
-                    for (i, (y, &a)) in out[c4..].iter_mut().zip(rest.iter()).enumerate() {
-                        *y = stage.apply(c4 + i, a);
-                    }
+                for (i, (y, &a)) in out[quads_end..end].iter_mut().zip(rest.iter()).enumerate() {
+                    *y = q[quads_end - start + i].apply(a, output_offset, act_min, act_max);
                 }
             }
         }
+        start = end;
     }
 }
 
@@ -653,7 +722,7 @@ mod tests {
     fn int8_depth_multiplier_1_is_bit_exact_with_the_reference() {
         let mut seed = 0x00de_971c_5eed_0001;
         let mut cases = 0;
-        for c in [1usize, 3, 4, 5, 8, 13] {
+        for c in [1usize, 3, 4, 5, 8, 13, 70] {
             for (k_h, k_w) in [(3usize, 3usize), (1, 1), (5, 2), (8, 8)] {
                 for (stride, dil, pad) in [(1u16, 1u16, 1u16), (2, 1, 0), (1, 2, 2), (2, 1, 3)] {
                     let (in_h, in_w) = (7usize, 6usize);
@@ -699,7 +768,11 @@ mod tests {
                         })
                         .collect();
                     let shift: std::vec::Vec<i32> = (0..c as i32).map(|i| -(i % 9) - 2).collect();
-                    for offset in [-128, 0, 5, 127] {
+                    // Narrow holds here: 255 * 128 * 64 + 128 * 517 < 2^30.
+                    for (offset, narrow) in [-128, 0, 5, 127]
+                        .into_iter()
+                        .flat_map(|o| [(o, false), (o, true)])
+                    {
                         for bias in [Some(&bias[..]), None] {
                             let stage = Int8Output {
                                 mult: &mult,
@@ -707,6 +780,7 @@ mod tests {
                                 output_offset: -3,
                                 act_min: -120,
                                 act_max: 110,
+                                narrow,
                             };
                             let want = reference_dm1(&w, &input, &filter, bias, offset, &stage);
                             let pixels = 2 * w.out_h as usize * w.out_w as usize;

@@ -3,7 +3,9 @@
 //! fully_connected.cc `EvalHybridDense`: per-batch symmetric or asymmetric input quantization,
 //! per-tensor or per-channel weights).
 
-use super::conv2d::{check_int8_scales, check_scales, push_multipliers, push_row_offsets};
+use super::conv2d::{
+    check_int8_scales, check_scales, narrow_accumulators, push_multipliers, push_row_offsets,
+};
 use super::dot::Native;
 use super::{
     clamp_f32, hybrid, matmul, push_channel_scales, weighted_kernel, Constants, OpKind, Prep,
@@ -37,6 +39,8 @@ pub enum Mode {
         channels: u32,
         at: u32,
         offsets_at: Option<u32>,
+        /// Accumulators narrow enough for [`crate::quant::NarrowRequant`] (checked at load).
+        narrow: bool,
     },
     F32 {
         act_min: f32,
@@ -90,10 +94,11 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, E
             check_scales(p, &filter, units)?;
             check_int8_scales(p, &input, &filter, &output, filter.scale_count())?;
             let (act_min, act_max) = act.range_i8(output.scale, output.zero_point);
-            let (channels, at) = if filter.scale_count() > 1 {
+            let (channels, at, tensor_shift) = if filter.scale_count() > 1 {
                 (
                     units,
                     push_multipliers(pool, &input, &filter, &output, units),
+                    None,
                 )
             } else {
                 // GetQuantizedConvolutionMultipler (kernel_util.cc): the input*filter product is
@@ -103,8 +108,18 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, E
                 let at = pool.at();
                 pool.push(m);
                 pool.push(s);
-                (1, at)
+                (1, at, Some(s))
             };
+            let narrow = narrow_accumulators(
+                &input,
+                &filter,
+                &output,
+                bias.as_ref(),
+                units,
+                depth,
+                true,
+                tensor_shift,
+            );
             let input_offset = -input.zero_point;
             let offsets_at = if filter.zero_point == 0 {
                 push_row_offsets(pool, &filter, bias.as_ref(), units, depth, input_offset)
@@ -120,6 +135,7 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, E
                 channels: channels as u32,
                 at,
                 offsets_at,
+                narrow,
             }
         }
         Weighted::F32 => {
@@ -179,6 +195,7 @@ impl FullyConnected {
                 channels,
                 at,
                 offsets_at,
+                narrow,
             } => {
                 let mult = ctx.pool(at, channels as usize)?;
                 let shift = ctx.pool(at + channels, channels as usize)?;
@@ -200,6 +217,7 @@ impl FullyConnected {
                             output_offset,
                             act_min,
                             act_max,
+                            narrow,
                         },
                     };
                     matmul::mat_mult::<Native, i8>(

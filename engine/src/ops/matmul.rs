@@ -16,7 +16,7 @@
 //! `bias + offset * Σ_k rhs[c][k]` computed at prepare time ([`row_offset`]).
 
 use super::dot::Simd;
-use crate::quant::{requantize, Requant};
+use crate::quant::{requantize, NarrowRequant, Requant};
 
 /// Where the blocked product's outputs go: `put(p, c, acc)` once per (pixel, channel), or a
 /// block at a time with the constants of its channels read once per channel pair ([`Sink::pair`]).
@@ -63,6 +63,9 @@ pub struct Int8Output<'a> {
     pub output_offset: i32,
     pub act_min: i32,
     pub act_max: i32,
+    /// Every accumulator is narrow ([`crate::quant::fits_narrow`], checked at load): the
+    /// blocks requantize with [`NarrowRequant`].
+    pub narrow: bool,
 }
 
 impl Int8Output<'_> {
@@ -101,11 +104,13 @@ pub struct Requantized<'a, 'b> {
     pub stage: Int8Output<'a>,
 }
 
-/// Two channels' constants: offset and requantization.
+/// Two channels' constants: offset and requantization (both forms: the block takes
+/// [`NarrowRequant`] when the operator's accumulators are narrow).
 #[derive(Clone, Copy)]
 pub struct PairConstants {
     offset: [i32; 2],
     q: [Requant; 2],
+    n: [NarrowRequant; 2],
 }
 
 impl Requantized<'_, '_> {
@@ -119,6 +124,11 @@ impl Requantized<'_, '_> {
     fn requant(&self, c: usize) -> Requant {
         let (mult, shift) = self.stage.channel(c);
         Requant::new(mult, shift)
+    }
+    #[inline(always)]
+    fn narrow(&self, c: usize) -> NarrowRequant {
+        let (mult, shift) = self.stage.channel(c);
+        NarrowRequant::new(mult, shift)
     }
     #[inline(always)]
     fn finish(&self, q: Requant, acc: i32) -> i8 {
@@ -135,6 +145,7 @@ impl Sink for Requantized<'_, '_> {
         PairConstants {
             offset: [self.offset(c), self.offset(c + 1)],
             q: [self.requant(c), self.requant(c + 1)],
+            n: [self.narrow(c), self.narrow(c + 1)],
         }
     }
 
@@ -149,8 +160,15 @@ impl Sink for Requantized<'_, '_> {
     fn put_2x2(&mut self, k: &PairConstants, p: usize, c: usize, acc: [i32; 4]) {
         let n = self.channels;
         let at = p * n + c;
-        let q = |j: usize, a: i32| self.finish(k.q[j], a.wrapping_add(k.offset[j]));
-        let v = [q(0, acc[0]), q(1, acc[1]), q(0, acc[2]), q(1, acc[3])];
+        let s = &self.stage;
+        let v = if s.narrow {
+            let (o, lo, hi) = (s.output_offset, s.act_min, s.act_max);
+            let q = |j: usize, a: i32| k.n[j].apply(a.wrapping_add(k.offset[j]), o, lo, hi);
+            [q(0, acc[0]), q(1, acc[1]), q(0, acc[2]), q(1, acc[3])]
+        } else {
+            let q = |j: usize, a: i32| self.finish(k.q[j], a.wrapping_add(k.offset[j]));
+            [q(0, acc[0]), q(1, acc[1]), q(0, acc[2]), q(1, acc[3])]
+        };
         let out = &mut self.out[at..at + n + 2];
         out[0] = v[0];
         out[1] = v[1];
