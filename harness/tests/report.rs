@@ -38,15 +38,119 @@ fn a_profiled_job_gets_a_table_of_its_operators() {
     job.ops = common::ops(job.latency.as_ref().unwrap().cycles_min);
     let all = tables(&results);
     let ids: Vec<&str> = all.iter().map(|t| t.id.as_str()).collect();
-    // After the workload's other tables, one per profiled job; none for the others.
+    // After the workload's other tables, one per profiled job; none for the others. The
+    // engine's speed comes last.
     assert_eq!(
-        &ids[ids.len() - 3..],
-        ["kws_energy", "kws_ops_pico_fiq", "summary"]
+        &ids[ids.len() - 4..],
+        ["kws_energy", "kws_ops_pico_fiq", "summary", "engine_speed"]
     );
-    let table = &all[ids.len() - 2];
+    let table = &all[ids.len() - 3];
     check_latex(&table.to_latex(), table.header.len());
     assert_eq!(table.rows.len(), 5);
     insta::assert_snapshot!("operator_table", table.to_markdown());
+}
+
+/// `matrix()` with per-operator cycles on the FIQ and QAT jobs of kws and the FIQ job of
+/// digits on the nRF52840 only.
+fn profiled_matrix() -> Vec<mcubench::results::JobResult> {
+    let mut results = common::matrix();
+    for r in &mut results {
+        let profiled = match (r.key.workload.as_str(), r.key.variant) {
+            ("kws", Variant::Fiq | Variant::Qat) => true,
+            ("digits", Variant::Fiq) => r.key.board == "nrf52840-dk",
+            _ => false,
+        };
+        if profiled {
+            r.ops = common::ops(r.latency.as_ref().unwrap().cycles_min);
+        }
+    }
+    results
+}
+
+#[test]
+fn the_engine_speed_table_lists_every_profiled_model_on_every_board() {
+    let results = profiled_matrix();
+    let all = tables(&results);
+    let table = all.last().unwrap();
+    assert_eq!(table.id, "engine_speed");
+    assert_eq!(
+        table.header.len(),
+        3 + 3 * 2,
+        "MACs once, three columns per board"
+    );
+    // Rows: workload x variant with ops, in the order of the results and of Variant::ALL.
+    let rows: Vec<(&str, &str)> = table
+        .rows
+        .iter()
+        .map(|r| (r[0].as_str(), r[1].as_str()))
+        .collect();
+    assert_eq!(rows, [("digits", "FIQ"), ("kws", "FIQ"), ("kws", "QAT")]);
+    // The MACs of common::ops: 294912 + 18432 + 80.
+    assert!(table.rows.iter().all(|r| r[2] == "313424"));
+    // digits FIQ was profiled on the nRF52840 only.
+    assert_eq!(&table.rows[0][6..], ["–", "–", "–"]);
+    check_latex(&table.to_latex(), table.header.len());
+    let csv = String::from_utf8(table.to_csv()).unwrap();
+    assert!(
+        csv.starts_with("workload,variant,MACs,nrf52840-dk cycles,nrf52840-dk ms,"),
+        "{csv}"
+    );
+    insta::assert_snapshot!("engine_speed", table.to_markdown());
+}
+
+#[test]
+fn the_engine_speed_table_marks_emulated_figures_among_measured_ones() {
+    let mut results = profiled_matrix();
+    for r in results.iter_mut().filter(|r| r.key.board == "nrf52840-dk") {
+        r.cycle_model = None;
+        r.deploy = "probe-rs".into();
+    }
+    let all = tables(&results);
+    let table = all.last().unwrap();
+    let kws_fiq = &table.rows[1];
+    assert!(!kws_fiq[3].contains('†'), "{kws_fiq:?}");
+    assert!(kws_fiq[6].ends_with('†'), "{kws_fiq:?}");
+    assert!(kws_fiq[8].ends_with('†'), "{kws_fiq:?}");
+    assert!(
+        table.notes.iter().any(|n| n.starts_with("† emulated")),
+        "{:?}",
+        table.notes
+    );
+}
+
+#[test]
+fn results_without_ops_have_no_engine_speed_table_and_still_report() {
+    let results = common::matrix();
+    assert!(tables(&results).iter().all(|t| t.id != "engine_speed"));
+    // A run directory as mcubench stored it before it recorded operators: no `ops` in its lines.
+    let dir = tempfile::tempdir().unwrap();
+    let run =
+        mcubench::results::RunDir::create(&dir.path().join("run"), &common::manifest()).unwrap();
+    for r in &results {
+        run.append(r).unwrap();
+    }
+    let jsonl = std::fs::read_to_string(run.path.join(mcubench::results::RunDir::RESULTS)).unwrap();
+    assert!(!jsonl.contains("\"ops\""));
+    let (code, stdout, stderr) = common::mcubench(&["report", run.path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let tables_dir = run.path.join("report/tables");
+    assert!(tables_dir.join("summary.md").is_file());
+    assert!(!tables_dir.join("engine_speed.md").exists());
+    // With ops, the same directory gets the table in all three formats.
+    let profiled =
+        mcubench::results::RunDir::create(&dir.path().join("profiled"), &common::manifest())
+            .unwrap();
+    for r in &profiled_matrix() {
+        profiled.append(r).unwrap();
+    }
+    let (code, stdout, stderr) = common::mcubench(&["report", profiled.path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    for ext in ["md", "tex", "csv"] {
+        assert!(profiled
+            .path
+            .join(format!("report/tables/engine_speed.{ext}"))
+            .is_file());
+    }
 }
 
 #[test]

@@ -222,7 +222,92 @@ pub fn tables(results: &[JobResult]) -> Vec<Table> {
     if axes.workloads.len() > 1 || !results.is_empty() {
         out.push(summary_table(results, &axes));
     }
+    out.extend(engine_speed_table(results, &axes));
     out
+}
+
+/// The engine's speed on every model it profiled: per workload and variant, the model's MACs
+/// and, per board, the cycles and ms of the median timed run and cycles per MAC. Only jobs that
+/// finished with per-operator cycles count (their `ops` give the MACs); None when there are none.
+fn engine_speed_table(results: &[JobResult], axes: &Axes) -> Option<Table> {
+    let profiled: Vec<&JobResult> = results
+        .iter()
+        .filter(|r| r.status == JobStatus::Ok && !r.ops.is_empty() && r.latency.is_some())
+        .collect();
+    if profiled.is_empty() {
+        return None;
+    }
+    let mixed = profiled.iter().any(|r| r.emulated()) && profiled.iter().any(|r| !r.emulated());
+    let macs_of = |r: &JobResult| r.ops.iter().map(|o| o.macs).sum::<u64>();
+    let boards: Vec<&str> = axes
+        .boards
+        .iter()
+        .copied()
+        .filter(|b| profiled.iter().any(|r| r.key.board == *b))
+        .collect();
+    let mut header = ["workload", "variant", "MACs"].map(String::from).to_vec();
+    for b in &boards {
+        header.extend(["cycles", "ms", "cycles/MAC"].map(|c| format!("{b} {c}")));
+    }
+    let mut rows = Vec::new();
+    for &w in &axes.workloads {
+        for v in Variant::ALL {
+            let jobs: Vec<&JobResult> = profiled
+                .iter()
+                .copied()
+                .filter(|r| r.key.workload == w && r.key.variant == v)
+                .collect();
+            if jobs.is_empty() {
+                continue;
+            }
+            // The same model has the same MACs on every board; should merged runs disagree,
+            // each figure is shown (and each board's cycles/MAC uses its own).
+            let macs: BTreeSet<u64> = jobs.iter().map(|r| macs_of(r)).collect();
+            let mut row = vec![
+                w.to_owned(),
+                v.label().to_owned(),
+                macs.iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" / "),
+            ];
+            for b in &boards {
+                match jobs.iter().find(|r| r.key.board == *b) {
+                    Some(r) => {
+                        let l = r.latency.as_ref().expect("filtered on latency");
+                        let mark = dagger(r, mixed);
+                        let macs = macs_of(r);
+                        row.push(format!("{:.0}{mark}", l.cycles_median));
+                        row.push(format!("{:.3}{mark}", l.ms_median));
+                        row.push(if macs > 0 {
+                            format!("{:.2}{mark}", l.cycles_median / macs as f64)
+                        } else {
+                            "–".into()
+                        });
+                    }
+                    None => row.extend(["–", "–", "–"].map(String::from)),
+                }
+            }
+            rows.push(row);
+        }
+    }
+    let runs = profiled
+        .iter()
+        .filter_map(|r| r.latency.as_ref().map(|l| l.cycles.len()))
+        .max()
+        .unwrap_or(0);
+    let mut notes = vec![format!(
+        "Cycles and ms: the median of {runs} timed runs of one inference at the board's clock; MACs: the model's multiply-accumulates (the sum over its operators, from the host's engine); cycles/MAC: cycles over MACs. Only jobs with per-operator cycles are listed."
+    )];
+    let owned: Vec<JobResult> = profiled.into_iter().cloned().collect();
+    notes.extend(latency_note(&owned));
+    Some(Table {
+        id: "engine_speed".into(),
+        caption: "Engine speed: cycles, ms and cycles per MAC of one inference".into(),
+        header,
+        rows,
+        notes,
+    })
 }
 
 /// Where one job's inference goes: each operator's cycles in the firmware's profiling run,
