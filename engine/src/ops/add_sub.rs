@@ -7,6 +7,9 @@ use crate::error::Error;
 use crate::quant::{multiply_by_quantized_multiplier, quantize_multiplier};
 use crate::schema::{Shape, TensorType};
 
+/// Elementwise int8 ADD/SUB of at least this many elements tabulates each input's term.
+const TABLE_ELEMENTS: usize = 1024;
+
 /// Element strides of two inputs broadcast against a 4-D output (0 along broadcast dimensions).
 #[derive(Clone, Copy, Debug)]
 pub struct Broadcast {
@@ -47,6 +50,20 @@ impl Broadcast {
             stride1: strides(a4)?,
             stride2: strides(b4)?,
         })
+    }
+
+    /// No broadcasting: both inputs have the output's shape (element `i` of each input goes
+    /// to output element `i`).
+    pub fn elementwise(&self) -> bool {
+        let mut st = [0u32; 4];
+        let mut acc = 1u32;
+        for d in (0..4).rev() {
+            st[d] = acc;
+            acc = acc.saturating_mul(self.out[d]);
+        }
+        // A dimension of 1 has any stride.
+        let same = |s: [u32; 4]| (0..4).all(|d| self.out[d] == 1 || s[d] == st[d]);
+        same(self.stride1) && same(self.stride2)
     }
 
     /// Calls `f(out_index, in1_index, in2_index)` for every output element, in order.
@@ -159,12 +176,23 @@ impl QuantParams {
     /// `AddFunc` / `SubFunc` of reference_integer_ops (add.h, sub.h).
     #[inline(always)]
     fn apply(&self, x: i8, y: i8, sub: bool) -> i8 {
+        self.finish(self.scaled1(x), self.scaled2(y), sub)
+    }
+    /// The first input's term: it depends on the int8 value only.
+    #[inline(always)]
+    fn scaled1(&self, x: i8) -> i32 {
         // Offsets are int8 zero points (checked at load), so the shifted values fit in i32; the
         // sums below wrap only for forged scales.
         let v1 = (self.input1_offset + x as i32) << self.left_shift;
+        multiply_by_quantized_multiplier(v1, self.input1_multiplier, self.input1_shift)
+    }
+    #[inline(always)]
+    fn scaled2(&self, y: i8) -> i32 {
         let v2 = (self.input2_offset + y as i32) << self.left_shift;
-        let s1 = multiply_by_quantized_multiplier(v1, self.input1_multiplier, self.input1_shift);
-        let s2 = multiply_by_quantized_multiplier(v2, self.input2_multiplier, self.input2_shift);
+        multiply_by_quantized_multiplier(v2, self.input2_multiplier, self.input2_shift)
+    }
+    #[inline(always)]
+    fn finish(&self, s1: i32, s2: i32, sub: bool) -> i8 {
         let raw = if sub {
             s1.wrapping_sub(s2)
         } else {
@@ -182,8 +210,19 @@ impl AddSub {
             Mode::Int8(q) => {
                 let (a, b) = (ctx.i8(self.input1)?, ctx.i8(self.input2)?);
                 let out = ctx.out_i8();
-                self.shape
-                    .for_each(|o, i, j| out[o] = q.apply(a[i], b[j], sub));
+                if self.shape.elementwise() && out.len() >= TABLE_ELEMENTS {
+                    // Each input's term tabulated for its 256 values once, then per element
+                    // two lookups and the output stage: the same arithmetic, 256 + 256 times
+                    // instead of once per element.
+                    let t1: [i32; 256] = core::array::from_fn(|v| q.scaled1(v as u8 as i8));
+                    let t2: [i32; 256] = core::array::from_fn(|v| q.scaled2(v as u8 as i8));
+                    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+                        *o = q.finish(t1[x as u8 as usize], t2[y as u8 as usize], sub);
+                    }
+                } else {
+                    self.shape
+                        .for_each(|o, i, j| out[o] = q.apply(a[i], b[j], sub));
+                }
             }
             Mode::F32 { act_min, act_max } => {
                 let (a, b) = (ctx.f32(self.input1)?, ctx.f32(self.input2)?);
@@ -195,5 +234,69 @@ impl AddSub {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strides(out: [u32; 4], s1: [u32; 4], s2: [u32; 4]) -> Broadcast {
+        Broadcast {
+            out,
+            stride1: s1,
+            stride2: s2,
+        }
+    }
+
+    #[test]
+    fn elementwise_only_without_broadcasting() {
+        // [1, 4, 3, 2]: contiguous strides [24, 6, 2, 1] (the batch dimension's is free).
+        let same = strides([1, 4, 3, 2], [0, 6, 2, 1], [24, 6, 2, 1]);
+        assert!(same.elementwise());
+        // The second input broadcast along the last dimension, or along the rows.
+        assert!(!strides([1, 4, 3, 2], [0, 6, 2, 1], [0, 3, 1, 0]).elementwise());
+        assert!(!strides([1, 4, 3, 2], [0, 6, 2, 1], [0, 0, 2, 1]).elementwise());
+        assert!(!strides([2, 4, 3, 2], [24, 6, 2, 1], [0, 6, 2, 1]).elementwise());
+    }
+
+    #[test]
+    fn tabulated_terms_give_apply() {
+        for (sa, sb, so) in [
+            (0.05f64, 0.02f64, 0.04f64),
+            (0.1, 0.1, 0.3),
+            (0.003, 0.2, 0.01),
+        ] {
+            let twice = 2.0 * sa.max(sb);
+            let (m1, s1) = quantize_multiplier(sa / twice);
+            let (m2, s2) = quantize_multiplier(sb / twice);
+            let (mo, s_o) = quantize_multiplier(twice / ((1 << 20) as f64 * so));
+            let q = QuantParams {
+                input1_offset: 3,
+                input2_offset: -17,
+                output_offset: -5,
+                left_shift: 20,
+                input1_multiplier: m1,
+                input1_shift: s1,
+                input2_multiplier: m2,
+                input2_shift: s2,
+                output_multiplier: mo,
+                output_shift: s_o,
+                act_min: -128,
+                act_max: 120,
+            };
+            let t1: [i32; 256] = core::array::from_fn(|v| q.scaled1(v as u8 as i8));
+            let t2: [i32; 256] = core::array::from_fn(|v| q.scaled2(v as u8 as i8));
+            for x in i8::MIN..=i8::MAX {
+                for y in i8::MIN..=i8::MAX {
+                    for sub in [false, true] {
+                        assert_eq!(
+                            q.finish(t1[x as u8 as usize], t2[y as u8 as usize], sub),
+                            q.apply(x, y, sub)
+                        );
+                    }
+                }
+            }
+        }
     }
 }

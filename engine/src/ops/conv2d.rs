@@ -55,7 +55,7 @@ pub enum Int8Path {
     /// are the left-hand rows of the blocked matrix product, and `pool[offsets_at..+C]` holds
     /// `bias + input_offset * Σ filter row`, computed at prepare time.
     Pointwise { offsets_at: u32 },
-    /// Any other window over a constant filter: two output pixels' int8 patches at a time
+    /// Any other window over a constant filter: several output pixels' int8 patches at a time
     /// gathered in the operator's scratch buffer (taps outside the image filled with the input
     /// zero point, so that with the input offset they add nothing, as the reference skips
     /// them), then the blocked matrix product; `pool[offsets_at..+C]` as for `Pointwise`, over
@@ -265,8 +265,7 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, E
             let path = match offsets {
                 Some(offsets_at) if pointwise => Int8Path::Pointwise { offsets_at },
                 Some(offsets_at) => {
-                    // Two patches.
-                    scratch_bytes = 2 * depth;
+                    scratch_bytes = im2col_pixels(depth) * depth;
                     Int8Path::Im2col { offsets_at }
                 }
                 // Real models' filters and biases are constants; keeping a loop for the others
@@ -509,7 +508,14 @@ pub fn conv_pointwise<S: Simd>(
     }
 }
 
-/// [`Int8Path::Im2col`]: for each pair of output pixels, their input patches in filter order
+/// Output pixels whose patches [`conv_im2col`] gathers at once: an even count, at least 2, up to
+/// 16, with the patches in at most 2 KB of scratch (more pixels per pass read each filter row
+/// pair once for more of them, and spread the product's per-pass costs).
+pub fn im2col_pixels(depth: usize) -> usize {
+    ((2048 / depth.max(1)).clamp(2, 16)) & !1
+}
+
+/// [`Int8Path::Im2col`]: for each [`im2col_pixels`] output pixels, their input patches in filter order
 /// (tap row, tap column, channel) are gathered into `scratch`, taps outside the image as the input
 /// zero point (`-input_offset`: with the offset, 0), then multiplied with the filter rows;
 /// `offsets` holds `bias + input_offset * Σ filter row` per channel.
@@ -531,16 +537,17 @@ pub fn conv_im2col<S: Simd>(
 ) -> Result<(), &'static str> {
     let depth = w.k_h as usize * w.k_w as usize * w.in_c as usize;
     let out_c = w.out_c as usize;
+    let batch = im2col_pixels(depth);
     let scratch = scratch
-        .get_mut(..2 * depth)
+        .get_mut(..batch * depth)
         .ok_or("im2col scratch too small (planner bug)")?;
     let zero_point = (-input_offset) as i8;
     let (out_h, out_w) = (w.out_h as usize, w.out_w as usize);
     let pixels = w.batches as usize * out_h * out_w;
     let mut n = 0;
     while n < pixels {
-        let pair = (pixels - n).min(2);
-        for p in 0..pair {
+        let count = (pixels - n).min(batch);
+        for p in 0..count {
             let at = n + p;
             let (b, oy, ox) = (at / (out_h * out_w), at / out_w % out_h, at % out_w);
             im2col(
@@ -554,13 +561,13 @@ pub fn conv_im2col<S: Simd>(
             );
         }
         let mut sink = matmul::Requantized {
-            out: &mut out[n * out_c..][..pair * out_c],
+            out: &mut out[n * out_c..][..count * out_c],
             channels: out_c,
             offsets: Some(offsets),
             stage,
         };
-        matmul::mat_mult::<S, i8>(scratch, depth, pair, filter, depth, out_c, &mut sink);
-        n += pair;
+        matmul::mat_mult::<S, i8>(scratch, depth, count, filter, depth, out_c, &mut sink);
+        n += count;
     }
     Ok(())
 }
@@ -848,7 +855,7 @@ mod tests {
         );
         for stage in [stage, matmul::Int8Output { narrow, ..stage }] {
             let mut got = std::vec![0x55i8; outputs];
-            let mut scratch = std::vec![0x55i8; 2 * depth];
+            let mut scratch = std::vec![0x55i8; im2col_pixels(depth) * depth];
             conv_im2col::<Emulated>(
                 w,
                 &input,
@@ -926,7 +933,7 @@ mod tests {
         conv_int8(&w, &input, &filter, None, &mut want, 128, finish);
         assert!(want.contains(&-72) && want.contains(&-32));
         let mut got = std::vec![0i8; 16 * 4];
-        let mut scratch = std::vec![0i8; 2 * depth];
+        let mut scratch = std::vec![0i8; im2col_pixels(depth) * depth];
         let filter_bytes: std::vec::Vec<u8> = filter.iter().map(|&v| v as u8).collect();
         let offsets: std::vec::Vec<i32> = (0..4)
             .map(|c| matmul::row_offset(&filter_bytes[c * depth..][..depth], 128, 0))

@@ -441,6 +441,31 @@ fn depthwise_int8_dm1_with<S: super::dot::Simd, R: Requantizer>(
         });
         let b: [i32; CHANNEL_CHUNK] =
             core::array::from_fn(|i| if start + i < c { bias_at(start + i) } else { 0 });
+        // Windows with every tap in the image: the taps' offsets from the window's first byte,
+        // once, and the input offset's part (offset x Σ taps' weights) folded into the bias.
+        let (k_h, full) = (w.k_h as usize, w.k_h as usize * k_w);
+        let mut rel = [[0u32; 2]; MAX_LISTED_TAPS];
+        let rel_ok = full <= MAX_LISTED_TAPS;
+        let mut rel_span = 0;
+        if rel_ok {
+            for (t, slot) in rel.iter_mut().take(full).enumerate() {
+                let (fy, fx) = (t / k_w, t % k_w);
+                let i = (fy * dil_h * in_w + fx * dil_w) * c;
+                *slot = [i as u32, (t * c) as u32];
+                rel_span = rel_span.max(i + c);
+            }
+        }
+        let rel = &rel[..if rel_ok { full } else { 0 }];
+        let folded: [i32; CHANNEL_CHUNK] = core::array::from_fn(|i| {
+            let ch = start + i;
+            if ch >= c || !rel_ok {
+                return 0;
+            }
+            let sum = (0..full).fold(0i32, |s, t| s.wrapping_add(filter[t * c + ch] as i32));
+            b[i].wrapping_add(input_offset.wrapping_mul(sum))
+        });
+        // Every tap's channels lie inside the filter: the pointer reads below stay in it.
+        assert!(rel.iter().all(|&[_, f]| f as usize + c <= filter.len()));
         for p in 0..pixels {
             let (bt, oy, ox) = (
                 p / (w.out_h as usize * w.out_w as usize),
@@ -460,6 +485,43 @@ fn depthwise_int8_dm1_with<S: super::dot::Simd, R: Requantizer>(
             });
             let out = &mut out[p * c..(p + 1) * c];
             let n = (fy1 - fy0) * (fx1 - fx0);
+            if rel_ok && n == full && fy0 == 0 && fx0 == 0 {
+                let base = ((bt * in_h + y0 as usize) * in_w + x0 as usize) * c;
+                // The window lies inside the input: the reads below stay in it.
+                assert!(base + rel_span <= input.len() && fy1 == k_h);
+                for qs in (start..quads_end).step_by(4) {
+                    let k = qs - start;
+                    let init = [folded[k], folded[k + 1], folded[k + 2], folded[k + 3]];
+                    // SAFETY: qs + 4 <= c, and the asserts above.
+                    let sums = unsafe {
+                        S::depthwise_quad_raw(
+                            rel,
+                            input.as_ptr().add(base + qs),
+                            filter.as_ptr().add(qs),
+                            init,
+                        )
+                    };
+                    let y: [i8; 4] = core::array::from_fn(|i| {
+                        q[k + i].apply(sums[i], output_offset, act_min, act_max)
+                    });
+                    out[qs..qs + 4].copy_from_slice(&y);
+                }
+                if quads_end < end {
+                    let rest = &mut acc[quads_end..end];
+                    for (i, a) in rest.iter_mut().enumerate() {
+                        *a = b[quads_end - start + i];
+                    }
+                    for &[i, f] in rel {
+                        let (i, f) = (base + i as usize + quads_end, f as usize + quads_end);
+                        tap_reference(&input[i..], &filter[f..], input_offset, rest);
+                    }
+                    for (i, (y, &a)) in out[quads_end..end].iter_mut().zip(rest.iter()).enumerate()
+                    {
+                        *y = q[quads_end - start + i].apply(a, output_offset, act_min, act_max);
+                    }
+                }
+                continue;
+            }
             if n > MAX_LISTED_TAPS {
                 let a = &mut acc[start..end];
                 for (i, a) in a.iter_mut().enumerate() {

@@ -129,6 +129,23 @@ pub trait Simd {
         [a0, a1, a2, a3]
     }
 
+    /// [`Simd::depthwise_quad`] without the input offset (`acc` plus Σ f * x): for windows
+    /// whose taps are all in the image, where the offset's part is folded into the bias.
+    /// Default: `depthwise_quad` with a zero offset.
+    ///
+    /// # Safety
+    /// As [`Simd::depthwise_quad`].
+    #[inline(always)]
+    unsafe fn depthwise_quad_raw(
+        taps: &[[u32; 2]],
+        x: *const i8,
+        f: *const i8,
+        acc: [i32; 4],
+    ) -> [i32; 4] {
+        // SAFETY: the caller's guarantee.
+        unsafe { Self::depthwise_quad(taps, x, f, 0, acc) }
+    }
+
     /// One int8 left-hand row `x` and four filter rows `f` over `quads` quads (a
     /// FULLY_CONNECTED with one batch): `acc` plus the four dot products. Default: the
     /// algorithm in the instructions above.
@@ -572,6 +589,57 @@ impl Simd for Dsp {
                 in("r2") x,
                 in("r3") f,
                 in("r4") offset_pair,
+                inout("r5") a0,
+                inout("r8") a1,
+                inout("r9") a2,
+                inout("r10") a3,
+                out("r11") _,
+                out("r12") _,
+                out("lr") _,
+                options(readonly)
+            );
+        }
+        [a0, a1, a2, a3]
+    }
+
+    /// [`Simd::depthwise_quad`]'s loop without the two SADD16s: per tap LDRD of its offsets,
+    /// 2 loads, 4 SXTB16, 2 SMLABB, 2 SMLATT for 4 MACs.
+    #[inline(always)]
+    unsafe fn depthwise_quad_raw(
+        taps: &[[u32; 2]],
+        x: *const i8,
+        f: *const i8,
+        acc: [i32; 4],
+    ) -> [i32; 4] {
+        if taps.is_empty() {
+            return acc;
+        }
+        let [mut a0, mut a1, mut a2, mut a3] = acc;
+        let range = taps.as_ptr_range();
+        // SAFETY: reads the taps (4-byte aligned [u32; 2]s: LDRD needs word alignment) and 4
+        // bytes at each tap's offsets (the caller's guarantee); r6 is restored.
+        unsafe {
+            core::arch::asm!(
+                "push {{r6}}",
+                "2:",
+                "ldrd r11, r12, [r0], #8",
+                "ldr r11, [r2, r11]",
+                "ldr r12, [r3, r12]",
+                "sxtb16 r6, r11",
+                "sxtb16 r11, r11, ror #8",
+                "sxtb16 lr, r12",
+                "sxtb16 r12, r12, ror #8",
+                "smlabb r5, r6, lr, r5",
+                "smlatt r9, r6, lr, r9",
+                "smlabb r8, r11, r12, r8",
+                "smlatt r10, r11, r12, r10",
+                "cmp r0, r1",
+                "bne 2b",
+                "pop {{r6}}",
+                inout("r0") range.start => _,
+                in("r1") range.end,
+                in("r2") x,
+                in("r3") f,
                 inout("r5") a0,
                 inout("r8") a1,
                 inout("r9") a2,
