@@ -485,13 +485,9 @@ pub fn conv_pointwise<S: Simd>(
     let (stride_h, stride_w) = (w.stride_h as usize, w.stride_w as usize);
     let offsets = &offsets[..out_c];
     let product = |x: &[i8], x_stride: usize, pixels: usize, out: &mut [i8]| {
-        let mut sink = matmul::Requantized {
-            out,
-            channels: out_c,
-            offsets: Some(offsets),
-            stage,
-        };
-        matmul::mat_mult::<S, i8>(x, x_stride, pixels, filter, in_c, out_c, &mut sink);
+        matmul::requantized_product::<S>(
+            x, x_stride, pixels, filter, in_c, out_c, out, offsets, stage,
+        );
     };
     if stride_h == 1 && stride_w == 1 {
         // The output has the input's pixels: one product over all of them.
@@ -560,13 +556,17 @@ pub fn conv_im2col<S: Simd>(
                 &mut scratch[p * depth..][..depth],
             );
         }
-        let mut sink = matmul::Requantized {
-            out: &mut out[n * out_c..][..count * out_c],
-            channels: out_c,
-            offsets: Some(offsets),
+        matmul::requantized_product::<S>(
+            scratch,
+            depth,
+            count,
+            filter,
+            depth,
+            out_c,
+            &mut out[n * out_c..][..count * out_c],
+            offsets,
             stage,
-        };
-        matmul::mat_mult::<S, i8>(scratch, depth, count, filter, depth, out_c, &mut sink);
+        );
         n += count;
     }
     Ok(())

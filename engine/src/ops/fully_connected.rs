@@ -207,21 +207,16 @@ impl FullyConnected {
                 if let Some(offsets_at) = offsets_at {
                     let offsets = ctx.pool(offsets_at, units)?;
                     // Every batch against several rows at once, the input offset folded in.
-                    let mut sink = matmul::Requantized {
-                        out,
-                        channels: units,
-                        offsets: Some(offsets),
-                        stage: matmul::Int8Output {
-                            mult,
-                            shift,
-                            output_offset,
-                            act_min,
-                            act_max,
-                            narrow,
-                        },
+                    let stage = matmul::Int8Output {
+                        mult,
+                        shift,
+                        output_offset,
+                        act_min,
+                        act_max,
+                        narrow,
                     };
-                    matmul::mat_mult::<Native, i8>(
-                        input, depth, batches, filter, depth, units, &mut sink,
+                    matmul::requantized_product::<Native>(
+                        input, depth, batches, filter, depth, units, out, offsets, stage,
                     );
                     return Ok(());
                 }

@@ -16,7 +16,7 @@
 //! `bias + offset * Σ_k rhs[c][k]` computed at prepare time ([`row_offset`]).
 
 use super::dot::Simd;
-use crate::quant::{requantize, NarrowRequant, Requant};
+use crate::quant::{requantize, NarrowRequant, Requant, Requantizer};
 
 /// Where the blocked product's outputs go: `put(p, c, acc)` once per (pixel, channel), or a
 /// block at a time with the constants of its channels read once per channel pair ([`Sink::pair`]).
@@ -93,82 +93,65 @@ impl Int8Output<'_> {
     }
 }
 
-/// Writes `out[p * channels + c]`: the accumulator plus `offsets[c]` (the bias, or the bias and
-/// the folded input offset), requantized. The blocks' outputs are requantized inline with their
-/// channels' constants read once per channel pair (called, the requantization took 100 cycles
-/// an output on the M4: a third of a pointwise convolution).
-pub struct Requantized<'a, 'b> {
+/// Writes `out[p * channels + c]`: the accumulator plus `offsets[c]` (the bias and the folded
+/// input offset), requantized by `R` ([`Requant`], or [`NarrowRequant`] when the operator's
+/// accumulators were found narrow at load). The blocks' outputs are requantized inline with
+/// their channels' constants unpacked once per channel pair (called, the requantization took
+/// 100 cycles an output on the M4: a third of a pointwise convolution).
+pub struct Requantized<'a, 'b, R> {
     pub out: &'b mut [i8],
     pub channels: usize,
-    pub offsets: Option<&'a [i32]>,
+    pub offsets: &'a [i32],
     pub stage: Int8Output<'a>,
+    pub form: core::marker::PhantomData<R>,
 }
 
-/// Two channels' constants: offset and requantization (both forms: the block takes
-/// [`NarrowRequant`] when the operator's accumulators are narrow).
+/// Two channels' constants: offset and requantization.
 #[derive(Clone, Copy)]
-pub struct PairConstants {
+pub struct PairConstants<R> {
     offset: [i32; 2],
-    q: [Requant; 2],
-    n: [NarrowRequant; 2],
+    q: [R; 2],
 }
 
-impl Requantized<'_, '_> {
-    #[inline(always)]
-    fn offset(&self, c: usize) -> i32 {
-        self.offsets.map_or(0, |o| o[c])
-    }
+impl<R: Requantizer> Requantized<'_, '_, R> {
     /// Channel `c`'s requantization (the multipliers of the weighted operators are never
     /// `i32::MIN`: negative scales are refused at load).
     #[inline(always)]
-    fn requant(&self, c: usize) -> Requant {
+    fn requant(&self, c: usize) -> R {
         let (mult, shift) = self.stage.channel(c);
-        Requant::new(mult, shift)
+        R::new(mult, shift)
     }
     #[inline(always)]
-    fn narrow(&self, c: usize) -> NarrowRequant {
-        let (mult, shift) = self.stage.channel(c);
-        NarrowRequant::new(mult, shift)
-    }
-    #[inline(always)]
-    fn finish(&self, q: Requant, acc: i32) -> i8 {
+    fn finish(&self, q: R, acc: i32) -> i8 {
         let s = &self.stage;
         q.apply(acc, s.output_offset, s.act_min, s.act_max)
     }
 }
 
-impl Sink for Requantized<'_, '_> {
-    type Pair = PairConstants;
+impl<R: Requantizer> Sink for Requantized<'_, '_, R> {
+    type Pair = PairConstants<R>;
 
     #[inline(always)]
-    fn pair(&self, c: usize) -> PairConstants {
+    fn pair(&self, c: usize) -> PairConstants<R> {
         PairConstants {
-            offset: [self.offset(c), self.offset(c + 1)],
+            offset: [self.offsets[c], self.offsets[c + 1]],
             q: [self.requant(c), self.requant(c + 1)],
-            n: [self.narrow(c), self.narrow(c + 1)],
         }
     }
 
     /// The edge outputs: one copy of the requantization, called.
     #[inline(never)]
     fn put(&mut self, p: usize, c: usize, acc: i32) {
-        let acc = acc.wrapping_add(self.offset(c));
+        let acc = acc.wrapping_add(self.offsets[c]);
         self.out[p * self.channels + c] = self.stage.apply(c, acc);
     }
 
     #[inline(always)]
-    fn put_2x2(&mut self, k: &PairConstants, p: usize, c: usize, acc: [i32; 4]) {
+    fn put_2x2(&mut self, k: &PairConstants<R>, p: usize, c: usize, acc: [i32; 4]) {
         let n = self.channels;
         let at = p * n + c;
-        let s = &self.stage;
-        let v = if s.narrow {
-            let (o, lo, hi) = (s.output_offset, s.act_min, s.act_max);
-            let q = |j: usize, a: i32| k.n[j].apply(a.wrapping_add(k.offset[j]), o, lo, hi);
-            [q(0, acc[0]), q(1, acc[1]), q(0, acc[2]), q(1, acc[3])]
-        } else {
-            let q = |j: usize, a: i32| self.finish(k.q[j], a.wrapping_add(k.offset[j]));
-            [q(0, acc[0]), q(1, acc[1]), q(0, acc[2]), q(1, acc[3])]
-        };
+        let q = |j: usize, a: i32| self.finish(k.q[j], a.wrapping_add(k.offset[j]));
+        let v = [q(0, acc[0]), q(1, acc[1]), q(0, acc[2]), q(1, acc[3])];
         let out = &mut self.out[at..at + n + 2];
         out[0] = v[0];
         out[1] = v[1];
@@ -181,9 +164,49 @@ impl Sink for Requantized<'_, '_> {
     fn put_1x4(&mut self, p: usize, c: usize, acc: [i32; 4]) {
         let at = p * self.channels + c;
         let v: [i8; 4] = core::array::from_fn(|i| {
-            self.finish(self.requant(c + i), acc[i].wrapping_add(self.offset(c + i)))
+            self.finish(
+                self.requant(c + i),
+                acc[i].wrapping_add(self.offsets[c + i]),
+            )
         });
         self.out[at..at + 4].copy_from_slice(&v);
+    }
+}
+
+/// The blocked product with TFLite's int8 output stage: `out[p * channels + c]` is the dot
+/// product of left-hand row `p` and filter row `c`, plus `offsets[c]`, requantized by `stage`
+/// (the requantization's form chosen once here, see [`Requantized`]).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub fn requantized_product<S: Simd>(
+    lhs: &[i8],
+    lhs_stride: usize,
+    pixels: usize,
+    rhs: &[i8],
+    depth: usize,
+    channels: usize,
+    out: &mut [i8],
+    offsets: &[i32],
+    stage: Int8Output<'_>,
+) {
+    if stage.narrow {
+        let mut sink = Requantized::<NarrowRequant> {
+            out,
+            channels,
+            offsets,
+            stage,
+            form: core::marker::PhantomData,
+        };
+        mat_mult::<S, i8>(lhs, lhs_stride, pixels, rhs, depth, channels, &mut sink);
+    } else {
+        let mut sink = Requantized::<Requant> {
+            out,
+            channels,
+            offsets,
+            stage,
+            form: core::marker::PhantomData,
+        };
+        mat_mult::<S, i8>(lhs, lhs_stride, pixels, rhs, depth, channels, &mut sink);
     }
 }
 
