@@ -296,8 +296,13 @@ fn engine_speed_table(results: &[JobResult], axes: &Axes) -> Option<Table> {
         .filter_map(|r| r.latency.as_ref().map(|l| l.cycles.len()))
         .max()
         .unwrap_or(0);
+    let timed = if runs == 1 {
+        "the one timed run".to_owned()
+    } else {
+        format!("the median of {runs} timed runs")
+    };
     let mut notes = vec![format!(
-        "Cycles and ms: the median of {runs} timed runs of one inference at the board's clock; MACs: the model's multiply-accumulates (the sum over its operators, from the host's engine); cycles/MAC: cycles over MACs. Only jobs with per-operator cycles are listed."
+        "Cycles and ms: {timed} of one inference at the board's clock; MACs: the model's multiply-accumulates (the sum over its operators, from the host's engine); cycles/MAC: cycles over MACs. Only jobs with per-operator cycles are listed."
     )];
     let owned: Vec<JobResult> = profiled.into_iter().cloned().collect();
     notes.extend(latency_note(&owned));
