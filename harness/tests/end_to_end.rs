@@ -139,6 +139,35 @@ fn emulate_runs_a_semihosting_hello_world_and_reports_speed() {
         err.contains("cycles by function") && err.contains("reset"),
         "{err}"
     );
+    // --profile-addresses: every address's cycles, with its function, in address order.
+    let dir = tempfile::tempdir().unwrap();
+    let addresses = dir.path().join("addresses.txt");
+    let (code, _, err) = mcubench(&[
+        "emulate",
+        "--board",
+        "nucleo-l4r5zi",
+        "--profile",
+        "--profile-addresses",
+        addresses.to_str().unwrap(),
+        elf.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&addresses).unwrap();
+    let rows: Vec<(u32, u64)> = text
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (
+                u32::from_str_radix(f[0].trim_start_matches("0x"), 16).unwrap(),
+                f[1].parse().unwrap(),
+            )
+        })
+        .collect();
+    assert!(rows.windows(2).all(|w| w[0].0 < w[1].0), "{text}");
+    assert!(
+        rows.iter().all(|&(_, c)| c > 0) && text.contains("reset"),
+        "{text}"
+    );
     // Linked for 0x0800_0000: the pico has no memory there.
     let (code, _, err) = mcubench(&["emulate", "--board", "pico", elf.to_str().unwrap()]);
     assert_eq!(code, 2);
@@ -146,6 +175,54 @@ fn emulate_runs_a_semihosting_hello_world_and_reports_speed() {
         err.contains("lies outside the board's memory regions"),
         "{err}"
     );
+}
+
+#[test]
+fn emulate_runs_a_workload_on_the_benchmark_firmware_with_its_profile() {
+    let (code, out, err) = mcubench(&["build", "--board", "pico"]);
+    assert_eq!(code, 0, "{err}");
+    let elf = out
+        .lines()
+        .chain(err.lines())
+        .find_map(|l| l.strip_prefix("pico: "))
+        .map(|l| l.trim_end_matches(" (cached)").to_owned())
+        .unwrap_or_else(|| panic!("no ELF path in {out} {err}"));
+    let (code, out, err) = mcubench(&[
+        "emulate",
+        "--board",
+        "pico",
+        "--workload",
+        "digits",
+        "--variant",
+        "fiq",
+        "--profile",
+        &elf,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // The firmware found the partition: the job's records, then the profile of its inference.
+    assert!(
+        out.contains("@run index=0") && out.contains("@done"),
+        "{out}"
+    );
+    assert!(
+        err.contains("cycles by function") && err.contains("engine"),
+        "{err}"
+    );
+    // A variant needs a workload, and an unknown workload is named.
+    let (code, _, _) = mcubench(&["emulate", "--board", "pico", "--variant", "fiq", &elf]);
+    assert_eq!(code, 2);
+    let (code, _, err) = mcubench(&[
+        "emulate",
+        "--board",
+        "pico",
+        "--workload",
+        "nope",
+        "--variant",
+        "fiq",
+        &elf,
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("no workload \"nope\""), "{err}");
 }
 
 #[test]

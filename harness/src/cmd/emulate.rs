@@ -42,6 +42,11 @@ pub struct Args {
     /// cycles.
     #[arg(long, requires = "variant")]
     pub workload: Option<String>,
+    /// With `--profile`: also write every instruction address's cycles to this file, one
+    /// `address cycles function` line each (to line up with `llvm-objdump -d` when tuning a
+    /// kernel).
+    #[arg(long, value_name = "FILE", requires = "profile")]
+    pub profile_addresses: Option<PathBuf>,
     /// The variant of `--workload` (fp32, drq, fiq, qat).
     #[arg(long, requires = "workload")]
     pub variant: Option<Variant>,
@@ -126,6 +131,9 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
     if args.profile {
         print_profile(&vb, run.cycles);
     }
+    if let Some(path) = &args.profile_addresses {
+        write_address_profile(&vb, path)?;
+    }
     Ok(match run.end {
         End::Done => {
             eprintln!("-- the firmware reported @done");
@@ -183,6 +191,21 @@ fn workload_partition(
     };
     let job = job::prepare(board, w, v, &settings).map_err(|e| anyhow::anyhow!(e))?;
     Ok(job.partition)
+}
+
+/// `address cycles function` per instruction address that took cycles, in address order.
+fn write_address_profile(vb: &VirtualBoard, path: &std::path::Path) -> Result<()> {
+    let symbols = vb.machine.symbols();
+    let mut rows: Vec<(u32, u64)> = vb.machine.timing.profile().collect();
+    rows.sort_unstable();
+    let mut text = String::new();
+    for (addr, cycles) in rows {
+        let name = symbols.lookup(addr).map_or("?", |(name, _)| name);
+        text.push_str(&format!("{addr:#010x} {cycles} {name}\n"));
+    }
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    eprintln!("-- cycles per address: {}", path.display());
+    Ok(())
 }
 
 /// Cycles per function: every address's cycles added to the ELF symbol at or below it.
