@@ -44,6 +44,9 @@ pub enum Mode {
         filter_scale: f32,
         per_channel: bool,
         at: u32,
+        /// `Σ filter row` per output channel at `pool[sums_at..]` (a constant filter): the
+        /// blocked product path ([`conv_hybrid_blocked`]); `None`: [`conv_generic`].
+        sums_at: Option<u32>,
     },
 }
 
@@ -304,8 +307,11 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, E
             check_scales(p, &filter, out_c)?;
             let per_channel = hybrid_per_channel(&filter);
             let at = push_channel_scales(pool, &filter, if per_channel { out_c } else { 0 });
-            // One batch of quantized input at a time.
-            scratch_bytes = input.shape.elements() / input.shape.dim(0).max(1);
+            // One batch of quantized input at a time, then the patches of the blocked product.
+            let depth = kh * kw * fi;
+            let sums_at = push_row_offsets(pool, &filter, None, out_c, depth, 1);
+            scratch_bytes = input.shape.elements() / input.shape.dim(0).max(1)
+                + sums_at.map_or(0, |_| im2col_pixels(depth) * depth);
             let (act_min, act_max) = act.range_f32();
             Mode::Hybrid {
                 act_min,
@@ -313,6 +319,7 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, E
                 filter_scale: filter.scale,
                 per_channel,
                 at,
+                sums_at,
             }
         }
     };
@@ -398,12 +405,17 @@ impl Conv2d {
                 filter_scale,
                 per_channel,
                 at,
+                sums_at,
             } => {
                 let c = self.w.out_c as usize;
                 let scales = if per_channel {
                     Some(ctx.pool(at, c)?)
                 } else {
                     None
+                };
+                let sums = match sums_at {
+                    Some(at) => Some(ctx.pool(at, c)?),
+                    None => None,
                 };
                 let input = ctx.f32(self.input)?;
                 let filter = ctx.i8(self.filter)?;
@@ -413,53 +425,63 @@ impl Conv2d {
                 let w = &self.w;
                 let in_size = w.in_h as usize * w.in_w as usize * w.in_c as usize;
                 let out_size = w.out_h as usize * w.out_w as usize * c;
-                let q = scratch
-                    .get_mut(..in_size)
-                    .ok_or("hybrid scratch too small (planner bug)")?;
+                if scratch.len() < in_size {
+                    return Err("hybrid scratch too small (planner bug)");
+                }
+                let (q, patches) = scratch.split_at_mut(in_size);
                 for b in 0..w.batches as usize {
                     let x = &input[b * in_size..(b + 1) * in_size];
                     let y = &mut out[b * out_size..(b + 1) * out_size];
                     let one = Window { batches: 1, ..*w };
+                    // The integer dot products (conv_generic's, or the blocked product's: the
+                    // same integers), then the float stage of the quantization used.
+                    let dots = |q: &[i8],
+                                patches: &mut [i8],
+                                y: &mut [f32],
+                                input_offset: i32,
+                                finish: &dyn Fn(usize, i32) -> f32| {
+                        match sums {
+                            Some(sums) => conv_hybrid_blocked::<Native>(
+                                &one,
+                                q,
+                                filter,
+                                input_offset,
+                                sums,
+                                patches,
+                                y,
+                                finish,
+                            ),
+                            None => {
+                                conv_generic(&one, q, filter, input_offset, finish, y);
+                                Ok(())
+                            }
+                        }
+                    };
                     match scales {
                         // conv.cc EvalHybrid: symmetric input, scaling factor *= filter scale,
                         // then HybridConv: output = dot * factor, then + bias, clamp.
                         None => {
                             let factor = hybrid::symmetric_quantize(x, q) * filter_scale;
-                            conv_generic(
-                                &one,
-                                q,
-                                filter,
-                                0,
-                                |oc, acc| {
-                                    let v = acc as f32 * factor;
-                                    let v = match bias {
-                                        Some(bias) => v + bias[oc],
-                                        None => v,
-                                    };
-                                    clamp_f32(v, act_min, act_max)
-                                },
-                                y,
-                            );
+                            dots(q, patches, y, 0, &|oc, acc| {
+                                let v = acc as f32 * factor;
+                                let v = match bias {
+                                    Some(bias) => v + bias[oc],
+                                    None => v,
+                                };
+                                clamp_f32(v, act_min, act_max)
+                            })?;
                         }
                         // reference_ops::HybridConvPerChannel: asymmetric input,
                         // acc * per_channel_scale * scaling_factor, + bias, clamp.
                         Some(scales) => {
                             let (factor, offset) = hybrid::asymmetric_quantize(x, q);
-                            conv_generic(
-                                &one,
-                                q,
-                                filter,
-                                -offset,
-                                |oc, acc| {
-                                    let mut v =
-                                        acc as f32 * f32::from_bits(scales[oc] as u32) * factor;
-                                    if let Some(bias) = bias {
-                                        v += bias[oc];
-                                    }
-                                    clamp_f32(v, act_min, act_max)
-                                },
-                                y,
-                            );
+                            dots(q, patches, y, -offset, &|oc, acc| {
+                                let mut v = acc as f32 * f32::from_bits(scales[oc] as u32) * factor;
+                                if let Some(bias) = bias {
+                                    v += bias[oc];
+                                }
+                                clamp_f32(v, act_min, act_max)
+                            })?;
                         }
                     }
                 }
@@ -467,6 +489,72 @@ impl Conv2d {
         }
         Ok(())
     }
+}
+
+/// Hybrid CONV_2D's integer part through the blocked product: `Σ f (q + input_offset)` for every
+/// output as the raw product `Σ f q` plus `input_offset * sums[c]` (`sums`: each filter row's
+/// sum), exact in wrapping integers, so the same integers as [`conv_generic`]; then
+/// `finish(channel, acc)`. A 1x1 window with stride 1 and no padding multiplies the quantized
+/// pixels directly; other windows gather [`im2col_pixels`] patches at a time into `patches`, the
+/// taps outside the image as `-input_offset` (the quantized zero point), which add nothing.
+#[allow(clippy::too_many_arguments)]
+fn conv_hybrid_blocked<S: Simd>(
+    w: &Window,
+    q: &[i8],
+    filter: &[i8],
+    input_offset: i32,
+    sums: &[i32],
+    patches: &mut [i8],
+    out: &mut [f32],
+    finish: &dyn Fn(usize, i32) -> f32,
+) -> Result<(), &'static str> {
+    let (in_c, out_c) = (w.in_c as usize, w.out_c as usize);
+    let depth = w.k_h as usize * w.k_w as usize * in_c;
+    let sums = &sums[..out_c];
+    let (out_h, out_w) = (w.out_h as usize, w.out_w as usize);
+    let pixels = w.batches as usize * out_h * out_w;
+    let pointwise = w.k_h == 1
+        && w.k_w == 1
+        && w.stride_h == 1
+        && w.stride_w == 1
+        && w.pad_h == 0
+        && w.pad_w == 0;
+    if pointwise {
+        let mut put = |p: usize, c: usize, acc: i32| {
+            out[p * out_c + c] = finish(c, acc.wrapping_add(input_offset.wrapping_mul(sums[c])));
+        };
+        matmul::mat_mult::<S, i8>(q, in_c, pixels, filter, in_c, out_c, &mut put);
+        return Ok(());
+    }
+    let batch = im2col_pixels(depth);
+    let patches = patches
+        .get_mut(..batch * depth)
+        .ok_or("hybrid im2col scratch too small (planner bug)")?;
+    let zero_point = (-input_offset) as i8;
+    let mut n = 0;
+    while n < pixels {
+        let count = (pixels - n).min(batch);
+        for p in 0..count {
+            let at = n + p;
+            let (b, oy, ox) = (at / (out_h * out_w), at / out_w % out_h, at % out_w);
+            im2col(
+                w,
+                q,
+                b,
+                oy,
+                ox,
+                zero_point,
+                &mut patches[p * depth..][..depth],
+            );
+        }
+        let y = &mut out[n * out_c..][..count * out_c];
+        let mut put = |p: usize, c: usize, acc: i32| {
+            y[p * out_c + c] = finish(c, acc.wrapping_add(input_offset.wrapping_mul(sums[c])));
+        };
+        matmul::mat_mult::<S, i8>(patches, depth, count, filter, depth, out_c, &mut put);
+        n += count;
+    }
+    Ok(())
 }
 
 /// [`Int8Path::Pointwise`]: a 1x1 window without padding is a matrix product of the input pixels
@@ -910,6 +998,67 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn hybrid_blocked_product_gives_conv_generic_integers() {
+        let mut seed = 0x4b1d_0017_f00d_0002;
+        let mut cases = 0;
+        for in_c in [1, 3, 4, 16] {
+            for out_c in [1, 3, 8] {
+                for (k, stride, dil) in [
+                    ((1, 1), (1, 1), (1, 1)),
+                    ((1, 1), (2, 2), (1, 1)),
+                    ((3, 3), (1, 1), (1, 1)),
+                    ((3, 3), (2, 2), (1, 1)),
+                    ((3, 2), (1, 2), (2, 1)),
+                    ((10, 4), (2, 2), (1, 1)),
+                ] {
+                    for same in [true, false] {
+                        for (h, wd) in [(5, 5), (11, 4)] {
+                            let w = window(1, (h, wd, in_c), out_c, k, stride, dil, same);
+                            if w.out_h == 0 || w.out_w == 0 {
+                                continue;
+                            }
+                            let depth = w.k_h as usize * w.k_w as usize * in_c as usize;
+                            let q = bytes(&mut seed, h as usize * wd as usize * in_c as usize);
+                            let filter = bytes(&mut seed, out_c as usize * depth);
+                            let sums: Vec<i32> = (0..out_c as usize)
+                                .map(|c| {
+                                    filter[c * depth..][..depth].iter().map(|&f| f as i32).sum()
+                                })
+                                .collect();
+                            let outputs = w.out_h as usize * w.out_w as usize * out_c as usize;
+                            // The integer carried through the float output bit for bit.
+                            let finish = |_: usize, acc: i32| f32::from_bits(acc as u32);
+                            // Symmetric (offset 0) and asymmetric (zero points at both ends).
+                            for offset in [0, 128, -127, 5] {
+                                let mut want = std::vec![0f32; outputs];
+                                conv_generic(&w, &q, &filter, offset, finish, &mut want);
+                                let mut got = std::vec![0f32; outputs];
+                                let mut patches = std::vec![0x55i8; im2col_pixels(depth) * depth];
+                                conv_hybrid_blocked::<Emulated>(
+                                    &w,
+                                    &q,
+                                    &filter,
+                                    offset,
+                                    &sums,
+                                    &mut patches,
+                                    &mut got,
+                                    &finish,
+                                )
+                                .unwrap();
+                                let bits =
+                                    |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                                assert_eq!(bits(&got), bits(&want), "{w:?} offset {offset}");
+                                cases += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(cases > 300, "{cases}");
     }
 
     #[test]

@@ -591,15 +591,35 @@ pub fn same_elements(
     }
 }
 
-/// Clamps a float to an activation range (TFLite `ActivationFunctionWithMinMax`).
+/// Clamps a float to an activation range as TFLite's `ActivationFunctionWithMinMax` does:
+/// `std::min(std::max(x, min), max)`, that is two comparisons (a NaN passes through, as there;
+/// `f32::max`/`min` would turn it into a bound, and on a core without an FPU they are calls into
+/// libm that each compare twice).
 #[inline(always)]
 pub fn clamp_f32(x: f32, min: f32, max: f32) -> f32 {
-    x.max(min).min(max)
+    let low = if x < min { min } else { x };
+    if max < low {
+        max
+    } else {
+        low
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::tap_range;
+
+    #[test]
+    fn float_clamp_is_tflites() {
+        use super::clamp_f32;
+        assert_eq!(clamp_f32(-1.5, 0.0, 6.0), 0.0);
+        assert_eq!(clamp_f32(7.0, 0.0, 6.0), 6.0);
+        assert_eq!(clamp_f32(2.5, 0.0, 6.0), 2.5);
+        assert_eq!(clamp_f32(f32::INFINITY, f32::MIN, f32::MAX), f32::MAX);
+        // std::max(-0.0, 0.0) is its first argument; a NaN compares false and passes.
+        assert_eq!(clamp_f32(-0.0, 0.0, 6.0).to_bits(), (-0.0f32).to_bits());
+        assert!(clamp_f32(f32::NAN, 0.0, 6.0).is_nan());
+    }
 
     #[test]
     fn tap_range_keeps_exactly_the_in_image_taps() {
