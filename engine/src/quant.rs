@@ -309,15 +309,19 @@ pub fn fits_narrow(
 mod tests {
     use super::*;
 
-    #[test]
-    fn narrow_requantization_is_requantize_within_its_bound() {
-        let mut seed = 0x0bad_5eed_1234_5678u64;
-        let mut next = || {
+    /// xorshift64 values from `seed`.
+    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
             seed
-        };
+        }
+    }
+
+    #[test]
+    fn narrow_requantization_is_requantize_within_its_bound() {
+        let mut next = xorshift(0x0bad_5eed_1234_5678);
         let mut mults = std::vec![0, 1 << 30, i32::MAX, 1_518_500_250];
         for _ in 0..100 {
             mults.push((1 << 30) + (next() % (1 << 30)) as i32);
@@ -369,13 +373,7 @@ mod tests {
 
     #[test]
     fn unpacked_requantization_is_requantize() {
-        let mut seed = 0x1234_5678_9abc_def1u64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x1234_5678_9abc_def1);
         let mut mults = std::vec![0, 1 << 30, i32::MAX, 1_518_500_250];
         let mut accs = std::vec![0, 1, -1, i32::MAX, i32::MIN, 1 << 30, -(1 << 30)];
         for _ in 0..200 {

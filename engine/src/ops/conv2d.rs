@@ -534,19 +534,7 @@ fn conv_hybrid_blocked<S: Simd>(
     let mut n = 0;
     while n < pixels {
         let count = (pixels - n).min(batch);
-        for p in 0..count {
-            let at = n + p;
-            let (b, oy, ox) = (at / (out_h * out_w), at / out_w % out_h, at % out_w);
-            im2col(
-                w,
-                q,
-                b,
-                oy,
-                ox,
-                zero_point,
-                &mut patches[p * depth..][..depth],
-            );
-        }
+        gather_patches(w, q, n, count, zero_point, patches);
         let y = &mut out[n * out_c..][..count * out_c];
         let mut put = |p: usize, c: usize, acc: i32| {
             y[p * out_c + c] = finish(c, acc.wrapping_add(input_offset.wrapping_mul(sums[c])));
@@ -631,19 +619,7 @@ pub fn conv_im2col<S: Simd>(
     let mut n = 0;
     while n < pixels {
         let count = (pixels - n).min(batch);
-        for p in 0..count {
-            let at = n + p;
-            let (b, oy, ox) = (at / (out_h * out_w), at / out_w % out_h, at % out_w);
-            im2col(
-                w,
-                input,
-                b,
-                oy,
-                ox,
-                zero_point,
-                &mut scratch[p * depth..][..depth],
-            );
-        }
+        gather_patches(w, input, n, count, zero_point, scratch);
         matmul::requantized_product::<S>(
             scratch,
             depth,
@@ -658,6 +634,29 @@ pub fn conv_im2col<S: Simd>(
         n += count;
     }
     Ok(())
+}
+
+/// The patches of output pixels `first..first + count` (pixels counted over batches, rows and
+/// columns) into `patches`, one after the other, [`im2col`] each.
+fn gather_patches(
+    w: &Window,
+    input: &[i8],
+    first: usize,
+    count: usize,
+    zero_point: i8,
+    patches: &mut [i8],
+) {
+    let depth = w.k_h as usize * w.k_w as usize * w.in_c as usize;
+    let (out_h, out_w) = (w.out_h as usize, w.out_w as usize);
+    for (p, patch) in patches
+        .chunks_exact_mut(depth.max(1))
+        .take(count)
+        .enumerate()
+    {
+        let at = first + p;
+        let (b, oy, ox) = (at / (out_h * out_w), at / out_w % out_h, at % out_w);
+        im2col(w, input, b, oy, ox, zero_point, patch);
+    }
 }
 
 /// One output pixel's patch, the taps outside the image as `zero_point`.

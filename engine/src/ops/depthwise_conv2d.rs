@@ -379,20 +379,12 @@ fn depthwise_int8_dm1<S: super::dot::Simd>(
     acc: &mut [i32],
     out: &mut [i8],
 ) {
-    if stage.narrow {
-        depthwise_int8_dm1_with::<S, NarrowRequant>(
-            w,
-            input,
-            filter,
-            bias,
-            input_offset,
-            stage,
-            acc,
-            out,
-        )
+    let kernel = if stage.narrow {
+        depthwise_int8_dm1_with::<S, NarrowRequant>
     } else {
-        depthwise_int8_dm1_with::<S, Requant>(w, input, filter, bias, input_offset, stage, acc, out)
-    }
+        depthwise_int8_dm1_with::<S, Requant>
+    };
+    kernel(w, input, filter, bias, input_offset, stage, acc, out)
 }
 
 /// Channels whose bias and unpacked requantization are kept on the stack while every output
@@ -434,6 +426,8 @@ fn depthwise_int8_dm1_with<S: super::dot::Simd, R: Requantizer>(
         // Channels start..end; the quads among them end at quads_end.
         let end = (start + CHANNEL_CHUNK).min(c);
         let quads_end = end.min(c4);
+        // The chunk's index of the first channel past the last multiple of four.
+        let k_rest = quads_end - start;
         // Multipliers are never i32::MIN: negative scales are refused at load.
         let q: [R; CHANNEL_CHUNK] = core::array::from_fn(|i| {
             let ch = (start + i).min(c - 1);
@@ -507,17 +501,15 @@ fn depthwise_int8_dm1_with<S: super::dot::Simd, R: Requantizer>(
                     out[qs..qs + 4].copy_from_slice(&y);
                 }
                 if quads_end < end {
-                    let rest = &mut acc[quads_end..end];
-                    for (i, a) in rest.iter_mut().enumerate() {
-                        *a = b[quads_end - start + i];
-                    }
-                    for &[i, f] in rel {
-                        let (i, f) = (base + i as usize + quads_end, f as usize + quads_end);
-                        tap_reference(&input[i..], &filter[f..], input_offset, rest);
-                    }
-                    for (i, (y, &a)) in out[quads_end..end].iter_mut().zip(rest.iter()).enumerate()
+                    let taps = rel.iter().map(|&[i, f]| (base + i as usize, f as usize));
+                    let rest = quads_end - start..end - start;
+                    let a = &mut acc[quads_end..end];
+                    rest_channels(taps, input, filter, input_offset, start, rest, &b, a);
+                    for (y, (q, &a)) in out[quads_end..end]
+                        .iter_mut()
+                        .zip(q[k_rest..].iter().zip(a.iter()))
                     {
-                        *y = q[quads_end - start + i].apply(a, output_offset, act_min, act_max);
+                        *y = q.apply(a, output_offset, act_min, act_max);
                     }
                 }
                 continue;
@@ -562,25 +554,40 @@ fn depthwise_int8_dm1_with<S: super::dot::Simd, R: Requantizer>(
             }
             if quads_end < end {
                 // The last chunk's channels past the last multiple of four.
-                let rest = &mut acc[quads_end..end];
-                for (i, a) in rest.iter_mut().enumerate() {
-                    *a = b[quads_end - start + i];
-                }
-                for &[i, f] in list {
-                    let (i, f) = (i as usize, f as usize);
-                    tap_reference(
-                        &input[i + quads_end..],
-                        &filter[f + quads_end..],
-                        input_offset,
-                        rest,
-                    );
-                }
-                for (i, (y, &a)) in out[quads_end..end].iter_mut().zip(rest.iter()).enumerate() {
-                    *y = q[quads_end - start + i].apply(a, output_offset, act_min, act_max);
+                let taps = list.iter().map(|&[i, f]| (i as usize, f as usize));
+                let rest = quads_end - start..end - start;
+                let a = &mut acc[quads_end..end];
+                rest_channels(taps, input, filter, input_offset, start, rest, &b, a);
+                for (y, (q, &a)) in out[quads_end..end]
+                    .iter_mut()
+                    .zip(q[k_rest..].iter().zip(a.iter()))
+                {
+                    *y = q.apply(a, output_offset, act_min, act_max);
                 }
             }
         }
         start = end;
+    }
+}
+
+/// The chunk's channels `rest` (chunk indices, fewer than four) of one pixel, the chunk starting
+/// at channel `start`: `acc[i] = bias[rest.start + i] + Σ_taps f * (x + offset)`, taps as (input
+/// index, filter index) of channel 0.
+#[allow(clippy::too_many_arguments)]
+fn rest_channels(
+    taps: impl Iterator<Item = (usize, usize)>,
+    input: &[i8],
+    filter: &[i8],
+    offset: i32,
+    start: usize,
+    rest: core::ops::Range<usize>,
+    bias: &[i32],
+    acc: &mut [i32],
+) {
+    acc.copy_from_slice(&bias[rest.clone()]);
+    let first = start + rest.start;
+    for (i, f) in taps {
+        tap_reference(&input[i + first..], &filter[f + first..], offset, acc);
     }
 }
 

@@ -178,44 +178,6 @@ pub trait Simd {
         }
         acc
     }
-
-    /// [`Self::quads_2x2_s8`] for int16 left-hand rows in [`Lhs for i16`](super::matmul::Lhs)'s
-    /// reordered quads (two words a quad, `x` valid for `8 * quads` bytes).
-    ///
-    /// # Safety
-    /// `x` pointers valid for reads of `8 * quads` bytes, `f` pointers for `4 * quads`.
-    #[inline(always)]
-    unsafe fn quads_2x2_s16(
-        x: [*const i16; 2],
-        f: [*const i8; 2],
-        quads: usize,
-        acc: [i32; 4],
-    ) -> [i32; 4] {
-        let [mut a00, mut a01, mut a10, mut a11] = acc;
-        // SAFETY (both): k < quads and the caller's guarantees.
-        let word = |p: *const i8, k: usize| {
-            u32::from_le_bytes(unsafe { p.add(4 * k).cast::<[u8; 4]>().read_unaligned() })
-        };
-        let pairs = |p: *const i16, k: usize| {
-            let q = unsafe { p.add(4 * k).cast::<[u16; 4]>().read_unaligned() };
-            (
-                q[0] as u32 | (q[1] as u32) << 16,
-                q[2] as u32 | (q[3] as u32) << 16,
-            )
-        };
-        for k in 0..quads {
-            let (f0, f1) = (word(f[0], k), word(f[1], k));
-            let (a02, a13) = (Self::sxtb16(f0), Self::sxtb16_ror8(f0));
-            let (b02, b13) = (Self::sxtb16(f1), Self::sxtb16_ror8(f1));
-            let (x02, x13) = pairs(x[0], k);
-            a00 = Self::smlad(a13, x13, Self::smlad(a02, x02, a00));
-            a01 = Self::smlad(b13, x13, Self::smlad(b02, x02, a01));
-            let (x02, x13) = pairs(x[1], k);
-            a10 = Self::smlad(a13, x13, Self::smlad(a02, x02, a10));
-            a11 = Self::smlad(b13, x13, Self::smlad(b02, x02, a11));
-        }
-        [a00, a01, a10, a11]
-    }
 }
 
 /// The instructions computed in portable Rust: the host's model of the M4's.
@@ -431,45 +393,125 @@ impl Simd for Scalar {
         }
         [a00, a01, a10, a11]
     }
-    #[inline(always)]
-    unsafe fn quads_2x2_s16(
-        x: [*const i16; 2],
-        f: [*const i8; 2],
-        quads: usize,
-        acc: [i32; 4],
-    ) -> [i32; 4] {
-        // SAFETY: the caller guarantees 4 * quads readable values behind every pointer.
-        let (x0, x1, f0, f1) = unsafe {
-            (
-                core::slice::from_raw_parts(x[0], 4 * quads),
-                core::slice::from_raw_parts(x[1], 4 * quads),
-                core::slice::from_raw_parts(f[0], 4 * quads),
-                core::slice::from_raw_parts(f[1], 4 * quads),
-            )
-        };
-        let [mut a00, mut a01, mut a10, mut a11] = acc;
-        let quads = x0
-            .chunks_exact(4)
-            .zip(x1.chunks_exact(4))
-            .zip(f0.chunks_exact(4).zip(f1.chunks_exact(4)));
-        for ((x0, x1), (f0, f1)) in quads {
-            // Left-hand quads are stored (0, 2, 1, 3).
-            for (i, j) in [(0, 0), (1, 2), (2, 1), (3, 3)] {
-                let (x0, x1) = (x0[i] as i32, x1[i] as i32);
-                let (f0, f1) = (f0[j] as i32, f1[j] as i32);
-                a00 = a00.wrapping_add(x0 * f0);
-                a01 = a01.wrapping_add(x0 * f1);
-                a10 = a10.wrapping_add(x1 * f0);
-                a11 = a11.wrapping_add(x1 * f1);
-            }
-        }
-        [a00, a01, a10, a11]
-    }
 }
 
 /// The instructions themselves (Armv7E-M DSP extension).
 #[cfg(all(target_arch = "arm", feature = "dsp"))]
 pub struct Dsp;
+
+/// One quad of the 2 x 2 block in DSP assembly: the two filter rows' words (r2, r3) unpacked by
+/// SXTB16 into r10, r6 and r11, r7, then each left-hand row's word (r0, r1) unpacked and fed to
+/// four SMLADs (accumulators r4, r5 for row 0, r8, r9 for row 1). Its loop runs it twice a pass.
+#[cfg(all(target_arch = "arm", feature = "dsp"))]
+macro_rules! quad_2x2 {
+    () => {
+        concat!(
+            "ldr r6, [r2], #4\n",
+            "ldr r7, [r3], #4\n",
+            "sxtb16 r10, r6\n",
+            "sxtb16 r6, r6, ror #8\n",
+            "sxtb16 r11, r7\n",
+            "sxtb16 r7, r7, ror #8\n",
+            "ldr r12, [r0], #4\n",
+            "sxtb16 lr, r12\n",
+            "sxtb16 r12, r12, ror #8\n",
+            "smlad r4, r10, lr, r4\n",
+            "smlad r5, r11, lr, r5\n",
+            "smlad r4, r6, r12, r4\n",
+            "smlad r5, r7, r12, r5\n",
+            "ldr r12, [r1], #4\n",
+            "sxtb16 lr, r12\n",
+            "sxtb16 r12, r12, ror #8\n",
+            "smlad r8, r10, lr, r8\n",
+            "smlad r9, r11, lr, r9\n",
+            "smlad r8, r6, r12, r8\n",
+            "smlad r9, r7, r12, r9\n",
+        )
+    };
+}
+
+/// One quad of the 1 x 4 block in DSP assembly: the row's word (r0) unpacked into r12, r11, then
+/// each of the four filter rows' words (r1-r4) unpacked and fed to two SMLADs (accumulators r5,
+/// r8, r9, r10). Its loop runs it twice a pass.
+#[cfg(all(target_arch = "arm", feature = "dsp"))]
+macro_rules! quad_1x4 {
+    () => {
+        concat!(
+            "ldr r11, [r0], #4\n",
+            "sxtb16 r12, r11\n",
+            "sxtb16 r11, r11, ror #8\n",
+            "ldr lr, [r1], #4\n",
+            "sxtb16 r6, lr\n",
+            "sxtb16 lr, lr, ror #8\n",
+            "smlad r5, r6, r12, r5\n",
+            "smlad r5, lr, r11, r5\n",
+            "ldr lr, [r2], #4\n",
+            "sxtb16 r6, lr\n",
+            "sxtb16 lr, lr, ror #8\n",
+            "smlad r8, r6, r12, r8\n",
+            "smlad r8, lr, r11, r8\n",
+            "ldr lr, [r3], #4\n",
+            "sxtb16 r6, lr\n",
+            "sxtb16 lr, lr, ror #8\n",
+            "smlad r9, r6, r12, r9\n",
+            "smlad r9, lr, r11, r9\n",
+            "ldr lr, [r4], #4\n",
+            "sxtb16 r6, lr\n",
+            "sxtb16 lr, lr, ror #8\n",
+            "smlad r10, r6, r12, r10\n",
+            "smlad r10, lr, r11, r10\n",
+        )
+    };
+}
+
+/// The depthwise tap loop in assembly (13 values live: 4 accumulators, 4 pointers, the offset
+/// pair, 4 words; registers explicit, r6 saved): per tap LDRD of its (input, filter) offsets and
+/// the two words they point at, then `$unpack` (the input word into r6 = channels 0 and 2,
+/// r11 = 1 and 3, as halfwords), the filter word's SXTB16s and 2 SMLABB, 2 SMLATT.
+///
+/// Safety: `$taps` must be a `&[[u32; 2]]` (word aligned, for LDRD), and 4 bytes at `$x` plus
+/// each tap's input offset and at `$f` plus its filter offset readable.
+#[cfg(all(target_arch = "arm", feature = "dsp"))]
+macro_rules! depthwise_taps {
+    ($taps:expr, $x:expr, $f:expr, $offset_pair:expr, $acc:expr, $($unpack:literal),+ $(,)?) => {{
+        let taps: &[[u32; 2]] = $taps;
+        let [mut a0, mut a1, mut a2, mut a3]: [i32; 4] = $acc;
+        if !taps.is_empty() {
+            let range = taps.as_ptr_range();
+            core::arch::asm!(
+                "push {{r6}}",
+                "2:",
+                "ldrd r11, r12, [r0], #8",
+                "ldr r11, [r2, r11]",
+                "ldr r12, [r3, r12]",
+                $($unpack,)+
+                "sxtb16 lr, r12",
+                "sxtb16 r12, r12, ror #8",
+                "smlabb r5, r6, lr, r5",
+                "smlatt r9, r6, lr, r9",
+                "smlabb r8, r11, r12, r8",
+                "smlatt r10, r11, r12, r10",
+                "cmp r0, r1",
+                "bne 2b",
+                "pop {{r6}}",
+                inout("r0") range.start => _,
+                in("r1") range.end,
+                in("r2") $x,
+                in("r3") $f,
+                in("r4") $offset_pair,
+                inout("r5") a0,
+                inout("r8") a1,
+                inout("r9") a2,
+                inout("r10") a3,
+                out("r11") _,
+                out("r12") _,
+                out("lr") _,
+                options(readonly)
+            );
+        }
+        [a0, a1, a2, a3]
+    }};
+}
 
 #[cfg(all(target_arch = "arm", feature = "dsp"))]
 impl Simd for Dsp {
@@ -557,49 +599,20 @@ impl Simd for Dsp {
         offset_pair: u32,
         acc: [i32; 4],
     ) -> [i32; 4] {
-        if taps.is_empty() {
-            return acc;
-        }
-        let [mut a0, mut a1, mut a2, mut a3] = acc;
-        let range = taps.as_ptr_range();
-        // SAFETY: reads the taps (4-byte aligned [u32; 2]s: LDRD needs word alignment) and 4
-        // bytes at each tap's offsets (the caller's guarantee); r6 is restored.
+        // SAFETY: the caller's guarantee.
         unsafe {
-            core::arch::asm!(
-                "push {{r6}}",
-                "2:",
-                "ldrd r11, r12, [r0], #8",
-                "ldr r11, [r2, r11]",
-                "ldr r12, [r3, r12]",
+            depthwise_taps!(
+                taps,
+                x,
+                f,
+                offset_pair,
+                acc,
                 "sxtb16 r6, r11",
                 "sadd16 r6, r6, r4",
                 "sxtb16 r11, r11, ror #8",
                 "sadd16 r11, r11, r4",
-                "sxtb16 lr, r12",
-                "sxtb16 r12, r12, ror #8",
-                "smlabb r5, r6, lr, r5",
-                "smlatt r9, r6, lr, r9",
-                "smlabb r8, r11, r12, r8",
-                "smlatt r10, r11, r12, r10",
-                "cmp r0, r1",
-                "bne 2b",
-                "pop {{r6}}",
-                inout("r0") range.start => _,
-                in("r1") range.end,
-                in("r2") x,
-                in("r3") f,
-                in("r4") offset_pair,
-                inout("r5") a0,
-                inout("r8") a1,
-                inout("r9") a2,
-                inout("r10") a3,
-                out("r11") _,
-                out("r12") _,
-                out("lr") _,
-                options(readonly)
-            );
+            )
         }
-        [a0, a1, a2, a3]
     }
 
     /// [`Simd::depthwise_quad`]'s loop without the two SADD16s: per tap LDRD of its offsets,
@@ -611,46 +624,18 @@ impl Simd for Dsp {
         f: *const i8,
         acc: [i32; 4],
     ) -> [i32; 4] {
-        if taps.is_empty() {
-            return acc;
-        }
-        let [mut a0, mut a1, mut a2, mut a3] = acc;
-        let range = taps.as_ptr_range();
-        // SAFETY: reads the taps (4-byte aligned [u32; 2]s: LDRD needs word alignment) and 4
-        // bytes at each tap's offsets (the caller's guarantee); r6 is restored.
+        // SAFETY: the caller's guarantee.
         unsafe {
-            core::arch::asm!(
-                "push {{r6}}",
-                "2:",
-                "ldrd r11, r12, [r0], #8",
-                "ldr r11, [r2, r11]",
-                "ldr r12, [r3, r12]",
+            depthwise_taps!(
+                taps,
+                x,
+                f,
+                0,
+                acc,
                 "sxtb16 r6, r11",
                 "sxtb16 r11, r11, ror #8",
-                "sxtb16 lr, r12",
-                "sxtb16 r12, r12, ror #8",
-                "smlabb r5, r6, lr, r5",
-                "smlatt r9, r6, lr, r9",
-                "smlabb r8, r11, r12, r8",
-                "smlatt r10, r11, r12, r10",
-                "cmp r0, r1",
-                "bne 2b",
-                "pop {{r6}}",
-                inout("r0") range.start => _,
-                in("r1") range.end,
-                in("r2") x,
-                in("r3") f,
-                inout("r5") a0,
-                inout("r8") a1,
-                inout("r9") a2,
-                inout("r10") a3,
-                out("r11") _,
-                out("r12") _,
-                out("lr") _,
-                options(readonly)
-            );
+            )
         }
-        [a0, a1, a2, a3]
     }
 
     /// 14 values live in the loop (4 accumulators, 4 pointers, 6 unpacked words): the 12
@@ -681,47 +666,9 @@ impl Simd for Dsp {
                 "push {{r10}}",
                 "bne 3f",
                 "2:",
-                "ldr r6, [r2], #4",
-                "ldr r7, [r3], #4",
-                "sxtb16 r10, r6",
-                "sxtb16 r6, r6, ror #8",
-                "sxtb16 r11, r7",
-                "sxtb16 r7, r7, ror #8",
-                "ldr r12, [r0], #4",
-                "sxtb16 lr, r12",
-                "sxtb16 r12, r12, ror #8",
-                "smlad r4, r10, lr, r4",
-                "smlad r5, r11, lr, r5",
-                "smlad r4, r6, r12, r4",
-                "smlad r5, r7, r12, r5",
-                "ldr r12, [r1], #4",
-                "sxtb16 lr, r12",
-                "sxtb16 r12, r12, ror #8",
-                "smlad r8, r10, lr, r8",
-                "smlad r9, r11, lr, r9",
-                "smlad r8, r6, r12, r8",
-                "smlad r9, r7, r12, r9",
+                quad_2x2!(),
                 "3:",
-                "ldr r6, [r2], #4",
-                "ldr r7, [r3], #4",
-                "sxtb16 r10, r6",
-                "sxtb16 r6, r6, ror #8",
-                "sxtb16 r11, r7",
-                "sxtb16 r7, r7, ror #8",
-                "ldr r12, [r0], #4",
-                "sxtb16 lr, r12",
-                "sxtb16 r12, r12, ror #8",
-                "smlad r4, r10, lr, r4",
-                "smlad r5, r11, lr, r5",
-                "smlad r4, r6, r12, r4",
-                "smlad r5, r7, r12, r5",
-                "ldr r12, [r1], #4",
-                "sxtb16 lr, r12",
-                "sxtb16 r12, r12, ror #8",
-                "smlad r8, r10, lr, r8",
-                "smlad r9, r11, lr, r9",
-                "smlad r8, r6, r12, r8",
-                "smlad r9, r7, r12, r9",
+                quad_2x2!(),
                 "ldr r10, [sp]",
                 "cmp r2, r10",
                 "bne 2b",
@@ -768,53 +715,9 @@ impl Simd for Dsp {
                 "push {{r11}}",
                 "bne 3f",
                 "2:",
-                "ldr r11, [r0], #4",
-                "sxtb16 r12, r11",
-                "sxtb16 r11, r11, ror #8",
-                "ldr lr, [r1], #4",
-                "sxtb16 r6, lr",
-                "sxtb16 lr, lr, ror #8",
-                "smlad r5, r6, r12, r5",
-                "smlad r5, lr, r11, r5",
-                "ldr lr, [r2], #4",
-                "sxtb16 r6, lr",
-                "sxtb16 lr, lr, ror #8",
-                "smlad r8, r6, r12, r8",
-                "smlad r8, lr, r11, r8",
-                "ldr lr, [r3], #4",
-                "sxtb16 r6, lr",
-                "sxtb16 lr, lr, ror #8",
-                "smlad r9, r6, r12, r9",
-                "smlad r9, lr, r11, r9",
-                "ldr lr, [r4], #4",
-                "sxtb16 r6, lr",
-                "sxtb16 lr, lr, ror #8",
-                "smlad r10, r6, r12, r10",
-                "smlad r10, lr, r11, r10",
+                quad_1x4!(),
                 "3:",
-                "ldr r11, [r0], #4",
-                "sxtb16 r12, r11",
-                "sxtb16 r11, r11, ror #8",
-                "ldr lr, [r1], #4",
-                "sxtb16 r6, lr",
-                "sxtb16 lr, lr, ror #8",
-                "smlad r5, r6, r12, r5",
-                "smlad r5, lr, r11, r5",
-                "ldr lr, [r2], #4",
-                "sxtb16 r6, lr",
-                "sxtb16 lr, lr, ror #8",
-                "smlad r8, r6, r12, r8",
-                "smlad r8, lr, r11, r8",
-                "ldr lr, [r3], #4",
-                "sxtb16 r6, lr",
-                "sxtb16 lr, lr, ror #8",
-                "smlad r9, r6, r12, r9",
-                "smlad r9, lr, r11, r9",
-                "ldr lr, [r4], #4",
-                "sxtb16 r6, lr",
-                "sxtb16 lr, lr, ror #8",
-                "smlad r10, r6, r12, r10",
-                "smlad r10, lr, r11, r10",
+                quad_1x4!(),
                 "ldr lr, [sp]",
                 "cmp r0, lr",
                 "bne 2b",
@@ -836,89 +739,6 @@ impl Simd for Dsp {
             );
         }
         [a0, a1, a2, a3]
-    }
-
-    /// As [`Self::quads_2x2_s8`] with int16 rows: 13 live values (no unpacking of the left-hand
-    /// words), registers explicit, r6 saved. 6 loads, 4 SXTB16 and 8 SMLAD per 16 MACs.
-    #[inline(always)]
-    unsafe fn quads_2x2_s16(
-        x: [*const i16; 2],
-        f: [*const i8; 2],
-        quads: usize,
-        acc: [i32; 4],
-    ) -> [i32; 4] {
-        if quads == 0 {
-            return acc;
-        }
-        let [mut a00, mut a01, mut a10, mut a11] = acc;
-        // SAFETY: reads 8 * quads bytes from each x and 4 * quads from each f (the caller's
-        // guarantee); r6 and the stack are restored before the block ends.
-        unsafe {
-            core::arch::asm!(
-                "push {{r6}}",
-                "tst r10, #1",
-                "add r10, r2, r10, lsl #2",
-                "push {{r10}}",
-                "bne 3f",
-                "2:",
-                "ldr r6, [r2], #4",
-                "ldr r11, [r3], #4",
-                "sxtb16 r10, r6",
-                "sxtb16 r6, r6, ror #8",
-                "sxtb16 r12, r11",
-                "sxtb16 r11, r11, ror #8",
-                "ldr lr, [r0], #4",
-                "smlad r4, r10, lr, r4",
-                "smlad r5, r12, lr, r5",
-                "ldr lr, [r0], #4",
-                "smlad r4, r6, lr, r4",
-                "smlad r5, r11, lr, r5",
-                "ldr lr, [r1], #4",
-                "smlad r8, r10, lr, r8",
-                "smlad r9, r12, lr, r9",
-                "ldr lr, [r1], #4",
-                "smlad r8, r6, lr, r8",
-                "smlad r9, r11, lr, r9",
-                "3:",
-                "ldr r6, [r2], #4",
-                "ldr r11, [r3], #4",
-                "sxtb16 r10, r6",
-                "sxtb16 r6, r6, ror #8",
-                "sxtb16 r12, r11",
-                "sxtb16 r11, r11, ror #8",
-                "ldr lr, [r0], #4",
-                "smlad r4, r10, lr, r4",
-                "smlad r5, r12, lr, r5",
-                "ldr lr, [r0], #4",
-                "smlad r4, r6, lr, r4",
-                "smlad r5, r11, lr, r5",
-                "ldr lr, [r1], #4",
-                "smlad r8, r10, lr, r8",
-                "smlad r9, r12, lr, r9",
-                "ldr lr, [r1], #4",
-                "smlad r8, r6, lr, r8",
-                "smlad r9, r11, lr, r9",
-                "ldr r10, [sp]",
-                "cmp r2, r10",
-                "bne 2b",
-                "add sp, #4",
-                "pop {{r6}}",
-                inout("r0") x[0] => _,
-                inout("r1") x[1] => _,
-                inout("r2") f[0] => _,
-                inout("r3") f[1] => _,
-                inout("r4") a00,
-                inout("r5") a01,
-                inout("r8") a10,
-                inout("r9") a11,
-                inout("r10") quads => _,
-                out("r11") _,
-                out("r12") _,
-                out("lr") _,
-                options(readonly)
-            );
-        }
-        [a00, a01, a10, a11]
     }
 }
 
