@@ -94,6 +94,13 @@ impl Config {
         };
         Ok(Config { run, models_dir })
     }
+
+    /// The models directory a command uses: its `--models-dir` (relative to the checkout `root`)
+    /// or else `[models] dir`.
+    pub fn models_dir_or(&self, root: &Path, cli: Option<&Path>) -> Option<PathBuf> {
+        cli.map(|d| root.join(d))
+            .or_else(|| self.models_dir.clone())
+    }
 }
 
 /// The built-in defaults, when neither the command line nor mcubench.toml says.
@@ -203,5 +210,14 @@ mod tests {
         assert!(e.contains("[models] dir is empty"), "{e}");
         let e = parse("[models]\nfolder = \"x\"\n").unwrap_err().to_string();
         assert!(e.contains("folder"), "{e}");
+        // A command's --models-dir wins, relative to the checkout too.
+        let c = parse("[models]\ndir = \"/data/mlperf\"\n").unwrap();
+        let cli = |d: &str| c.models_dir_or(root, Some(Path::new(d)));
+        assert_eq!(cli("m"), Some(PathBuf::from("/checkout/m")));
+        assert_eq!(cli("/abs"), Some(PathBuf::from("/abs")));
+        assert_eq!(
+            c.models_dir_or(root, None),
+            Some(PathBuf::from("/data/mlperf"))
+        );
     }
 }

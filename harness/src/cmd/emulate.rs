@@ -167,12 +167,8 @@ fn workload_partition(
     workload: &str,
     variant: Variant,
 ) -> Result<Vec<u8>> {
-    let config = Config::load(&project.root)?;
-    let models_dir = args
-        .models_dir
-        .clone()
-        .or(config.models_dir.clone())
-        .map(|d| project.root.join(d));
+    let models_dir =
+        Config::load(&project.root)?.models_dir_or(&project.root, args.models_dir.as_deref());
     let catalog = Workload::catalog(&project.root, models_dir.as_deref())?;
     let w = catalog
         .workloads

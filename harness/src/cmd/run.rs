@@ -130,17 +130,7 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
         take_selection(&mut args, &run.manifest()?, &run.path)?;
     }
     let args = &args.with_defaults(&config.run);
-    let models_dir = args
-        .models_dir
-        .clone()
-        .or(config.models_dir.clone())
-        .map(|d| {
-            if d.is_absolute() {
-                d
-            } else {
-                project.root.join(d)
-            }
-        });
+    let models_dir = config.models_dir_or(&project.root, args.models_dir.as_deref());
     let catalog = Workload::catalog(&project.root, models_dir.as_deref())?;
     check_left_out(&catalog, &args.workload)?;
     if let Some(note) = catalog.left_out_note() {

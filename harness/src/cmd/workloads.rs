@@ -20,10 +20,8 @@ pub struct Args {
 }
 
 pub fn run(project: &Project, args: &Args) -> Result<()> {
-    let models_dir = args
-        .models_dir
-        .clone()
-        .or(Config::load(&project.root)?.models_dir);
+    let models_dir =
+        Config::load(&project.root)?.models_dir_or(&project.root, args.models_dir.as_deref());
     let catalog = Workload::catalog(&project.root, models_dir.as_deref())?;
     let workloads = &catalog.workloads;
     if args.json {
