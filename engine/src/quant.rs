@@ -175,11 +175,12 @@ pub struct Requant {
     right: u32,
     mask: i32,
     half: i32,
+    offset: i32,
 }
 
 impl Requant {
     #[inline(always)]
-    pub fn new(mult: i32, shift: i32) -> Requant {
+    pub fn new(mult: i32, shift: i32, output_offset: i32) -> Requant {
         let right = (-shift).clamp(0, 31) as u32;
         let mask = ((1i64 << right) - 1) as i32;
         Requant {
@@ -188,47 +189,103 @@ impl Requant {
             right,
             mask,
             half: mask >> 1,
+            offset: output_offset,
         }
     }
 
-    /// `requantize(acc, mult, shift, output_offset, min, max)`.
+    /// `requantize(acc, mult, shift, output_offset, ..)` before the clamp: the scaled
+    /// accumulator plus the output offset (wrapping, as TFLite's int32 addition).
     #[inline(always)]
-    pub fn apply(self, acc: i32, output_offset: i32, min: i32, max: i32) -> i8 {
+    pub fn apply(self, acc: i32) -> i32 {
         debug_assert!(self.mult != i32::MIN);
         let x = acc.wrapping_shl(self.left);
         let high = ((widening_mul(x, self.mult) + (1 << 30)) >> 31) as i32;
         let threshold = self.half + (high < 0) as i32;
         let q = (high >> self.right) + ((high & self.mask) > threshold) as i32;
-        q.wrapping_add(output_offset).clamp(min, max) as i8
+        q.wrapping_add(self.offset)
     }
 }
 
-/// A channel's requantization unpacked from (multiplier, shift): [`Requant`] or
-/// [`NarrowRequant`], chosen per operator at load.
+/// A channel's requantization unpacked from (multiplier, shift, output offset): [`Requant`] or
+/// [`NarrowRequant`], chosen per operator at load. `apply` gives the value before the
+/// activation's clamp ([`Clamp`]).
 pub trait Requantizer: Copy {
-    fn new(mult: i32, shift: i32) -> Self;
-    fn apply(self, acc: i32, output_offset: i32, min: i32, max: i32) -> i8;
+    fn new(mult: i32, shift: i32, output_offset: i32) -> Self;
+    fn apply(self, acc: i32) -> i32;
+    /// Four channels at once: `[q[0].apply(acc[0]), .., q[3].apply(acc[3])]`.
+    #[inline(always)]
+    fn apply4(q: &[Self; 4], acc: [i32; 4]) -> [i32; 4] {
+        core::array::from_fn(|i| q[i].apply(acc[i]))
+    }
 }
 
 impl Requantizer for Requant {
     #[inline(always)]
-    fn new(mult: i32, shift: i32) -> Self {
-        Requant::new(mult, shift)
+    fn new(mult: i32, shift: i32, output_offset: i32) -> Self {
+        Requant::new(mult, shift, output_offset)
     }
     #[inline(always)]
-    fn apply(self, acc: i32, output_offset: i32, min: i32, max: i32) -> i8 {
-        Requant::apply(self, acc, output_offset, min, max)
+    fn apply(self, acc: i32) -> i32 {
+        Requant::apply(self, acc)
     }
 }
 
 impl Requantizer for NarrowRequant {
     #[inline(always)]
-    fn new(mult: i32, shift: i32) -> Self {
-        NarrowRequant::new(mult, shift)
+    fn new(mult: i32, shift: i32, output_offset: i32) -> Self {
+        NarrowRequant::new(mult, shift, output_offset)
     }
     #[inline(always)]
-    fn apply(self, acc: i32, output_offset: i32, min: i32, max: i32) -> i8 {
-        NarrowRequant::apply(self, acc, output_offset, min, max)
+    fn apply(self, acc: i32) -> i32 {
+        NarrowRequant::apply(self, acc)
+    }
+    /// On the M4 in assembly: per channel one LDM of its four constants (in field order, the
+    /// struct is `repr(C)`) and the five instructions of [`NarrowRequant::apply`]; the compiler
+    /// spread the same work over single loads from the stack, 24 cycles an output.
+    #[cfg(all(target_arch = "arm", feature = "dsp"))]
+    #[inline(always)]
+    fn apply4(q: &[Self; 4], acc: [i32; 4]) -> [i32; 4] {
+        let [mut a0, mut a1, mut a2, mut a3] = acc;
+        // SAFETY: reads the 64 bytes of `q`; register-only otherwise.
+        unsafe {
+            core::arch::asm!(
+                "ldm r0!, {{r5, r8, r9, r10}}",
+                "lsl r1, r1, r8",
+                "smmulr r1, r1, r5",
+                "add r9, r9, r1, lsl #1",
+                "add r9, r9, r1, asr #31",
+                "asr r1, r9, r10",
+                "ldm r0!, {{r5, r8, r9, r10}}",
+                "lsl r2, r2, r8",
+                "smmulr r2, r2, r5",
+                "add r9, r9, r2, lsl #1",
+                "add r9, r9, r2, asr #31",
+                "asr r2, r9, r10",
+                "ldm r0!, {{r5, r8, r9, r10}}",
+                "lsl r3, r3, r8",
+                "smmulr r3, r3, r5",
+                "add r9, r9, r3, lsl #1",
+                "add r9, r9, r3, asr #31",
+                "asr r3, r9, r10",
+                "ldm r0!, {{r5, r8, r9, r10}}",
+                "lsl r4, r4, r8",
+                "smmulr r4, r4, r5",
+                "add r9, r9, r4, lsl #1",
+                "add r9, r9, r4, asr #31",
+                "asr r4, r9, r10",
+                inout("r0") q.as_ptr() => _,
+                inout("r1") a0,
+                inout("r2") a1,
+                inout("r3") a2,
+                inout("r4") a3,
+                out("r5") _,
+                out("r8") _,
+                out("r9") _,
+                out("r10") _,
+                options(readonly, nostack, preserves_flags)
+            );
+        }
+        [a0, a1, a2, a3]
     }
 }
 
@@ -250,59 +307,147 @@ pub fn smmulr(a: i32, b: i32) -> i32 {
     }
 }
 
-/// [`requantize`] for accumulators known at load to be narrow: `|acc| * 2^(left + 1) < 2^31`
-/// for every input ([`fits_narrow`]). Then `acc << (left + 1)` does not overflow and
-/// `SaturatingRoundingDoublingHighMul(acc << left, m) = floor((2 acc m 2^left + 2^31) / 2^32)` is
-/// one SMMULR; and `RoundingDivideByPOT(h, r)` is `(h + 2^(r-1) - [h < 0]) >> r` (r > 0), which
-/// cannot overflow since `|h| <= |acc << left| < 2^30`. The same result in about half the
-/// instructions of [`Requant`].
+/// The largest right shift [`NarrowRequant`] takes: with it the output offset folds into the
+/// rounding constant without overflow (see [`fits_narrow`]).
+const NARROW_MAX_RIGHT: u32 = 21;
+
+/// [`requantize`] before the clamp, for accumulators known at load to be narrow
+/// ([`fits_narrow`]): `|acc| * 2^(left + 2) < 2^31`, a right shift `r` of at most
+/// [`NARROW_MAX_RIGHT`] and an output offset `o` with `|o| <= 128`. Then `x = acc << (left + 1)`
+/// does not overflow, `SaturatingRoundingDoublingHighMul(acc << left, m)` is `h = SMMULR(x, m)`
+/// with `|h| <= 2^29`, and `RoundingDivideByPOT(h, r) + o` is
+/// `(2^r + o 2^(r+1) + 2h + [h < 0 ? -1 : 0]) >> (r + 1)`: for `r > 0` the doubled form of
+/// `(h + 2^(r-1) - [h < 0]) >> r` (the odd numerator of the negative case never crosses a
+/// multiple of `2^(r+1)`), for `r = 0` it is `h`; adding `o 2^(r+1)` before the shift adds `o`
+/// after it. Every term stays within `2^30 + 2^21 + 2^29 < 2^31`. On the M4: LSL, SMMULR, two
+/// ADDs with shifted operands and an ASR, four constants per channel.
 #[derive(Clone, Copy, Debug)]
+#[repr(C)]
 pub struct NarrowRequant {
     mult: i32,
     left: u32,
-    right: u32,
     add: i32,
-    neg: i32,
+    right: u32,
 }
 
 impl NarrowRequant {
     #[inline(always)]
-    pub fn new(mult: i32, shift: i32) -> NarrowRequant {
-        let right = (-shift).clamp(0, 31) as u32;
+    pub fn new(mult: i32, shift: i32, output_offset: i32) -> NarrowRequant {
+        let r = ((-shift).clamp(0, 31) as u32).min(30);
         NarrowRequant {
             mult,
-            left: shift.clamp(0, 31) as u32 + 1,
-            right,
-            add: ((1i64 << right) >> 1) as i32,
-            neg: (right > 0) as i32,
+            // Below 32 whatever the input, so that the unchecked shifts are always defined.
+            left: (shift.clamp(0, 30) + 1) as u32,
+            add: (1i32 << r).wrapping_add(output_offset.wrapping_shl(r + 1)),
+            right: r + 1,
         }
     }
 
     #[inline(always)]
-    pub fn apply(self, acc: i32, output_offset: i32, min: i32, max: i32) -> i8 {
-        let high = smmulr(acc.wrapping_shl(self.left), self.mult);
-        let q = (high + self.add - ((high < 0) as i32 & self.neg)) >> self.right;
-        q.wrapping_add(output_offset).clamp(min, max) as i8
+    pub fn apply(self, acc: i32) -> i32 {
+        // SAFETY: `left` and `right` are at most 31 (see `new`).
+        let x = unsafe { acc.unchecked_shl(self.left) };
+        let high = smmulr(x, self.mult);
+        let n = self
+            .add
+            .wrapping_add(high.wrapping_add(high))
+            .wrapping_add(high >> 31);
+        // SAFETY: as above.
+        unsafe { n.unchecked_shr(self.right) }
+    }
+}
+
+/// The activation's clamp, `min..=max` within int8 (TFLite's `CalculateActivationRangeQuantized`
+/// keeps it there), on one requantized value or on four at once: on the M4 four SSATs, three
+/// BFIs and SSUB8/SEL for the maximum and the minimum of the four bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct Clamp {
+    min: i32,
+    max: i32,
+}
+
+impl Clamp {
+    /// `min` and `max` are clamped into int8, which leaves every int8 range unchanged.
+    #[inline(always)]
+    pub fn new(min: i32, max: i32) -> Clamp {
+        let min = min.clamp(i8::MIN as i32, i8::MAX as i32);
+        Clamp {
+            min,
+            max: max.clamp(min, i8::MAX as i32),
+        }
+    }
+
+    #[inline(always)]
+    pub fn one(self, q: i32) -> i8 {
+        q.clamp(self.min, self.max) as i8
+    }
+
+    /// `[one(q[0]), .., one(q[3])]`, as the bytes of a little-endian word.
+    #[inline(always)]
+    pub fn four(self, q: [i32; 4]) -> [i8; 4] {
+        #[cfg(all(target_arch = "arm", feature = "dsp"))]
+        {
+            let min4 = (self.min as u8 as u32) * 0x0101_0101;
+            let max4 = (self.max as u8 as u32) * 0x0101_0101;
+            let w: u32;
+            // SAFETY: register-only instructions; the GE flags SSUB8 sets are read by the SEL
+            // after it within this block.
+            unsafe {
+                core::arch::asm!(
+                    "ssat {w}, #8, {a}",
+                    "ssat {t}, #8, {b}",
+                    "bfi {w}, {t}, #8, #8",
+                    "ssat {t}, #8, {c}",
+                    "bfi {w}, {t}, #16, #8",
+                    "ssat {t}, #8, {d}",
+                    "bfi {w}, {t}, #24, #8",
+                    "ssub8 {t}, {w}, {lo}",
+                    "sel {w}, {w}, {lo}",
+                    "ssub8 {t}, {w}, {hi}",
+                    "sel {w}, {hi}, {w}",
+                    w = out(reg) w,
+                    t = out(reg) _,
+                    a = in(reg) q[0],
+                    b = in(reg) q[1],
+                    c = in(reg) q[2],
+                    d = in(reg) q[3],
+                    lo = in(reg) min4,
+                    hi = in(reg) max4,
+                    options(pure, nomem, nostack)
+                );
+            }
+            w.to_le_bytes().map(|b| b as i8)
+        }
+        #[cfg(not(all(target_arch = "arm", feature = "dsp")))]
+        {
+            q.map(|v| self.one(v))
+        }
     }
 }
 
 /// Whether every accumulator of a weighted int8 operator is narrow enough for
-/// [`NarrowRequant`]: for each channel `c`, `(255 Σ_k |w(c, k)| + |bias(c)|) * 2^(left_c + 1) <
+/// [`NarrowRequant`]: for each channel `c`, `(255 Σ_k |w(c, k)| + |bias(c)|) * 2^(left_c + 2) <
 /// 2^31`, where 255 bounds `|x + input offset|` (int8 input, int8 zero point) and `left_c` is the
-/// channel's left shift (`max(shift, 0)`). Run once at load.
+/// channel's left shift (`max(shift, 0)`); its right shift (`max(-shift, 0)`) at most
+/// [`NARROW_MAX_RIGHT`]; and `|output_offset| <= 128`. Run once at load.
 pub fn fits_narrow(
     channels: usize,
     taps: usize,
     weight: impl Fn(usize, usize) -> i8,
     bias: impl Fn(usize) -> i32,
     shift: impl Fn(usize) -> i32,
+    output_offset: i32,
 ) -> bool {
-    (0..channels).all(|c| {
-        let sum: i64 = (0..taps).map(|k| (weight(c, k) as i64).abs()).sum();
-        let bound = 255 * sum + (bias(c) as i64).abs();
-        let left = shift(c).clamp(0, 31) as u32 + 1;
-        bound.checked_shl(left).is_some_and(|b| b < 1 << 31) && bound < 1 << 31
-    })
+    output_offset.unsigned_abs() <= 128
+        && (0..channels).all(|c| {
+            let s = shift(c);
+            let sum: i64 = (0..taps).map(|k| (weight(c, k) as i64).abs()).sum();
+            let bound = 255 * sum + (bias(c) as i64).abs();
+            let left = s.clamp(0, 31) as u32 + 2;
+            s >= -(NARROW_MAX_RIGHT as i32)
+                && bound.checked_shl(left).is_some_and(|b| b < 1 << 31)
+                && bound < 1 << 31
+        })
 }
 
 #[cfg(test)]
@@ -328,24 +473,26 @@ mod tests {
         }
         let mut checked = 0;
         for &m in &mults {
-            for shift in -33..=31 {
-                let left = shift.clamp(0, 31) as u32 + 1;
-                // The largest |acc| with |acc| << left < 2^31.
+            for shift in -(NARROW_MAX_RIGHT as i32)..=29 {
+                let left = shift.clamp(0, 31) as u32 + 2;
+                // The largest |acc| with |acc| << (left + 2) < 2^31.
                 let limit = ((1i64 << 31) - 1) >> left;
                 let mut accs = std::vec![0i64, 1, -1, limit, -limit, limit / 2, -limit / 3];
                 for _ in 0..40 {
                     accs.push((next() as i64).rem_euclid(2 * limit + 1) - limit);
                 }
-                let r = NarrowRequant::new(m, shift);
-                for &a in accs.iter().filter(|a| a.abs() <= limit) {
-                    let a = a as i32;
-                    for (off, min, max) in [(0, -128, 127), (-5, -128, 127), (17, -3, 100)] {
-                        assert_eq!(
-                            r.apply(a, off, min, max),
-                            requantize(a, m, shift, off, min, max),
-                            "acc {a} mult {m} shift {shift}"
-                        );
-                        checked += 1;
+                for off in [0, -5, 17, -128, 127, 128] {
+                    let r = NarrowRequant::new(m, shift, off);
+                    for &a in accs.iter().filter(|a| a.abs() <= limit) {
+                        let a = a as i32;
+                        for (min, max) in [(-128, 127), (-3, 100)] {
+                            assert_eq!(
+                                Clamp::new(min, max).one(r.apply(a)),
+                                requantize(a, m, shift, off, min, max),
+                                "acc {a} mult {m} shift {shift} offset {off}"
+                            );
+                            checked += 1;
+                        }
                     }
                 }
             }
@@ -357,18 +504,44 @@ mod tests {
     fn narrow_bound_takes_the_shift_and_the_bias() {
         let w = |_: usize, _: usize| -128i8;
         // 255 * 128 * 9 = 293,760 < 2^30 >> 11.
-        assert!(fits_narrow(2, 9, w, |_| 0, |_| 0));
-        assert!(fits_narrow(2, 9, w, |_| 0, |_| 11));
-        assert!(!fits_narrow(2, 9, w, |_| 0, |_| 12));
+        // 255 * 128 * 9 = 293,760 < 2^31 >> 12.
+        assert!(fits_narrow(2, 9, w, |_| 0, |_| 0, 0));
+        assert!(fits_narrow(2, 9, w, |_| 0, |_| 10, -128));
+        assert!(!fits_narrow(2, 9, w, |_| 0, |_| 11, 0));
         assert!(!fits_narrow(
             2,
             9,
             w,
             |c| if c == 1 { 1 << 30 } else { 0 },
-            |_| -5
+            |_| -5,
+            0
         ));
-        assert!(!fits_narrow(1, 40_000, w, |_| 0, |_| -5));
-        assert!(fits_narrow(0, 9, w, |_| 0, |_| 0));
+        assert!(!fits_narrow(1, 40_000, w, |_| 0, |_| -5, 0));
+        assert!(fits_narrow(0, 9, w, |_| 0, |_| 0, 0));
+        // The right shift and the output offset bound the folded rounding constant.
+        assert!(fits_narrow(2, 9, w, |_| 0, |_| -21, 128));
+        assert!(!fits_narrow(2, 9, w, |_| 0, |_| -22, 0));
+        assert!(!fits_narrow(2, 9, w, |_| 0, |_| 0, 129));
+    }
+
+    #[test]
+    fn four_clamped_are_four_clamped_ones() {
+        let mut next = xorshift(0x05ee_d0fc_1a39);
+        for (min, max) in [
+            (-128, 127),
+            (-128, 0),
+            (0, 127),
+            (-3, 100),
+            (5, 5),
+            (-200, 300),
+        ] {
+            let c = Clamp::new(min, max);
+            for _ in 0..1000 {
+                let q: [i32; 4] = core::array::from_fn(|_| (next() as i32) >> (next() % 32));
+                assert_eq!(c.four(q), q.map(|v| c.one(v)));
+                assert_eq!(c.one(q[0]), q[0].clamp(min.max(-128), max.min(127)) as i8);
+            }
+        }
     }
 
     #[test]
@@ -383,11 +556,11 @@ mod tests {
         }
         for &m in &mults {
             for shift in -33..=33 {
-                let r = Requant::new(m, shift);
-                for &a in &accs {
-                    for (off, min, max) in [(0, -128, 127), (-5, -128, 127), (17, -3, 100)] {
+                for (off, min, max) in [(0, -128, 127), (-5, -128, 127), (17, -3, 100)] {
+                    let r = Requant::new(m, shift, off);
+                    for &a in &accs {
                         assert_eq!(
-                            r.apply(a, off, min, max),
+                            Clamp::new(min, max).one(r.apply(a)),
                             requantize(a, m, shift, off, min, max),
                             "acc {a} mult {m} shift {shift}"
                         );

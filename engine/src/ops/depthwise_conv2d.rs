@@ -12,7 +12,7 @@ use super::{
     Prepared, TensorId, Weighted, Window, NO_TENSOR,
 };
 use crate::error::Error;
-use crate::quant::{NarrowRequant, Requant, Requantizer};
+use crate::quant::{Clamp, NarrowRequant, Requant, Requantizer};
 
 #[derive(Clone, Copy, Debug)]
 pub struct DepthwiseConv2d {
@@ -180,11 +180,13 @@ impl DepthwiseConv2d {
                     narrow,
                 };
                 if dm == 1 {
-                    let filter = filter_in_ram(filter, rest)?;
+                    let taps = self.w.k_h as usize * self.w.k_w as usize;
+                    let quads = quads_in_ram(filter, c, taps, rest)?;
                     depthwise_int8_dm1::<Native>(
                         &self.w,
                         input,
                         filter,
+                        quads,
                         bias,
                         input_offset,
                         stage,
@@ -275,17 +277,33 @@ impl DepthwiseConv2d {
     }
 }
 
-/// The filter copied into the scratch buffer. The four-channel path reads one word per tap at
-/// the same channel offset: with 64 channels the taps are 64 bytes apart and all fall in one set
-/// of the STM32L4 ART's data cache (8 sets of 8-byte lines), missing on every read (5 wait
-/// states) in flash; in RAM they cost nothing. Copied at each inference: a few hundred bytes.
-fn filter_in_ram<'s>(filter: &[i8], scratch: &'s mut [u8]) -> Result<&'s [i8], &'static str> {
+/// The filter's channels in quads, copied into the scratch buffer: quad after quad (channels
+/// `4q..4q + 4`), in each its taps' words one after the other (`[quad][tap][4]`), the channels
+/// past the last multiple of four left out. The four-channel paths read one word per tap: in
+/// the filter's own layout those are `channels` bytes apart, with 64 channels all in one set of
+/// the STM32L4 ART's data cache (8 sets of 8-byte lines), missing on every read (5 wait states)
+/// in flash; here they are in RAM and consecutive, for post-incremented loads. Copied at each
+/// inference: a few hundred bytes.
+fn quads_in_ram<'s>(
+    filter: &[i8],
+    channels: usize,
+    taps: usize,
+    scratch: &'s mut [u8],
+) -> Result<&'s [i8], &'static str> {
+    let quads = channels / 4;
+    if filter.len() < channels * taps {
+        return Err("depthwise filter smaller than its shape");
+    }
     let copy: &mut [i8] = bytemuck::cast_slice_mut(
         scratch
-            .get_mut(..filter.len())
+            .get_mut(..quads * 4 * taps)
             .ok_or("depthwise scratch too small (planner bug)")?,
     );
-    copy.copy_from_slice(filter);
+    for (q, words) in copy.chunks_exact_mut(4 * taps).enumerate() {
+        for (t, word) in words.chunks_exact_mut(4).enumerate() {
+            word.copy_from_slice(&filter[t * channels + 4 * q..][..4]);
+        }
+    }
     Ok(copy)
 }
 
@@ -368,11 +386,13 @@ fn window_loop<T>(
 }
 
 /// int8 with depth multiplier 1, [`depthwise_int8_dm1_with`] with the operator's requantization.
+/// `quads` is the filter as [`quads_in_ram`] lays it out.
 #[allow(clippy::too_many_arguments)]
 fn depthwise_int8_dm1<S: super::dot::Simd>(
     w: &Window,
     input: &[i8],
     filter: &[i8],
+    quads: &[i8],
     bias: Option<&[i32]>,
     input_offset: i32,
     stage: Int8Output<'_>,
@@ -384,7 +404,7 @@ fn depthwise_int8_dm1<S: super::dot::Simd>(
     } else {
         depthwise_int8_dm1_with::<S, Requant>
     };
-    kernel(w, input, filter, bias, input_offset, stage, acc, out)
+    kernel(w, input, filter, quads, bias, input_offset, stage, acc, out)
 }
 
 /// Channels whose bias and unpacked requantization are kept on the stack while every output
@@ -392,16 +412,22 @@ fn depthwise_int8_dm1<S: super::dot::Simd>(
 const CHANNEL_CHUNK: usize = 32;
 
 /// int8 with depth multiplier 1: the channels in chunks of [`CHANNEL_CHUNK`] (their biases and
-/// requantization constants unpacked once), and per chunk, per output pixel, its in-image taps
-/// listed, then four channels at a time over them ([`Simd::depthwise_quad`](super::dot::Simd::depthwise_quad),
-/// accumulators in registers from the bias), each four outputs requantized as soon as they are
-/// summed. The channels past the last multiple of four, and windows of more than
-/// [`MAX_LISTED_TAPS`] taps, take the reference loop over `acc`.
+/// requantization constants unpacked once), and per chunk, per output pixel, four channels at a
+/// time over its in-image taps, accumulators in registers from the bias, each four outputs
+/// requantized as soon as they are summed. Windows inside the image take their taps' offsets
+/// from the window's first byte, listed once, with the input offset's part (offset x Σ taps'
+/// weights) folded into the bias ([`Simd::depthwise_quad_raw`](super::dot::Simd::depthwise_quad_raw);
+/// a 3 x 3 window without dilation across, [`Simd::depthwise_3x3_raw`](super::dot::Simd::depthwise_3x3_raw));
+/// the others list their in-image taps per pixel ([`Simd::depthwise_quad`](super::dot::Simd::depthwise_quad)).
+/// The quads' filter words come from `quads` ([`quads_in_ram`]). The channels past the last
+/// multiple of four, and windows of more than [`MAX_LISTED_TAPS`] taps, take the reference loop
+/// over `acc` and `filter`.
 #[allow(clippy::too_many_arguments)]
 fn depthwise_int8_dm1_with<S: super::dot::Simd, R: Requantizer>(
     w: &Window,
     input: &[i8],
     filter: &[i8],
+    quads: &[i8],
     bias: Option<&[i32]>,
     input_offset: i32,
     stage: Int8Output<'_>,
@@ -409,18 +435,46 @@ fn depthwise_int8_dm1_with<S: super::dot::Simd, R: Requantizer>(
     out: &mut [i8],
 ) {
     let (in_h, in_w, c) = (w.in_h as usize, w.in_w as usize, w.in_c as usize);
-    let k_w = w.k_w as usize;
+    let (k_h, k_w) = (w.k_h as usize, w.k_w as usize);
+    let full = k_h * k_w;
     let (dil_h, dil_w) = (w.dil_h as usize, w.dil_w as usize);
     let c4 = c - c % 4;
     let acc = &mut acc[..c];
     let offset_pair = (input_offset as u16 as u32) * 0x0001_0001;
     let bias_at = |ch: usize| bias.map_or(0, |b| b[ch]);
+    // Tap `t`'s weight of channel `ch`: quads' channels from the copy in RAM.
+    let weight = |t: usize, ch: usize| {
+        if ch < c4 {
+            quads[(ch / 4 * full + t) * 4 + ch % 4]
+        } else {
+            filter[t * c + ch]
+        }
+    };
+    // Every quad's taps lie inside the copy: the pointer reads below stay in it.
+    assert!(quads.len() >= c4 * full);
     let mut list = [[0u32; 2]; MAX_LISTED_TAPS];
     // Per channel (TFLite Micro's depthwise multipliers are per channel; per-tensor ones were
     // repeated for every channel at load).
     let (mult, shift) = (&stage.mult[..c], &stage.shift[..c]);
-    let (output_offset, act_min, act_max) = (stage.output_offset, stage.act_min, stage.act_max);
+    let output_offset = stage.output_offset;
+    let clamp = Clamp::new(stage.act_min, stage.act_max);
     let pixels = w.batches as usize * w.out_h as usize * w.out_w as usize;
+    // Windows with every tap in the image: the taps' offsets from the window's first byte (input)
+    // and from the quad's first filter word, once.
+    let mut rel = [[0u32; 2]; MAX_LISTED_TAPS];
+    let rel_ok = full <= MAX_LISTED_TAPS;
+    let mut rel_span = 0;
+    if rel_ok {
+        for (t, slot) in rel.iter_mut().take(full).enumerate() {
+            let (fy, fx) = (t / k_w, t % k_w);
+            let i = (fy * dil_h * in_w + fx * dil_w) * c;
+            *slot = [i as u32, (t * 4) as u32];
+            rel_span = rel_span.max(i + c);
+        }
+    }
+    let rel = &rel[..if rel_ok { full } else { 0 }];
+    let three_by_three = k_h == 3 && k_w == 3 && dil_w == 1;
+    let row = dil_h * in_w * c;
     let mut start = 0;
     while start < c {
         // Channels start..end; the quads among them end at quads_end.
@@ -431,35 +485,18 @@ fn depthwise_int8_dm1_with<S: super::dot::Simd, R: Requantizer>(
         // Multipliers are never i32::MIN: negative scales are refused at load.
         let q: [R; CHANNEL_CHUNK] = core::array::from_fn(|i| {
             let ch = (start + i).min(c - 1);
-            R::new(mult[ch], shift[ch])
+            R::new(mult[ch], shift[ch], output_offset)
         });
         let b: [i32; CHANNEL_CHUNK] =
             core::array::from_fn(|i| if start + i < c { bias_at(start + i) } else { 0 });
-        // Windows with every tap in the image: the taps' offsets from the window's first byte,
-        // once, and the input offset's part (offset x Σ taps' weights) folded into the bias.
-        let (k_h, full) = (w.k_h as usize, w.k_h as usize * k_w);
-        let mut rel = [[0u32; 2]; MAX_LISTED_TAPS];
-        let rel_ok = full <= MAX_LISTED_TAPS;
-        let mut rel_span = 0;
-        if rel_ok {
-            for (t, slot) in rel.iter_mut().take(full).enumerate() {
-                let (fy, fx) = (t / k_w, t % k_w);
-                let i = (fy * dil_h * in_w + fx * dil_w) * c;
-                *slot = [i as u32, (t * c) as u32];
-                rel_span = rel_span.max(i + c);
-            }
-        }
-        let rel = &rel[..if rel_ok { full } else { 0 }];
         let folded: [i32; CHANNEL_CHUNK] = core::array::from_fn(|i| {
             let ch = start + i;
             if ch >= c || !rel_ok {
                 return 0;
             }
-            let sum = (0..full).fold(0i32, |s, t| s.wrapping_add(filter[t * c + ch] as i32));
+            let sum = (0..full).fold(0i32, |s, t| s.wrapping_add(weight(t, ch) as i32));
             b[i].wrapping_add(input_offset.wrapping_mul(sum))
         });
-        // Every tap's channels lie inside the filter: the pointer reads below stay in it.
-        assert!(rel.iter().all(|&[_, f]| f as usize + c <= filter.len()));
         for p in 0..pixels {
             let (bt, oy, ox) = (
                 p / (w.out_h as usize * w.out_w as usize),
@@ -467,14 +504,14 @@ fn depthwise_int8_dm1_with<S: super::dot::Simd, R: Requantizer>(
                 p % w.out_w as usize,
             );
             let y0 = oy as isize * w.stride_h as isize - w.pad_h as isize;
-            let (fy0, fy1) = tap_range(y0, in_h, w.k_h as usize, dil_h);
+            let (fy0, fy1) = tap_range(y0, in_h, k_h, dil_h);
             let x0 = ox as isize * w.stride_w as isize - w.pad_w as isize;
             let (fx0, fx1) = tap_range(x0, in_w, k_w, dil_w);
             let taps = (fy0..fy1).flat_map(move |fy| {
                 let y = (y0 + (dil_h * fy) as isize) as usize;
                 (fx0..fx1).map(move |fx| {
                     let x = (x0 + (dil_w * fx) as isize) as usize;
-                    (((bt * in_h + y) * in_w + x) * c, (fy * k_w + fx) * c)
+                    (((bt * in_h + y) * in_w + x) * c, fy * k_w + fx)
                 })
             });
             let out = &mut out[p * c..(p + 1) * c];
@@ -486,22 +523,21 @@ fn depthwise_int8_dm1_with<S: super::dot::Simd, R: Requantizer>(
                 for qs in (start..quads_end).step_by(4) {
                     let k = qs - start;
                     let init = [folded[k], folded[k + 1], folded[k + 2], folded[k + 3]];
-                    // SAFETY: qs + 4 <= c, and the asserts above.
+                    // SAFETY: qs + 4 <= c4, and the asserts above.
                     let sums = unsafe {
-                        S::depthwise_quad_raw(
-                            rel,
-                            input.as_ptr().add(base + qs),
-                            filter.as_ptr().add(qs),
-                            init,
-                        )
+                        let (x, f) = (input.as_ptr().add(base + qs), quads.as_ptr().add(qs * full));
+                        if three_by_three {
+                            S::depthwise_3x3_raw(rel, x, c, row, f, init)
+                        } else {
+                            S::depthwise_quad_raw(rel, x, f, init)
+                        }
                     };
-                    let y: [i8; 4] = core::array::from_fn(|i| {
-                        q[k + i].apply(sums[i], output_offset, act_min, act_max)
-                    });
+                    let y = clamp.four(R::apply4(quad_of(&q, k), sums));
                     out[qs..qs + 4].copy_from_slice(&y);
                 }
                 if quads_end < end {
-                    let taps = rel.iter().map(|&[i, f]| (base + i as usize, f as usize));
+                    let taps = rel.iter().map(|&[i, _]| base + i as usize);
+                    let taps = taps.zip((0..full).map(|t| t * c));
                     let rest = quads_end - start..end - start;
                     let a = &mut acc[quads_end..end];
                     rest_channels(taps, input, filter, input_offset, start, rest, &b, a);
@@ -509,7 +545,7 @@ fn depthwise_int8_dm1_with<S: super::dot::Simd, R: Requantizer>(
                         .iter_mut()
                         .zip(q[k_rest..].iter().zip(a.iter()))
                     {
-                        *y = q.apply(a, output_offset, act_min, act_max);
+                        *y = clamp.one(q.apply(a));
                     }
                 }
                 continue;
@@ -519,42 +555,24 @@ fn depthwise_int8_dm1_with<S: super::dot::Simd, R: Requantizer>(
                 for (i, a) in a.iter_mut().enumerate() {
                     *a = b[i];
                 }
-                let taps = taps.map(|(i, f)| (i + start, f + start));
+                let taps = taps.map(|(i, t)| (i + start, t * c + start));
                 pixel_reference(taps, input, filter, input_offset, a);
                 for (i, (y, &a)) in out[start..end].iter_mut().zip(a.iter()).enumerate() {
-                    *y = q[i].apply(a, output_offset, act_min, act_max);
+                    *y = clamp.one(q[i].apply(a));
                 }
                 continue;
             }
-            for (slot, (i, f)) in list.iter_mut().zip(taps) {
-                *slot = [i as u32, f as u32];
+            for (slot, (i, t)) in list.iter_mut().zip(taps) {
+                *slot = [i as u32, t as u32];
             }
-            let list = &list[..n];
-            // Every tap's channels lie inside the slices: the pointer reads below stay in them.
+            let list = &mut list[..n];
+            // Every tap's channels lie inside the input: the pointer reads below stay in it.
             assert!(list
                 .iter()
-                .all(|&[i, f]| i as usize + c <= input.len() && f as usize + c <= filter.len()));
-            for qs in (start..quads_end).step_by(4) {
-                let k = qs - start;
-                let init = [b[k], b[k + 1], b[k + 2], b[k + 3]];
-                // SAFETY: qs + 4 <= c, and the assert above.
-                let sums = unsafe {
-                    S::depthwise_quad(
-                        list,
-                        input.as_ptr().add(qs),
-                        filter.as_ptr().add(qs),
-                        offset_pair,
-                        init,
-                    )
-                };
-                let y: [i8; 4] = core::array::from_fn(|i| {
-                    q[k + i].apply(sums[i], output_offset, act_min, act_max)
-                });
-                out[qs..qs + 4].copy_from_slice(&y);
-            }
+                .all(|&[i, t]| i as usize + c <= input.len() && (t as usize) < full));
             if quads_end < end {
-                // The last chunk's channels past the last multiple of four.
-                let taps = list.iter().map(|&[i, f]| (i as usize, f as usize));
+                // The last chunk's channels past the last multiple of four, from the filter.
+                let taps = list.iter().map(|&[i, t]| (i as usize, t as usize * c));
                 let rest = quads_end - start..end - start;
                 let a = &mut acc[quads_end..end];
                 rest_channels(taps, input, filter, input_offset, start, rest, &b, a);
@@ -562,12 +580,40 @@ fn depthwise_int8_dm1_with<S: super::dot::Simd, R: Requantizer>(
                     .iter_mut()
                     .zip(q[k_rest..].iter().zip(a.iter()))
                 {
-                    *y = q.apply(a, output_offset, act_min, act_max);
+                    *y = clamp.one(q.apply(a));
                 }
+            }
+            // The quads' filter offsets: tap t's word at 4t.
+            for slot in list.iter_mut() {
+                slot[1] *= 4;
+            }
+            let list = &*list;
+            for qs in (start..quads_end).step_by(4) {
+                let k = qs - start;
+                let init = [b[k], b[k + 1], b[k + 2], b[k + 3]];
+                // SAFETY: qs + 4 <= c4, and the asserts above.
+                let sums = unsafe {
+                    S::depthwise_quad(
+                        list,
+                        input.as_ptr().add(qs),
+                        quads.as_ptr().add(qs * full),
+                        offset_pair,
+                        init,
+                    )
+                };
+                let y = clamp.four(R::apply4(quad_of(&q, k), sums));
+                out[qs..qs + 4].copy_from_slice(&y);
             }
         }
         start = end;
     }
+}
+
+/// The four requantizations of the quad at chunk index `k`.
+#[inline(always)]
+fn quad_of<R>(q: &[R; CHANNEL_CHUNK], k: usize) -> &[R; 4] {
+    let quad = q[k..].first_chunk::<4>();
+    quad.expect("a quad inside the chunk")
 }
 
 /// The chunk's channels `rest` (chunk indices, fewer than four) of one pixel, the chunk starting
@@ -853,19 +899,21 @@ mod tests {
                             };
                             let want = reference_dm1(&w, &input, &filter, bias, offset, &stage);
                             let pixels = 2 * w.out_h as usize * w.out_w as usize;
+                            let mut scratch = std::vec![0u8; filter.len()];
+                            let quads = quads_in_ram(&filter, c, k_h * k_w, &mut scratch).unwrap();
                             for path in 0..2 {
                                 let mut got = std::vec![0i8; pixels * c];
                                 let mut acc = std::vec![0i32; c];
-                                let args = (&w, &input[..], &filter[..], bias, offset, stage);
+                                let args = (&w, &input[..], &filter[..], quads, bias, offset);
                                 if path == 0 {
                                     depthwise_int8_dm1::<Emulated>(
-                                        args.0, args.1, args.2, args.3, args.4, args.5, &mut acc,
-                                        &mut got,
+                                        args.0, args.1, args.2, args.3, args.4, args.5, stage,
+                                        &mut acc, &mut got,
                                     );
                                 } else {
                                     depthwise_int8_dm1::<super::super::dot::Scalar>(
-                                        args.0, args.1, args.2, args.3, args.4, args.5, &mut acc,
-                                        &mut got,
+                                        args.0, args.1, args.2, args.3, args.4, args.5, stage,
+                                        &mut acc, &mut got,
                                     );
                                 }
                                 assert_eq!(

@@ -16,7 +16,7 @@
 //! `bias + offset * Σ_k rhs[c][k]` computed at prepare time ([`row_offset`]).
 
 use super::dot::Simd;
-use crate::quant::{requantize, NarrowRequant, Requant, Requantizer};
+use crate::quant::{requantize, Clamp, NarrowRequant, Requant, Requantizer};
 
 /// Where the blocked product's outputs go: `put(p, c, acc)` once per (pixel, channel), or a
 /// block at a time with the constants of its channels read once per channel pair ([`Sink::pair`]).
@@ -119,12 +119,11 @@ impl<R: Requantizer> Requantized<'_, '_, R> {
     #[inline(always)]
     fn requant(&self, c: usize) -> R {
         let (mult, shift) = self.stage.channel(c);
-        R::new(mult, shift)
+        R::new(mult, shift, self.stage.output_offset)
     }
     #[inline(always)]
-    fn finish(&self, q: R, acc: i32) -> i8 {
-        let s = &self.stage;
-        q.apply(acc, s.output_offset, s.act_min, s.act_max)
+    fn clamp(&self) -> Clamp {
+        Clamp::new(self.stage.act_min, self.stage.act_max)
     }
 }
 
@@ -146,29 +145,29 @@ impl<R: Requantizer> Sink for Requantized<'_, '_, R> {
         self.out[p * self.channels + c] = self.stage.apply(c, acc);
     }
 
+    /// The four outputs requantized, clamped together ([`Clamp::four`]) and stored as two
+    /// pairs of bytes.
     #[inline(always)]
     fn put_2x2(&mut self, k: &PairConstants<R>, p: usize, c: usize, acc: [i32; 4]) {
         let n = self.channels;
         let at = p * n + c;
-        let q = |j: usize, a: i32| self.finish(k.q[j], a.wrapping_add(k.offset[j]));
-        let v = [q(0, acc[0]), q(1, acc[1]), q(0, acc[2]), q(1, acc[3])];
+        let q = |j: usize, a: i32| k.q[j].apply(a.wrapping_add(k.offset[j]));
+        let v = self
+            .clamp()
+            .four([q(0, acc[0]), q(1, acc[1]), q(0, acc[2]), q(1, acc[3])]);
         let out = &mut self.out[at..at + n + 2];
-        out[0] = v[0];
-        out[1] = v[1];
-        let row = &mut out[n..n + 2];
-        row[0] = v[2];
-        row[1] = v[3];
+        out[..2].copy_from_slice(&v[..2]);
+        out[n..n + 2].copy_from_slice(&v[2..]);
     }
 
     #[inline(always)]
     fn put_1x4(&mut self, p: usize, c: usize, acc: [i32; 4]) {
         let at = p * self.channels + c;
-        let v: [i8; 4] = core::array::from_fn(|i| {
-            self.finish(
-                self.requant(c + i),
-                acc[i].wrapping_add(self.offsets[c + i]),
-            )
+        let q: [i32; 4] = core::array::from_fn(|i| {
+            self.requant(c + i)
+                .apply(acc[i].wrapping_add(self.offsets[c + i]))
         });
+        let v = self.clamp().four(q);
         self.out[at..at + 4].copy_from_slice(&v);
     }
 }
