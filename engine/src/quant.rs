@@ -438,16 +438,21 @@ pub fn fits_narrow(
     shift: impl Fn(usize) -> i32,
     output_offset: i32,
 ) -> bool {
+    (0..channels).all(|c| {
+        let sum: i64 = (0..taps).map(|k| (weight(c, k) as i64).abs()).sum();
+        fits_narrow_bound(255 * sum + (bias(c) as i64).abs(), shift(c), output_offset)
+    })
+}
+
+/// Whether accumulators of at most `bound` in magnitude, with `shift` and `output_offset`, take
+/// [`NarrowRequant`]: `bound * 2^(max(shift, 0) + 2) < 2^31`, `-shift <=` [`NARROW_MAX_RIGHT`],
+/// `|output_offset| <= 128`.
+pub fn fits_narrow_bound(bound: i64, shift: i32, output_offset: i32) -> bool {
+    let left = shift.clamp(0, 31) as u32 + 2;
     output_offset.unsigned_abs() <= 128
-        && (0..channels).all(|c| {
-            let s = shift(c);
-            let sum: i64 = (0..taps).map(|k| (weight(c, k) as i64).abs()).sum();
-            let bound = 255 * sum + (bias(c) as i64).abs();
-            let left = s.clamp(0, 31) as u32 + 2;
-            s >= -(NARROW_MAX_RIGHT as i32)
-                && bound.checked_shl(left).is_some_and(|b| b < 1 << 31)
-                && bound < 1 << 31
-        })
+        && shift >= -(NARROW_MAX_RIGHT as i32)
+        && (0..1 << 31).contains(&bound)
+        && (bound as i128) << left < 1 << 31
 }
 
 #[cfg(test)]
