@@ -793,14 +793,22 @@ impl Simd for Dsp {
         unsafe {
             core::arch::asm!(
                 "push {{r6, r7}}",
-                // Two quads a pass; an odd count enters at the second.
-                "tst r10, #1",
+                // Four quads a pass; a count of 4n + k (k > 0) enters at quad 4 - k.
+                "ands r12, r10, #3",
                 "add r10, r2, r10, lsl #2",
                 "push {{r10}}",
-                "bne 3f",
+                "beq 2f",
+                "cmp r12, #2",
+                "blo 5f",
+                "beq 4f",
+                "b 3f",
                 "2:",
                 quad_2x2!(),
                 "3:",
+                quad_2x2!(),
+                "4:",
+                quad_2x2!(),
+                "5:",
                 quad_2x2!(),
                 "ldr r10, [sp]",
                 "cmp r2, r10",

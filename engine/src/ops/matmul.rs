@@ -16,7 +16,7 @@
 //! `bias + offset * Σ_k rhs[c][k]` computed at prepare time ([`row_offset`]).
 
 use super::dot::Simd;
-use crate::quant::{requantize, Clamp, NarrowRequant, Requant, Requantizer};
+use crate::quant::{requantize, Clamp, NarrowRequant, Requant, Requantizer, WithOffset};
 
 /// Where the blocked product's outputs go: `put(p, c, acc)` once per (pixel, channel), or a
 /// block at a time with the constants of its channels read once per channel pair ([`Sink::pair`]).
@@ -107,11 +107,7 @@ pub struct Requantized<'a, 'b, R> {
 }
 
 /// Two channels' constants: offset and requantization.
-#[derive(Clone, Copy)]
-pub struct PairConstants<R> {
-    offset: [i32; 2],
-    q: [R; 2],
-}
+pub type PairConstants<R> = [WithOffset<R>; 2];
 
 impl<R: Requantizer> Requantized<'_, '_, R> {
     /// Channel `c`'s requantization (the multipliers of the weighted operators are never
@@ -132,10 +128,11 @@ impl<R: Requantizer> Sink for Requantized<'_, '_, R> {
 
     #[inline(always)]
     fn pair(&self, c: usize) -> PairConstants<R> {
-        PairConstants {
-            offset: [self.offsets[c], self.offsets[c + 1]],
-            q: [self.requant(c), self.requant(c + 1)],
-        }
+        let k = |c: usize| WithOffset {
+            offset: self.offsets[c],
+            q: self.requant(c),
+        };
+        [k(c), k(c + 1)]
     }
 
     /// The edge outputs: one copy of the requantization, called.
@@ -151,10 +148,7 @@ impl<R: Requantizer> Sink for Requantized<'_, '_, R> {
     fn put_2x2(&mut self, k: &PairConstants<R>, p: usize, c: usize, acc: [i32; 4]) {
         let n = self.channels;
         let at = p * n + c;
-        let q = |j: usize, a: i32| k.q[j].apply(a.wrapping_add(k.offset[j]));
-        let v = self
-            .clamp()
-            .four([q(0, acc[0]), q(1, acc[1]), q(0, acc[2]), q(1, acc[3])]);
+        let v = self.clamp().four(R::apply_2x2(k, acc));
         let out = &mut self.out[at..at + n + 2];
         out[..2].copy_from_slice(&v[..2]);
         out[n..n + 2].copy_from_slice(&v[2..]);
