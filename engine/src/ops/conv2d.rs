@@ -714,7 +714,7 @@ fn im2col(
 /// a call when the row is short (`black_box` keeps the compiler from turning the loop back
 /// into a memcpy call).
 #[inline(always)]
-fn copy_short(dst: &mut [i8], src: &[i8]) {
+pub(crate) fn copy_short(dst: &mut [i8], src: &[i8]) {
     if dst.len() > 32 {
         dst.copy_from_slice(src);
         return;
