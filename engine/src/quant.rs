@@ -217,6 +217,12 @@ pub trait Requantizer: Copy {
     fn apply4(q: &[Self; 4], acc: [i32; 4]) -> [i32; 4] {
         core::array::from_fn(|i| q[i].apply(acc[i]))
     }
+    /// `k` as [`NarrowRequant`]s, when `Self` is that form (for the fused block loop,
+    /// [`Simd::rows_2x2_narrow`](crate::ops::dot::Simd::rows_2x2_narrow)).
+    #[inline(always)]
+    fn narrow_pair(_k: &[WithOffset<Self>; 2]) -> Option<&[WithOffset<NarrowRequant>; 2]> {
+        None
+    }
     /// A 2 x 2 block of two pixels and two channels, `acc` = (pixel 0 channel 0, pixel 0
     /// channel 1, pixel 1 channel 0, pixel 1 channel 1): each channel's offset added, then its
     /// requantization.
@@ -251,6 +257,10 @@ impl Requantizer for NarrowRequant {
     #[inline(always)]
     fn new(mult: i32, shift: i32, output_offset: i32) -> Self {
         NarrowRequant::new(mult, shift, output_offset)
+    }
+    #[inline(always)]
+    fn narrow_pair(k: &[WithOffset<Self>; 2]) -> Option<&[WithOffset<NarrowRequant>; 2]> {
+        Some(k)
     }
     #[inline(always)]
     fn apply(self, acc: i32) -> i32 {
@@ -451,13 +461,24 @@ impl Clamp {
         q.clamp(self.min, self.max) as i8
     }
 
+    /// The minimum and the maximum, each in the four bytes of a word (for SSUB8/SEL).
+    #[inline(always)]
+    pub fn words(self) -> [u32; 2] {
+        [self.min, self.max].map(|v| (v as u8 as u32) * 0x0101_0101)
+    }
+
+    /// The clamp of [`Clamp::words`].
+    #[inline(always)]
+    pub fn from_words(w: [u32; 2]) -> Clamp {
+        Clamp::new(w[0] as u8 as i8 as i32, w[1] as u8 as i8 as i32)
+    }
+
     /// `[one(q[0]), .., one(q[3])]`, as the bytes of a little-endian word.
     #[inline(always)]
     pub fn four(self, q: [i32; 4]) -> [i8; 4] {
         #[cfg(all(target_arch = "arm", feature = "dsp"))]
         {
-            let min4 = (self.min as u8 as u32) * 0x0101_0101;
-            let max4 = (self.max as u8 as u32) * 0x0101_0101;
+            let [min4, max4] = self.words();
             let w: u32;
             // SAFETY: register-only instructions; the GE flags SSUB8 sets are read by the SEL
             // after it within this block.

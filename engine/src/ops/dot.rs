@@ -7,6 +7,8 @@
 //! exact (wrapping mod 2^32 in both), so the result is bit-identical to the reference; the host
 //! runs the same algorithm on emulated instructions to test that.
 
+use crate::quant::{Clamp, NarrowRequant, Requantizer, WithOffset};
+
 /// The reference: what TFLite Micro's kernels compute.
 #[inline(always)]
 pub fn offset_dot_reference(x: &[i8], f: &[i8], offset: i32) -> i32 {
@@ -167,6 +169,21 @@ pub trait Simd {
         unsafe { Self::depthwise_quad_raw(taps, x, f, acc) }
     }
 
+    /// The whole run of 2 x 2 blocks of one channel pair with [`NarrowRequant`]: for each of
+    /// `s.pairs` pixel pairs, [`Simd::quads_2x2_s8`] over `s.quads` quads, the offsets and
+    /// requantization of `s.k` ([`Requantizer::apply_2x2`]), the clamp of `s.clamp`
+    /// ([`Clamp::four`]), the pair's two outputs stored, then every pointer advanced
+    /// ([`rows_2x2_portable`]). `false` (and nothing done) where there is no such loop: the
+    /// caller runs the blocks one by one. On the M4 one assembly loop, its state in `s`.
+    ///
+    /// # Safety
+    /// `s` as [`Rows2x2`] describes it: every row and output it reaches valid, `pairs > 0`,
+    /// `quads > 0`.
+    #[inline(always)]
+    unsafe fn rows_2x2_narrow(_s: &mut Rows2x2) -> bool {
+        false
+    }
+
     /// One int8 left-hand row `x` and four filter rows `f` over `quads` quads (a
     /// FULLY_CONNECTED with one batch): `acc` plus the four dot products. Default: the
     /// algorithm in the instructions above.
@@ -201,10 +218,68 @@ pub trait Simd {
     }
 }
 
+/// The state of [`Simd::rows_2x2_narrow`], in the order its assembly loads it (`repr(C)`,
+/// word offsets in the comments).
+#[repr(C)]
+pub struct Rows2x2 {
+    /// 0, 4: the current pixel pair's left-hand rows (`quads` quads each).
+    pub x: [*const i8; 2],
+    /// 8, 12: the two filter rows (`quads` quads each).
+    pub f: [*const i8; 2],
+    /// 16: bytes from one pixel pair's rows to the next's.
+    pub x_step: usize,
+    /// 20: quads of a row, at least 1.
+    pub quads: usize,
+    /// 24: the pair's first output (pixel 0, channel 0); pixel 1's is `channels` bytes on.
+    pub out: *mut i8,
+    /// 28: output bytes per pixel.
+    pub channels: usize,
+    /// 32: the two channels' offsets and requantizations.
+    pub k: *const WithOffset<NarrowRequant>,
+    /// 36, 40: [`Clamp::words`].
+    pub clamp: [u32; 2],
+    /// 44: pixel pairs left, at least 1.
+    pub pairs: usize,
+}
+
+/// [`Simd::rows_2x2_narrow`] in portable form: what the assembly does, step by step.
+///
+/// # Safety
+/// As [`Simd::rows_2x2_narrow`].
+#[inline(always)]
+pub unsafe fn rows_2x2_portable<S: Simd>(s: &mut Rows2x2) {
+    let clamp = Clamp::from_words(s.clamp);
+    // SAFETY: the caller's guarantee for `k`.
+    let k = unsafe { &*s.k.cast::<[WithOffset<NarrowRequant>; 2]>() };
+    while s.pairs > 0 {
+        // SAFETY: the caller's guarantee for the rows and the outputs.
+        unsafe {
+            let acc = S::quads_2x2_s8(s.x, s.f, s.quads, [0; 4]);
+            let [a, b, c, d] = clamp.four(NarrowRequant::apply_2x2(k, acc));
+            s.out.cast::<[i8; 2]>().write_unaligned([a, b]);
+            s.out
+                .add(s.channels)
+                .cast::<[i8; 2]>()
+                .write_unaligned([c, d]);
+            s.out = s.out.add(2 * s.channels);
+            s.x = s.x.map(|x| x.add(s.x_step));
+        }
+        s.pairs -= 1;
+    }
+}
+
 /// The instructions computed in portable Rust: the host's model of the M4's.
 pub struct Emulated;
 
 impl Simd for Emulated {
+    /// The portable loop, so that the host tests check the state the callers build.
+    #[inline(always)]
+    unsafe fn rows_2x2_narrow(s: &mut Rows2x2) -> bool {
+        // SAFETY: the caller's guarantee.
+        unsafe { rows_2x2_portable::<Self>(s) };
+        true
+    }
+
     #[inline(always)]
     fn sxtb16(x: u32) -> u32 {
         let lo = (x as u8 as i8 as i16) as u16 as u32;
@@ -831,6 +906,127 @@ impl Simd for Dsp {
             );
         }
         [a00, a01, a10, a11]
+    }
+
+    /// The loop of [`Simd::quads_2x2_s8`] inside the loop over pixel pairs, with the
+    /// requantization of [`NarrowRequant::apply_2x2`] and the clamp of [`Clamp::four`]: the
+    /// state between pairs lives in `s` (one LDRD brings back two pointers), not in registers
+    /// the inner loop needs, and the compiler's spills around three separate blocks (about 40
+    /// cycles a pair) go. r6 and r7 saved; the stack holds `s` and the quads' end pointer.
+    #[inline(always)]
+    unsafe fn rows_2x2_narrow(s: &mut Rows2x2) -> bool {
+        // SAFETY: reads the rows and writes the outputs `s` describes (the caller's
+        // guarantee), and `s` itself; r6/r7 and the stack are restored before the block ends.
+        unsafe {
+            core::arch::asm!(
+                "push {{r6, r7}}",
+                "sub sp, #8",
+                "str r0, [sp]",
+                // A pixel pair: rows, filter rows, accumulators, the entry into the quads.
+                "1:",
+                "ldr lr, [sp]",
+                "ldrd r0, r1, [lr]",
+                "ldrd r2, r3, [lr, #8]",
+                "ldr r10, [lr, #20]",
+                "movs r4, #0",
+                "movs r5, #0",
+                "mov r8, #0",
+                "mov r9, #0",
+                "ands r12, r10, #3",
+                "add r10, r2, r10, lsl #2",
+                "str r10, [sp, #4]",
+                "beq 2f",
+                "cmp r12, #2",
+                "blo 5f",
+                "beq 4f",
+                "b 3f",
+                "2:",
+                quad_2x2!(),
+                "3:",
+                quad_2x2!(),
+                "4:",
+                quad_2x2!(),
+                "5:",
+                quad_2x2!(),
+                "ldr r10, [sp, #4]",
+                "cmp r2, r10",
+                "bne 2b",
+                // Channel 0 (pixels 0, 1 in r4, r8), then channel 1 (r5, r9): offset, mult,
+                // left, add, right by one LDM each.
+                "ldr lr, [sp]",
+                "ldr r12, [lr, #32]",
+                "ldm r12!, {{r0, r1, r2, r3, r6}}",
+                "add r4, r4, r0",
+                "lsl r4, r4, r2",
+                "smmulr r4, r4, r1",
+                "add r7, r3, r4, lsl #1",
+                "add r7, r7, r4, asr #31",
+                "asr r4, r7, r6",
+                "add r8, r8, r0",
+                "lsl r8, r8, r2",
+                "smmulr r8, r8, r1",
+                "add r7, r3, r8, lsl #1",
+                "add r7, r7, r8, asr #31",
+                "asr r8, r7, r6",
+                "ldm r12, {{r0, r1, r2, r3, r6}}",
+                "add r5, r5, r0",
+                "lsl r5, r5, r2",
+                "smmulr r5, r5, r1",
+                "add r7, r3, r5, lsl #1",
+                "add r7, r7, r5, asr #31",
+                "asr r5, r7, r6",
+                "add r9, r9, r0",
+                "lsl r9, r9, r2",
+                "smmulr r9, r9, r1",
+                "add r7, r3, r9, lsl #1",
+                "add r7, r7, r9, asr #31",
+                "asr r9, r7, r6",
+                // Saturated to int8, packed (pixel 0's two channels, then pixel 1's), clamped.
+                "ssat r4, #8, r4",
+                "ssat r5, #8, r5",
+                "ssat r8, #8, r8",
+                "ssat r9, #8, r9",
+                "bfi r4, r5, #8, #8",
+                "bfi r4, r8, #16, #8",
+                "bfi r4, r9, #24, #8",
+                "ldrd r0, r1, [lr, #36]",
+                "ssub8 r2, r4, r0",
+                "sel r4, r4, r0",
+                "ssub8 r2, r4, r1",
+                "sel r4, r1, r4",
+                // Stored; the output and the rows move on a pair.
+                "ldrd r0, r1, [lr, #24]",
+                "strh r4, [r0]",
+                "lsrs r4, r4, #16",
+                "strh r4, [r0, r1]",
+                "add r0, r0, r1, lsl #1",
+                "str r0, [lr, #24]",
+                "ldrd r0, r1, [lr]",
+                "ldr r2, [lr, #16]",
+                "add r0, r0, r2",
+                "add r1, r1, r2",
+                "strd r0, r1, [lr]",
+                "ldr r0, [lr, #44]",
+                "subs r0, r0, #1",
+                "str r0, [lr, #44]",
+                "bne 1b",
+                "add sp, #8",
+                "pop {{r6, r7}}",
+                inout("r0") s as *mut Rows2x2 => _,
+                out("r1") _,
+                out("r2") _,
+                out("r3") _,
+                out("r4") _,
+                out("r5") _,
+                out("r8") _,
+                out("r9") _,
+                out("r10") _,
+                out("r11") _,
+                out("r12") _,
+                out("lr") _,
+            );
+        }
+        true
     }
 
     /// 13 values live (4 accumulators, 5 pointers, 4 words): registers explicit, r6 saved, the

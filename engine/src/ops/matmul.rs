@@ -15,7 +15,7 @@
 //! FULLY_CONNECTED inputs): the input offset is folded into a per-channel constant
 //! `bias + offset * Σ_k rhs[c][k]` computed at prepare time ([`row_offset`]).
 
-use super::dot::Simd;
+use super::dot::{Rows2x2, Simd};
 use crate::quant::{requantize, Clamp, NarrowRequant, Requant, Requantizer, WithOffset};
 
 /// Where the blocked product's outputs go: `put(p, c, acc)` once per (pixel, channel), or a
@@ -28,6 +28,23 @@ pub trait Sink {
     /// A 2 x 2 block: `acc` is (p, c), (p, c + 1), (p + 1, c), (p + 1, c + 1); `k` is
     /// `self.pair(c)`.
     fn put_2x2(&mut self, k: &Self::Pair, p: usize, c: usize, acc: [i32; 4]);
+    /// Pixel pairs `0..pairs` of channels `c, c + 1` at once, where the sink has a loop for
+    /// them ([`Simd::rows_2x2_narrow`]): rows at `x[p * stride]` (int8, `depth` values), filter
+    /// rows at `f[0]` and `f[depth]`. `false` (nothing done) otherwise.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn rows_2x2<S: Simd, T: Lhs>(
+        &mut self,
+        _k: &Self::Pair,
+        _x: &[T],
+        _stride: usize,
+        _pairs: usize,
+        _f: &[i8],
+        _depth: usize,
+        _c: usize,
+    ) -> bool {
+        false
+    }
     /// A 1 x 4 block: (p, c) to (p, c + 3).
     #[inline(always)]
     fn put_1x4(&mut self, p: usize, c: usize, acc: [i32; 4]) {
@@ -152,6 +169,45 @@ impl<R: Requantizer> Sink for Requantized<'_, '_, R> {
         let out = &mut self.out[at..at + n + 2];
         out[..2].copy_from_slice(&v[..2]);
         out[n..n + 2].copy_from_slice(&v[2..]);
+    }
+
+    #[inline(always)]
+    fn rows_2x2<S: Simd, T: Lhs>(
+        &mut self,
+        k: &PairConstants<R>,
+        x: &[T],
+        stride: usize,
+        pairs: usize,
+        f: &[i8],
+        depth: usize,
+        c: usize,
+    ) -> bool {
+        let Some(k) = R::narrow_pair(k) else {
+            return false;
+        };
+        let n = self.channels;
+        if !T::INT8 || depth == 0 || depth % 4 != 0 || pairs == 0 || c + 2 > n {
+            return false;
+        }
+        // Everything the loop reads and writes lies inside the slices.
+        assert!((2 * pairs - 1) * stride + depth <= x.len() && 2 * depth <= f.len());
+        let out = &mut self.out[c..];
+        assert!((2 * pairs - 1) * n + 2 <= out.len());
+        let x = x.as_ptr().cast::<i8>();
+        let mut s = Rows2x2 {
+            // SAFETY: inside `x`, by the assert above.
+            x: [x, unsafe { x.add(stride) }],
+            f: [f.as_ptr(), f[depth..].as_ptr()],
+            x_step: 2 * stride,
+            quads: depth / 4,
+            out: out.as_mut_ptr(),
+            channels: n,
+            k: k.as_ptr(),
+            clamp: self.clamp().words(),
+            pairs,
+        };
+        // SAFETY: `T` is `i8` (`T::INT8`), and the asserts above bound every row and output.
+        unsafe { S::rows_2x2_narrow(&mut s) }
     }
 
     #[inline(always)]
@@ -365,6 +421,10 @@ pub fn mat_mult<S: Simd, T: Lhs>(
         while c + 2 <= channels {
             let k = sink.pair(c);
             let mut p = 0;
+            let pairs = pixels / 2;
+            if sink.rows_2x2::<S, T>(&k, lhs, lhs_stride, pairs, f(c), depth, c) {
+                p = 2 * pairs;
+            }
             while p + 2 <= pixels {
                 let [a0, a1] = block::<S, T, 2, 2>(x(p), lhs_stride, f(c), depth);
                 sink.put_2x2(&k, p, c, [a0[0], a0[1], a1[0], a1[1]]);
