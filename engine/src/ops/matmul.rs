@@ -186,7 +186,7 @@ impl<R: Requantizer> Sink for Requantized<'_, '_, R> {
             return false;
         };
         let n = self.channels;
-        if !T::INT8 || depth == 0 || depth % 4 != 0 || pairs == 0 || c + 2 > n {
+        if !T::INT8 || depth == 0 || !depth.is_multiple_of(4) || pairs == 0 || c + 2 > n {
             return false;
         }
         // Everything the loop reads and writes lies inside the slices.
