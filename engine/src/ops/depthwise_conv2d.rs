@@ -435,6 +435,10 @@ fn depthwise_int8_dm1<S: super::dot::Simd>(
 /// [`depthwise_int8_dm1_with`].
 const MAX_BAND_BYTES: usize = 8192;
 
+/// Channels per chunk over a [`Band`]: 64 (KWS's depthwise layers) take one chunk, their band
+/// rows copied whole; the chunk's constants take 1.5 KB of stack.
+const BAND_CHUNK: usize = 64;
+
 /// Whether depth multiplier 1 runs over a [`Band`]: not on the Cortex-M0+, where a padded tap
 /// costs as much as the listed edge taps save (KWS int8 on the pico 27.4 -> 28.8 M cycles with
 /// the band).
@@ -477,7 +481,7 @@ impl Band {
         let band = Band {
             width: reach.max(left + w.in_w as usize),
             left,
-            channels: (w.in_c as usize).min(CHANNEL_CHUNK),
+            channels: (w.in_c as usize).min(BAND_CHUNK),
             rows: k_h,
         };
         (band.bytes() <= MAX_BAND_BYTES).then_some(band)
@@ -728,22 +732,22 @@ fn depthwise_int8_dm1_banded<S: super::dot::Simd, R: Requantizer>(
     let three_by_three = k_h == 3 && k_w == 3 && dil_w == 1;
     let mut start = 0;
     while start < c {
-        let end = (start + CHANNEL_CHUNK).min(c);
+        let end = (start + BAND_CHUNK).min(c);
         let quads_end = end.min(c4);
         let k_rest = quads_end - start;
         // The chunk's band: pixels of `cc` bytes, rows of `row` bytes.
         let cc = end - start;
         let row = width * cc;
         let band = &mut band[..k_h * row];
-        let q: [R; CHANNEL_CHUNK] = core::array::from_fn(|i| {
+        let q: [R; BAND_CHUNK] = core::array::from_fn(|i| {
             let ch = (start + i).min(c - 1);
             R::new(mult[ch], shift[ch], stage.output_offset)
         });
-        let b: [i32; CHANNEL_CHUNK] = core::array::from_fn(|i| {
+        let b: [i32; BAND_CHUNK] = core::array::from_fn(|i| {
             let ch = start + i;
             bias.map_or(0, |b| if ch < c { b[ch] } else { 0 })
         });
-        let folded: [i32; CHANNEL_CHUNK] = core::array::from_fn(|i| {
+        let folded: [i32; BAND_CHUNK] = core::array::from_fn(|i| {
             let ch = start + i;
             if ch >= c {
                 return 0;
@@ -772,8 +776,13 @@ fn depthwise_int8_dm1_banded<S: super::dot::Simd, R: Requantizer>(
                     pad.fill(zero_point);
                     pad_right.fill(zero_point);
                     let src = &input[((bt * in_h + y as usize) * in_w) * c..][..in_w * c];
-                    for (d, s) in dst.chunks_exact_mut(cc).zip(src.chunks_exact(c)) {
-                        copy_short(d, &s[start..end]);
+                    if cc == c {
+                        // One chunk: the row as it is.
+                        dst.copy_from_slice(src);
+                    } else {
+                        for (d, s) in dst.chunks_exact_mut(cc).zip(src.chunks_exact(c)) {
+                            copy_short(d, &s[start..end]);
+                        }
                     }
                 }
                 let band = &*band;
@@ -825,7 +834,7 @@ fn depthwise_int8_dm1_banded<S: super::dot::Simd, R: Requantizer>(
 
 /// The four requantizations of the quad at chunk index `k`.
 #[inline(always)]
-fn quad_of<R>(q: &[R; CHANNEL_CHUNK], k: usize) -> &[R; 4] {
+fn quad_of<R, const N: usize>(q: &[R; N], k: usize) -> &[R; 4] {
     let quad = q[k..].first_chunk::<4>();
     quad.expect("a quad inside the chunk")
 }
