@@ -6,7 +6,8 @@
 use std::path::Path;
 
 use mcubench::deploy::emulator::{End, Limits, VirtualBoard};
-use mcubench::energy::{gated, gated_energy, Sample};
+use mcubench::deploy::metered::gated;
+use mcubench::energy::{gated_energy, Sample};
 use mcubench::firmware;
 use mcubench::job::{self, RunSettings};
 use mcubench::project::Project;

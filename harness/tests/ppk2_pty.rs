@@ -13,9 +13,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mcubench::deploy::emulator::VirtualBoard;
+use mcubench::deploy::metered::Metered;
 use mcubench::deploy::{DeployError, Deployer, DeviceJob, DeviceRun, End, Limits};
 use mcubench::energy::ppk2::{self, Calibration, Ppk2};
-use mcubench::energy::{gated_energy, Meter, Metered};
+use mcubench::energy::{gated_energy, Meter};
 use mcubench::firmware;
 use mcubench::job::{self, RunSettings};
 use mcubench::project::Project;

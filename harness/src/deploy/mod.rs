@@ -11,6 +11,7 @@ use crate::targets::{Board, Deploy};
 
 pub mod emulator;
 pub mod image;
+pub mod metered;
 #[cfg(feature = "probe-rs")]
 pub mod probe;
 pub mod rtt;
@@ -141,27 +142,32 @@ impl Deployer for EmulatorDeployer {
 }
 
 /// The back end for `board` in `mode`: the emulator, or what targets.toml says drives the real
-/// board (`deploy`): a serial bootloader, or probe-rs (with `probe` over deploy.probe).
+/// board (`deploy`): a serial bootloader, or probe-rs (with `probe` over deploy.probe), behind
+/// the board's energy meter if it has one.
 pub fn deployer_for(
     board: &Board,
     mode: Mode,
     probe: Option<&str>,
-) -> Result<Arc<dyn Deployer>, String> {
+) -> Result<Arc<dyn Deployer>, DeployError> {
     let inner: Arc<dyn Deployer> = match mode {
         Mode::Emulator => return Ok(Arc::new(EmulatorDeployer)),
         Mode::Hw => match &board.deploy {
-            Deploy::Serial { .. } => Arc::new(serial::SerialDeployer::for_board(board)?),
+            Deploy::Serial { .. } => {
+                Arc::new(serial::SerialDeployer::for_board(board).map_err(DeployError::new)?)
+            }
             #[cfg(feature = "probe-rs")]
             Deploy::ProbeRs { .. } => Arc::new(
-                probe::ProbeDeployer::for_board(board)?.with_probe(probe.map(str::to_owned)),
+                probe::ProbeDeployer::for_board(board)
+                    .map_err(DeployError::new)?
+                    .with_probe(probe.map(str::to_owned)),
             ),
             #[cfg(not(feature = "probe-rs"))]
             Deploy::ProbeRs { .. } => {
                 let _ = probe;
-                return Err(format!(
+                return Err(DeployError::new(format!(
                     "board \"{}\" is deployed through probe-rs, but this mcubench was built without the `probe-rs` feature; rebuild with `cargo build --release --features probe-rs`",
                     board.name
-                ));
+                )));
             }
         },
     };
@@ -169,8 +175,9 @@ pub fn deployer_for(
     match &board.energy.meter {
         None => Ok(inner),
         Some(setup) => {
-            let meter = crate::energy::ppk2::Ppk2::open(&setup.port, board.energy.voltage_v)?;
-            Ok(Arc::new(crate::energy::Metered {
+            let meter = crate::energy::ppk2::Ppk2::open(&setup.port, board.energy.voltage_v)
+                .map_err(DeployError::new)?;
+            Ok(Arc::new(metered::Metered {
                 inner,
                 meter: std::sync::Mutex::new(Box::new(meter)),
                 input: setup.gate_input,
