@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use engine::{Interpreter, Model, TensorType};
 
-use crate::job::{check_output, tensor_input};
+use crate::golden::{check_output, tensor_input};
 use crate::model_file::AlignedModel;
 use crate::npy::Array;
 use crate::results::Accuracy;

@@ -10,6 +10,7 @@ pub mod config;
 pub mod deploy;
 pub mod energy;
 pub mod firmware;
+pub mod golden;
 pub mod job;
 pub mod merge;
 pub mod model_file;

@@ -1,13 +1,13 @@
 //! The engine inside the firmware, on the virtual boards: every MLPerf Tiny model gives its
 //! golden output (int8 bit-exact with TensorFlow Lite Micro; float and hybrid within
-//! `job::FLOAT_TOLERANCE`) on a Cortex-M4F board (with the DSP kernels) and on the Cortex-M0+.
+//! `golden::FLOAT_TOLERANCE`) on a Cortex-M4F board (with the DSP kernels) and on the Cortex-M0+.
 
 use std::path::Path;
 
 use engine::TensorType;
 use mcubench::deploy::emulator::{End, Limits, VirtualBoard};
 use mcubench::firmware;
-use mcubench::job::check_output;
+use mcubench::golden::check_output;
 use mcubench::npy::Array;
 use mcubench::project::Project;
 use protocol::partition::Header;

@@ -1,13 +1,13 @@
 //! Every committed workload's every variant, run by the engine on the host over its whole test
 //! set, gives the golden outputs the reference interpreters made (int8 bit-exact with TFLite
-//! Micro; float and hybrid within `job::FLOAT_TOLERANCE`). The official MLPerf Tiny files are
+//! Micro; float and hybrid within `golden::FLOAT_TOLERANCE`). The official MLPerf Tiny files are
 //! read from a models directory that a user's clone does not have: that test is ignored here and
 //! run by .ci/run with `--ignored`.
 
 use std::path::{Path, PathBuf};
 
 use engine::{Interpreter, Model};
-use mcubench::job::{check_output, tensor_input};
+use mcubench::golden::{check_output, tensor_input};
 use mcubench::model_file::AlignedModel;
 use mcubench::npy::Array;
 use mcubench::workloads::Workload;

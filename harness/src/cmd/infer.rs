@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use engine::{Interpreter, Model, TensorType};
 
 use super::model::{model_name, AlignedModel};
-use crate::job::tensor_input;
+use crate::golden::tensor_input;
 use crate::npy::Array;
 
 #[derive(Debug, clap::Args)]
