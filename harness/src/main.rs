@@ -52,6 +52,11 @@ enum Command {
     Baseline(cmd::baseline::Command),
 }
 
+/// The checkout the command works in.
+fn discover(root: Option<&std::path::Path>) -> anyhow::Result<Project> {
+    Ok(Project::discover(root)?)
+}
+
 fn main() -> ExitCode {
     // Started by cargo as the firmware build's rustc wrapper, not by a user.
     if let Some(code) = mcubench::firmware::rustc_wrapper() {
@@ -66,7 +71,7 @@ fn main() -> ExitCode {
         Command::Infer(args) => cmd::infer::run(args).map(|()| 0),
         Command::Probes(args) => cmd::probes::run(args).map(|()| 0),
         Command::Merge(args) => cmd::merge::run(args).map(|()| 0),
-        _ => Project::discover(cli.root.as_deref()).and_then(|project| {
+        _ => discover(cli.root.as_deref()).and_then(|project| {
             match &cli.command {
                 Command::Boards(args) => cmd::boards::run(&project, args),
                 Command::Build(args) => cmd::build::run(&project, args),

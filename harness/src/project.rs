@@ -2,9 +2,22 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use crate::targets::{Targets, TargetsError};
 
-use crate::targets::Targets;
+/// No checkout where one was looked for.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectError {
+    #[error("{} has no targets.toml; pass --root the top of an mcubench checkout", .0.display())]
+    NoTargets(PathBuf),
+    #[error("cannot read the current directory")]
+    CurrentDir(#[source] std::io::Error),
+    #[error(
+        "no mcubench checkout at or above {} (looked for targets.toml and firmware/Cargo.toml); \
+         run mcubench inside the checkout or pass --root",
+        .0.display()
+    )]
+    NotFound(PathBuf),
+}
 
 /// The checkout the harness works in.
 #[derive(Debug, Clone)]
@@ -15,19 +28,16 @@ pub struct Project {
 impl Project {
     /// `root` if given, else the nearest directory at or above the current one that holds
     /// targets.toml and firmware/Cargo.toml.
-    pub fn discover(root: Option<&Path>) -> Result<Project> {
+    pub fn discover(root: Option<&Path>) -> Result<Project, ProjectError> {
         if let Some(root) = root {
             if !root.join("targets.toml").is_file() {
-                bail!(
-                    "{} has no targets.toml; pass --root the top of an mcubench checkout",
-                    root.display()
-                );
+                return Err(ProjectError::NoTargets(root.to_owned()));
             }
             return Ok(Project {
                 root: root.to_owned(),
             });
         }
-        let cwd = std::env::current_dir().context("cannot read the current directory")?;
+        let cwd = std::env::current_dir().map_err(ProjectError::CurrentDir)?;
         for dir in cwd.ancestors() {
             if dir.join("targets.toml").is_file() && dir.join("firmware/Cargo.toml").is_file() {
                 return Ok(Project {
@@ -35,19 +45,15 @@ impl Project {
                 });
             }
         }
-        bail!(
-            "no mcubench checkout at or above {} (looked for targets.toml and firmware/Cargo.toml); \
-             run mcubench inside the checkout or pass --root",
-            cwd.display()
-        )
+        Err(ProjectError::NotFound(cwd))
     }
 
     pub fn targets_path(&self) -> PathBuf {
         self.root.join("targets.toml")
     }
 
-    pub fn targets(&self) -> Result<Targets> {
-        Ok(Targets::load(&self.targets_path())?)
+    pub fn targets(&self) -> Result<Targets, TargetsError> {
+        Targets::load(&self.targets_path())
     }
 
     /// Where the harness keeps what it builds (firmware ELFs, caches).

@@ -1,27 +1,22 @@
 //! `mcubench run`: the benchmark matrix (boards x workloads x variants) on the virtual boards,
-//! or with `--deploy hw` on the real ones.
+//! or with `--deploy hw` on the real ones. Parses the command line and shows the run; the run
+//! itself is `runner`'s.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use sha2::{Digest, Sha256};
 
-use crate::config::{builtin, Config, RunDefaults};
-use crate::deploy::emulator::{Limits, CYCLE_MODEL_VERSION};
-use crate::deploy::{deployer_for, Mode};
-use crate::job::RunSettings;
-use crate::plan::{self, Filter, Shard};
+use crate::deploy::Mode;
+use crate::plan::Shard;
 use crate::project::Project;
-use crate::results::{BoardSetup, JobKey, JobStatus, Manifest, RunDir, Selection, ShardOf};
-use crate::runner::{self, BoardFirmware, Event, Sink};
-use crate::workloads::{sha256_file, Catalog, Workload};
-use crate::{firmware, size};
+use crate::results::{JobKey, JobStatus, RunDir};
+use crate::runner::{self, Event, RunError, Sink};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
@@ -97,89 +92,48 @@ pub struct Args {
 }
 
 impl Args {
-    /// The command line, with what it leaves out taken from mcubench.toml's `[run]`.
-    fn with_defaults(&self, d: &RunDefaults) -> Args {
-        let mut a = self.clone();
-        a.warmup = a.warmup.or(d.warmup);
-        a.runs = a.runs.or(d.runs.as_ref().map(|v| *v.get_ref()));
-        a.timeout_s = a.timeout_s.or(d.timeout_s.as_ref().map(|v| *v.get_ref()));
-        a.max_instructions = a
-            .max_instructions
-            .or(d.max_instructions.as_ref().map(|v| *v.get_ref()));
-        a.retries = a.retries.or(d.retries);
-        a.jobs = a.jobs.or(d.jobs.as_ref().map(|v| *v.get_ref()));
-        // --accuracy-samples alone turns accuracy mode on; the file's limit does not.
-        a.accuracy |= a.accuracy_samples.is_some();
-        a.accuracy_samples = a
-            .accuracy_samples
-            .or(d.accuracy_samples.as_ref().map(|v| *v.get_ref()));
-        a
+    /// What the command line asks the runner for.
+    fn request(&self) -> runner::Request {
+        runner::Request {
+            boards: self.board.clone(),
+            workloads: self.workload.clone(),
+            variants: self.variant.clone(),
+            jobs: self.jobs,
+            warmup: self.warmup,
+            runs: self.runs,
+            timeout_s: self.timeout_s,
+            max_instructions: self.max_instructions,
+            retries: self.retries,
+            resume: self.resume.clone(),
+            models_dir: self.models_dir.clone(),
+            shard: self.shard,
+            runs_dir: self.runs_dir.clone(),
+            accuracy: self.accuracy,
+            accuracy_samples: self.accuracy_samples,
+            portable_kernels: self.portable_kernels,
+            deploy: self.deploy,
+            probe: self.probe.clone(),
+        }
     }
 }
 
 pub fn run(project: &Project, args: &Args) -> Result<i32> {
-    let targets = project.targets()?;
-    let config = Config::load(&project.root)?;
-    // A resumed run takes its selection from its manifest, before any default applies.
-    let resumed = match &args.resume {
-        Some(id) => Some(open_run(project, &args.runs_dir, id)?),
-        None => None,
-    };
-    let mut args = args.clone();
-    if let Some(run) = &resumed {
-        take_selection(&mut args, &run.manifest()?, &run.path)?;
-    }
-    let args = &args.with_defaults(&config.run);
-    let models_dir = config.models_dir_or(&project.root, args.models_dir.as_deref());
-    let catalog = Workload::catalog(&project.root, models_dir.as_deref())?;
-    check_left_out(&catalog, &args.workload)?;
-    if let Some(note) = catalog.left_out_note() {
+    let selected = runner::select(project, &args.request())?;
+    if let Some(note) = &selected.left_out_note {
         eprintln!("{note}");
     }
-    let workloads = catalog.workloads;
-    if workloads.is_empty() {
-        bail!(
-            "no workloads under {}: add workloads/<name>/workload.toml",
-            project.root.join("workloads").display()
-        );
-    }
-    let settings = RunSettings {
-        warmup_runs: args.warmup.unwrap_or(builtin::WARMUP),
-        timed_runs: args.runs.unwrap_or(builtin::RUNS).max(1),
-        sample: 0,
-        accuracy: args
-            .accuracy
-            .then(|| args.accuracy_samples.unwrap_or(usize::MAX)),
-        limits: Limits {
-            max_instructions: args
-                .max_instructions
-                .unwrap_or(Limits::default().max_instructions),
-            timeout: Duration::from_secs(args.timeout_s.unwrap_or(builtin::TIMEOUT_S)),
-        },
-    };
-    let filter = Filter {
-        boards: args.board.clone(),
-        workloads: args.workload.clone(),
-        variants: args.variant.clone(),
-    };
     let interactive = std::io::stderr().is_terminal();
     let planning = ProgressBar::new_spinner().with_message("planning");
     if !interactive {
         planning.set_draw_target(ProgressDrawTarget::hidden());
     }
-    let plan = plan::plan(
-        &targets,
-        &workloads,
-        &filter,
-        args.shard,
-        &settings,
-        |key| {
-            planning.set_message(format!("checking {key}"));
-            planning.tick();
-        },
-    )?;
+    let planned = selected.plan(|key| {
+        planning.set_message(format!("checking {key}"));
+        planning.tick();
+    })?;
     planning.finish_and_clear();
 
+    let plan = &planned.plan;
     eprintln!(
         "plan: {} jobs to run, {} rejected",
         plan.jobs.len(),
@@ -200,108 +154,10 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
         }
         return Ok(0);
     }
-    if plan.jobs.is_empty() {
-        bail!("nothing to run: every selected job was rejected (see above)");
-    }
+    let capacities = super::report::capacities(planned.targets());
 
-    // The run directory: a new one, or the one to resume.
-    let keys: Vec<JobKey> = plan.jobs.iter().map(|j| j.key.clone()).collect();
-    let (run_dir, done) = match resumed {
-        Some(run) => resume(run, &keys)?,
-        None => {
-            let mut manifest = manifest(
-                project,
-                &keys,
-                &plan,
-                &workloads,
-                &settings,
-                args,
-                models_dir.as_deref(),
-            )?;
-            // Two runs of one plan started within the same second get the same id: the later
-            // one takes the next free suffix (-2, -3 ...) rather than failing or reusing it.
-            let runs = project.root.join(&args.runs_dir);
-            let base = manifest.run_id.clone();
-            let mut n = 1;
-            while runs.join(&manifest.run_id).exists() {
-                n += 1;
-                manifest.run_id = format!("{base}-{n}");
-            }
-            let path = runs.join(&manifest.run_id);
-            (RunDir::create(&path, &manifest)?, Vec::new())
-        }
-    };
-    let todo: Vec<_> = plan
-        .jobs
-        .into_iter()
-        .filter(|j| !done.contains(&j.key))
-        .collect();
-    if !done.is_empty() {
-        eprintln!(
-            "resuming {}: {} jobs stored, {} to run",
-            run_dir.path.display(),
-            done.len(),
-            todo.len()
-        );
-    }
-
-    // Firmware once per board, then the jobs.
-    let mut firmware_of = HashMap::new();
-    let mut firmware_hashes = BTreeMap::new();
-    let mut setups = BTreeMap::new();
-    for board in &targets.boards {
-        if !todo.iter().any(|j| j.key.board == board.name) {
-            continue;
-        }
-        eprintln!("building firmware for {}", board.name);
-        let options = firmware::Options {
-            portable_kernels: args.portable_kernels,
-            ..Default::default()
-        };
-        let fw = firmware::build_with(project, board, options)?;
-        let elf =
-            std::fs::read(&fw.elf).with_context(|| format!("cannot read {}", fw.elf.display()))?;
-        let size = size::measure(&fw.elf, board)?;
-        firmware_hashes.insert(board.name.clone(), fw.hash.clone());
-        let deployer =
-            deployer_for(board, args.deploy, args.probe.as_deref()).map_err(anyhow::Error::msg)?;
-        if args.deploy == Mode::Hw {
-            eprintln!(
-                "{}: deploy {}, energy {}",
-                board.name,
-                deployer.label(),
-                deployer
-                    .meter()
-                    .unwrap_or_else(|| "estimated (no meter)".into())
-            );
-        }
-        setups.insert(
-            board.name.clone(),
-            BoardSetup {
-                deploy: deployer.label(),
-                voltage_v: board.energy.voltage_v,
-                meter: deployer.meter(),
-            },
-        );
-        firmware_of.insert(
-            board.name.clone(),
-            BoardFirmware {
-                board,
-                deployer,
-                elf,
-                size,
-            },
-        );
-    }
-    if args.resume.is_none() {
-        let mut m = run_dir.manifest()?;
-        m.firmware = firmware_hashes;
-        if args.deploy == Mode::Hw {
-            m.boards = setups;
-        }
-        run_dir.write_manifest(&m)?;
-    }
-
+    let mut progress = ProgressSink::new(interactive);
+    let started = planned.start(&mut [&mut progress])?;
     let cancel = Arc::new(AtomicBool::new(false));
     {
         let cancel = cancel.clone();
@@ -312,37 +168,18 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
             }
         });
     }
-    let workers = args.jobs.unwrap_or_else(|| match args.deploy {
-        Mode::Emulator => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        // A real board runs one job at a time: one worker per board.
-        Mode::Hw => firmware_of.len(),
-    });
-    let total = todo.len() as u64;
-    let mut store = StoreSink { run: &run_dir };
-    let mut progress = ProgressSink::new(total, interactive);
-    let results = runner::run(
-        todo,
-        &firmware_of,
-        &settings,
-        workers,
-        args.retries.unwrap_or(builtin::RETRIES),
-        &cancel,
-        &mut [&mut store, &mut progress],
-    )?;
+    let finished = started.run(&cancel, &mut [&mut progress])?;
     progress.finish();
 
-    run_dir.write_csv()?;
-    let all = run_dir.results()?;
-    let failed = all.iter().filter(|r| r.status == JobStatus::Failed).count();
-    let interrupted = cancel.load(Ordering::Relaxed);
+    let run_dir = &finished.run_dir;
     eprintln!(
         "\n{} jobs stored in {} ({} this time, {} failed)",
-        all.len(),
+        finished.results.len(),
         run_dir.path.display(),
-        results.len(),
-        failed
+        finished.finished_now,
+        finished.failed
     );
-    if interrupted {
+    if finished.interrupted {
         let id = run_dir
             .path
             .file_name()
@@ -354,8 +191,8 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
         let out = run_dir.path.join("report");
         let written = super::report::write_report_with(
             &out,
-            &all,
-            &super::report::capacities(&targets),
+            &finished.results,
+            &capacities,
             &Default::default(),
         )?;
         eprintln!(
@@ -366,304 +203,48 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
         );
     }
     eprintln!("results: {}", run_dir.path.join(RunDir::CSV).display());
-    Ok(if failed > 0 { 1 } else { 0 })
-}
-
-/// The run directory `id` names (a run id under `runs_dir`, or a directory).
-fn open_run(project: &Project, runs_dir: &std::path::Path, id: &str) -> Result<RunDir> {
-    let direct = PathBuf::from(id);
-    let path = if direct.join(RunDir::MANIFEST).is_file() {
-        direct
-    } else {
-        project.root.join(runs_dir).join(id)
-    };
-    Ok(RunDir::open(&path)?)
-}
-
-/// Fills what the command line leaves out with the resumed run's selection, and refuses a
-/// command line that selects something else (its jobs would not be the run's).
-fn take_selection(args: &mut Args, manifest: &Manifest, path: &std::path::Path) -> Result<()> {
-    let mut differences = Vec::new();
-    let mut take = |flag: &str, given: &mut Vec<String>, recorded: &[String]| {
-        if given.is_empty() {
-            *given = recorded.to_vec();
-        } else if given.as_slice() != recorded {
-            differences.push(format!(
-                "--{flag} {} (the run has {})",
-                given.join(","),
-                if recorded.is_empty() {
-                    "all".to_owned()
-                } else {
-                    recorded.join(",")
-                }
-            ));
-        }
-    };
-    if let Some(sel) = &manifest.selection {
-        take("board", &mut args.board, &sel.boards);
-        take("workload", &mut args.workload, &sel.workloads);
-        take("variant", &mut args.variant, &sel.variants);
-        if let Some(recorded) = &sel.models_dir {
-            match &args.models_dir {
-                None => args.models_dir = Some(PathBuf::from(recorded)),
-                Some(given) if given != std::path::Path::new(recorded) => differences.push(
-                    format!("--models-dir {} (the run has {recorded})", given.display()),
-                ),
-                Some(_) => {}
-            }
-        }
-    }
-    let recorded_shard = manifest.shard.as_ref().map(|s| Shard {
-        index: s.index,
-        count: s.count,
-    });
-    match (args.shard, recorded_shard) {
-        (None, r) => args.shard = r,
-        (Some(g), Some(r)) if g == r => {}
-        (Some(g), r) => differences.push(format!(
-            "--shard {}/{} (the run has {})",
-            g.index,
-            g.count,
-            r.map_or("no shard".to_owned(), |r| format!(
-                "{}/{}",
-                r.index, r.count
-            ))
-        )),
-    }
-    let mut counts = |flag: &str, given: &mut Option<u32>, recorded: u32| match *given {
-        None => *given = Some(recorded),
-        Some(g) if g != recorded => {
-            differences.push(format!("--{flag} {g} (the run has {recorded})"))
-        }
-        Some(_) => {}
-    };
-    counts("warmup", &mut args.warmup, manifest.warmup_runs);
-    counts("runs", &mut args.runs, manifest.timed_runs);
-    if !differences.is_empty() {
-        bail!(
-            "cannot resume {}: {}; give --resume alone (the run's selection is taken from its manifest) or the same values",
-            path.display(),
-            differences.join("; ")
-        );
-    }
-    Ok(())
-}
-
-/// A --workload pattern that selects only workloads left out for want of the models directory
-/// is an error that says so, not "matches nothing".
-fn check_left_out(catalog: &Catalog, patterns: &[String]) -> Result<()> {
-    for p in patterns {
-        let loaded = catalog
-            .workloads
-            .iter()
-            .any(|w| plan::glob_match(p, &w.name));
-        let left: Vec<&str> = catalog
-            .need_models_dir
-            .iter()
-            .filter(|n| plan::glob_match(p, &n.name))
-            .map(|n| n.name.as_str())
-            .collect();
-        if !loaded && !left.is_empty() {
-            bail!(
-                "--workload {p:?} selects {} whose model files are not in the repository; set `[models] dir` in mcubench.toml or pass --models-dir to the folder that holds them ({})",
-                left.join(", "),
-                catalog
-                    .need_models_dir
-                    .iter()
-                    .filter(|n| left.contains(&n.name.as_str()))
-                    .flat_map(|n| n.files.iter().map(String::as_str))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
-    }
-    Ok(())
-}
-
-/// Opens a run to resume: its plan must be the same jobs.
-fn resume(run: RunDir, keys: &[JobKey]) -> Result<(RunDir, Vec<JobKey>)> {
-    let manifest = run.manifest()?;
-    if manifest.plan != keys {
-        let planned: std::collections::BTreeSet<_> = manifest.plan.iter().collect();
-        let now: std::collections::BTreeSet<_> = keys.iter().collect();
-        let missing: Vec<String> = planned.difference(&now).map(|k| k.to_string()).collect();
-        let extra: Vec<String> = now.difference(&planned).map(|k| k.to_string()).collect();
-        bail!(
-            "cannot resume {}: the plan differs from the run's (not planned now: [{}]; new now: [{}]); the workloads or targets.toml changed since the run started",
-            run.path.display(),
-            missing.join(", "),
-            extra.join(", ")
-        );
-    }
-    run.repair()?;
-    let done = run.results()?.into_iter().map(|r| r.key).collect();
-    Ok((run, done))
-}
-
-fn manifest(
-    project: &Project,
-    keys: &[JobKey],
-    plan: &plan::Plan,
-    workloads: &[Workload],
-    settings: &RunSettings,
-    args: &Args,
-    models_dir: Option<&std::path::Path>,
-) -> Result<Manifest> {
-    let git = |a: &[&str]| {
-        std::process::Command::new("git")
-            .current_dir(&project.root)
-            .args(a)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-    };
-    let revision = git(&["rev-parse", "HEAD"]);
-    let dirty = git(&["status", "--porcelain"]).map(|s| !s.is_empty());
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
-    let stamp = utc_stamp(now);
-    let mut plan_hash = Sha256::new();
-    for k in keys {
-        plan_hash.update(k.to_string().as_bytes());
-        plan_hash.update(b"\n");
-    }
-    let short: String = plan_hash
-        .finalize()
-        .iter()
-        .take(3)
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let mut models = BTreeMap::new();
-    for w in workloads {
-        for v in &w.variants {
-            if keys
-                .iter()
-                .any(|k| k.workload == w.name && k.variant == v.variant)
-            {
-                models.insert(format!("{}/{}", w.name, v.variant), v.sha256.clone());
-            }
-        }
-    }
-    let toolchain = std::process::Command::new("rustc")
-        .current_dir(&project.root)
-        .arg("--version")
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default();
-    Ok(Manifest {
-        mcubench_version: env!("CARGO_PKG_VERSION").into(),
-        run_id: format!(
-            "{}-{short}",
-            stamp
-                .replace([':', '-'], "")
-                .replace('T', "-")
-                .trim_end_matches('Z')
-        ),
-        created_utc: stamp,
-        host: std::fs::read_to_string("/etc/hostname")
-            .map(|h| h.trim().to_owned())
-            .unwrap_or_default(),
-        git_revision: revision,
-        git_dirty: dirty,
-        toolchain,
-        targets_sha256: sha256_file(&project.targets_path())?,
-        firmware: BTreeMap::new(),
-        models,
-        cycle_model: (args.deploy == Mode::Emulator).then(|| CYCLE_MODEL_VERSION.into()),
-        plan: keys.to_vec(),
-        warmup_runs: settings.warmup_runs,
-        timed_runs: settings.timed_runs,
-        boards: BTreeMap::new(),
-        selection: Some(Selection {
-            boards: args.board.clone(),
-            workloads: args.workload.clone(),
-            variants: args.variant.clone(),
-            models_dir: models_dir.map(|d| d.display().to_string()),
-        }),
-        plan_sha256: Some(plan.selection_sha256.clone()),
-        shard: args.shard.map(|s| ShardOf {
-            index: s.index,
-            count: s.count,
-            positions: plan.positions.clone(),
-        }),
-        merged_from: Vec::new(),
-    })
-}
-
-/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (civil-from-days, H. Hinnant).
-fn utc_stamp(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Appends each finished job to results.jsonl (fsynced) and writes its log.
-struct StoreSink<'a> {
-    run: &'a RunDir,
-}
-
-impl Sink for StoreSink<'_> {
-    fn event(&mut self, event: &Event) -> Result<()> {
-        if let Event::Finished { result, log } = event {
-            let path = self.run.log_path(&result.key);
-            std::fs::write(&path, log)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            self.run.append(result)?;
-        }
-        Ok(())
-    }
+    Ok(if finished.failed > 0 { 1 } else { 0 })
 }
 
 /// One bar for the matrix with its ETA and a line per running job; plain lines when stderr
-/// is not a terminal (CI logs).
+/// is not a terminal (CI logs). Before the jobs start (firmware builds), plain lines.
 struct ProgressSink {
     multi: MultiProgress,
-    bar: ProgressBar,
+    /// The matrix's bar, from the start of the jobs.
+    bar: Option<ProgressBar>,
     running: HashMap<JobKey, ProgressBar>,
     interactive: bool,
 }
 
 impl ProgressSink {
-    fn new(total: u64, interactive: bool) -> ProgressSink {
+    fn new(interactive: bool) -> ProgressSink {
         let multi = MultiProgress::new();
         if !interactive {
             multi.set_draw_target(ProgressDrawTarget::hidden());
         }
-        let bar = multi.add(ProgressBar::new(total));
+        ProgressSink {
+            multi,
+            bar: None,
+            running: HashMap::new(),
+            interactive,
+        }
+    }
+
+    fn start(&mut self, total: u64) {
+        let bar = self.multi.add(ProgressBar::new(total));
         bar.set_style(
             ProgressStyle::with_template(
                 "{bar:40} {pos}/{len} jobs  {elapsed_precise} elapsed, ETA {eta}",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
-        ProgressSink {
-            multi,
-            bar,
-            running: HashMap::new(),
-            interactive,
-        }
+        self.bar = Some(bar);
     }
 
     fn finish(&self) {
-        self.bar.finish_and_clear();
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
     }
 
     fn line(&self, text: String) {
@@ -676,8 +257,30 @@ impl ProgressSink {
 }
 
 impl Sink for ProgressSink {
-    fn event(&mut self, event: &Event) -> Result<()> {
+    fn event(&mut self, event: &Event) -> Result<(), RunError> {
         match event {
+            Event::Resuming {
+                path,
+                stored,
+                to_run,
+            } => {
+                eprintln!(
+                    "resuming {}: {stored} jobs stored, {to_run} to run",
+                    path.display()
+                );
+            }
+            Event::BuildingFirmware { board } => eprintln!("building firmware for {board}"),
+            Event::Deploying {
+                board,
+                deploy,
+                meter,
+            } => {
+                eprintln!(
+                    "{board}: deploy {deploy}, energy {}",
+                    meter.unwrap_or("estimated (no meter)")
+                );
+            }
+            Event::Running { jobs } => self.start(*jobs as u64),
             Event::Started { key, attempt } => {
                 let spinner = self.multi.add(ProgressBar::new_spinner());
                 spinner.enable_steady_tick(Duration::from_millis(200));
@@ -695,7 +298,9 @@ impl Sink for ProgressSink {
                 if let Some(s) = self.running.remove(&result.key) {
                     s.finish_and_clear();
                 }
-                self.bar.inc(1);
+                if let Some(bar) = &self.bar {
+                    bar.inc(1);
+                }
                 let text = match (&result.status, &result.latency) {
                     (JobStatus::Ok, Some(l)) => format!(
                         "ok      {}  {:.3} ms ({} cycles, emulated)",
@@ -729,15 +334,5 @@ impl Sink for ProgressSink {
             }
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn utc_stamps() {
-        assert_eq!(super::utc_stamp(0), "1970-01-01T00:00:00Z");
-        assert_eq!(super::utc_stamp(1_795_045_800), "2026-11-18T23:50:00Z");
-        assert_eq!(super::utc_stamp(951_782_400), "2000-02-29T00:00:00Z");
     }
 }

@@ -1,14 +1,16 @@
-//! Running a planned matrix: workers execute jobs, the main thread hands their events to sinks
-//! (the results store, the logs, the progress display), as cargo-nextest does.
+//! Running a planned matrix's jobs: workers execute them, the main thread hands their events to
+//! sinks (the results store, the logs, the progress display), as cargo-nextest does.
 //!
 //! Overnight safety: a finished job is appended to results.jsonl and fsynced before the next
 //! result is taken; a job cut short (Ctrl-C, a crash) leaves no line and is redone on resume.
 
 use std::collections::{HashMap, VecDeque};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
+use super::RunError;
 use crate::deploy::Deployer;
 use crate::job::{self, PreparedJob, RunSettings};
 use crate::results::{JobKey, JobResult, JobStatus};
@@ -18,6 +20,27 @@ use crate::targets::Board;
 /// What happens during a run, for the sinks.
 #[derive(Debug)]
 pub enum Event<'a> {
+    /// A resumed run: the jobs it has stored, and those left to run.
+    Resuming {
+        path: &'a Path,
+        stored: usize,
+        to_run: usize,
+    },
+    /// A board's firmware is being built (once per board, before any job).
+    BuildingFirmware {
+        board: &'a str,
+    },
+    /// A real board's back end is ready: how it is deployed, and the meter that measures it
+    /// (`None`: energy is estimated).
+    Deploying {
+        board: &'a str,
+        deploy: &'a str,
+        meter: Option<&'a str>,
+    },
+    /// The jobs start: this many to run.
+    Running {
+        jobs: usize,
+    },
     Started {
         key: &'a JobKey,
         attempt: u32,
@@ -42,7 +65,7 @@ pub enum Event<'a> {
 
 /// Receives the events of a run.
 pub trait Sink {
-    fn event(&mut self, event: &Event) -> anyhow::Result<()>;
+    fn event(&mut self, event: &Event) -> Result<(), RunError>;
 }
 
 /// A board's firmware, built and measured once for all its jobs.
@@ -72,20 +95,20 @@ pub fn run(
     retries: u32,
     cancel: &AtomicBool,
     sinks: &mut [&mut dyn Sink],
-) -> anyhow::Result<Vec<JobResult>> {
+) -> Result<Vec<JobResult>, RunError> {
     let queue = Mutex::new(jobs.into_iter().collect::<VecDeque<_>>());
     let (tx, rx) = mpsc::channel::<Report>();
     let mut finished = Vec::new();
-    std::thread::scope(|scope| -> anyhow::Result<()> {
+    std::thread::scope(|scope| -> Result<(), RunError> {
         for _ in 0..workers.max(1) {
             let tx = tx.clone();
             let queue = &queue;
             scope.spawn(move || worker(queue, firmware, settings, retries, cancel, &tx));
         }
         drop(tx);
-        let mut failure: Option<anyhow::Error> = None;
+        let mut failure: Option<RunError> = None;
         for report in rx {
-            let outcome = (|| -> anyhow::Result<()> {
+            let outcome = (|| -> Result<(), RunError> {
                 match report {
                     Report::Started(key, attempt) => {
                         for s in sinks.iter_mut() {
