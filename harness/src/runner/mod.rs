@@ -364,7 +364,14 @@ impl Planned {
                     meter: deployer.meter(),
                 },
             );
-            boards.insert(board.name.clone(), (deployer, elf, size));
+            boards.insert(
+                board.name.clone(),
+                BuiltBoard {
+                    deployer,
+                    elf,
+                    size,
+                },
+            );
         }
         if new_run {
             let mut m = run_dir.manifest()?;
@@ -393,7 +400,14 @@ pub struct Started {
     pub run_dir: RunDir,
     todo: Vec<PreparedJob>,
     /// Each board's back end, firmware ELF and firmware size.
-    boards: BTreeMap<String, (Arc<dyn Deployer>, Vec<u8>, FirmwareSize)>,
+    boards: BTreeMap<String, BuiltBoard>,
+}
+
+/// A board's back end and its firmware, built once before the jobs.
+struct BuiltBoard {
+    deployer: Arc<dyn Deployer>,
+    elf: Vec<u8>,
+    size: FirmwareSize,
 }
 
 /// How a run ended.
@@ -427,7 +441,12 @@ impl Started {
         } = self;
         let mut firmware_of = HashMap::new();
         for board in &targets.boards {
-            if let Some((deployer, elf, size)) = boards.remove(&board.name) {
+            if let Some(BuiltBoard {
+                deployer,
+                elf,
+                size,
+            }) = boards.remove(&board.name)
+            {
                 firmware_of.insert(
                     board.name.clone(),
                     BoardFirmware {
