@@ -280,6 +280,7 @@ pub fn execute(
             // A wrong output is a correctness failure; bytes lost on the way are not.
             Ok(out) => check_output(out, &job.expected, job.output_type)
                 .inspect_err(|_| result.correct = Some(false))
+                .map_err(|e| e.to_string())
                 .and_then(|()| op_profile(&job.ops, &m.ops).map(|ops| result.ops = ops))
                 .and_then(|()| match &job.test {
                     Some(test) => test
