@@ -196,7 +196,7 @@ impl TestSet {
                     s.index
                 ));
             }
-            device.push(s.checked()?.to_vec());
+            device.push(s.checked().map_err(|e| e.to_string())?.to_vec());
         }
         let host = self.host_outputs()?;
         let agreeing = device

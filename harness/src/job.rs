@@ -288,7 +288,7 @@ pub fn execute(
                         .map(|accuracy| result.accuracy = Some(accuracy)),
                     None => Ok(()),
                 }),
-            Err(e) => Err(e),
+            Err(e) => Err(e.to_string()),
         },
         End::FirmwareError(reason) => Err(format!("the firmware reported: {reason}")),
         End::Malformed(line) => Err(line.clone()),

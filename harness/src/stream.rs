@@ -20,25 +20,50 @@ pub struct SampleOutput {
 
 impl SampleOutput {
     /// The bytes, when they are the announced length and digest; else why not.
-    pub fn checked(&self) -> Result<&[u8], String> {
-        check_bytes(&self.bytes, self.len, self.digest)
-            .map_err(|e| format!("@sample index={}: {e}", self.index))
+    pub fn checked(&self) -> Result<&[u8], OutputError> {
+        check_bytes(&self.bytes, self.len, self.digest).map_err(|bytes| OutputError::Sample {
+            index: self.index,
+            bytes,
+        })
     }
 }
 
+/// Why the `@data` bytes are not the ones a record announced.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BytesError {
+    #[error("announced {announced} bytes but @data carried {carried}")]
+    Length { announced: u32, carried: usize },
+    #[error(
+        "the @data bytes have digest {actual:#010x}, not the announced {announced:#010x} (bytes lost on the transport?)"
+    )]
+    Digest { actual: u32, announced: u32 },
+}
+
+/// Why a report's output, or one answer of accuracy mode, is not there intact.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OutputError {
+    #[error("the firmware reported no @output")]
+    NoOutput,
+    #[error("@output {0}")]
+    Output(BytesError),
+    #[error("@sample index={index}: {bytes}")]
+    Sample { index: u32, bytes: BytesError },
+}
+
 /// `bytes` against the length and digest a record announced.
-fn check_bytes(bytes: &[u8], len: u32, digest: u32) -> Result<&[u8], String> {
+fn check_bytes(bytes: &[u8], len: u32, digest: u32) -> Result<&[u8], BytesError> {
     if bytes.len() != len as usize {
-        return Err(format!(
-            "announced {len} bytes but @data carried {}",
-            bytes.len()
-        ));
+        return Err(BytesError::Length {
+            announced: len,
+            carried: bytes.len(),
+        });
     }
     let actual = protocol::fnv1a32(bytes);
     if actual != digest {
-        return Err(format!(
-            "the @data bytes have digest {actual:#010x}, not the announced {digest:#010x} (bytes lost on the transport?)"
-        ));
+        return Err(BytesError::Digest {
+            actual,
+            announced: digest,
+        });
     }
     Ok(bytes)
 }
@@ -93,11 +118,11 @@ impl Measurements {
 
     /// The output bytes, when `@data` covered exactly the length `@output` announced and their
     /// digest matches; else why not.
-    pub fn checked_output(&self) -> Result<&[u8], String> {
+    pub fn checked_output(&self) -> Result<&[u8], OutputError> {
         let Some((len, digest)) = self.output else {
-            return Err("the firmware reported no @output".into());
+            return Err(OutputError::NoOutput);
         };
-        check_bytes(&self.output_bytes, len, digest).map_err(|e| format!("@output {e}"))
+        check_bytes(&self.output_bytes, len, digest).map_err(OutputError::Output)
     }
 
     fn apply(&mut self, record: Record) {
@@ -236,18 +261,25 @@ mod tests {
         assert_eq!(s.measurements.checked_output(), Ok(&bytes[..]));
         let mut s = RecordStream::new();
         s.feed(b"@output len=4 fnv1a=0x00000000\n@data offset=0 hex=010203fa\n");
+        assert_eq!(
+            s.measurements.checked_output(),
+            Err(OutputError::Output(BytesError::Digest {
+                actual: protocol::fnv1a32(&bytes),
+                announced: 0
+            }))
+        );
         assert!(s
             .measurements
             .checked_output()
             .unwrap_err()
-            .contains("digest"));
+            .to_string()
+            .starts_with("@output the @data bytes have digest 0x"));
         let mut s = RecordStream::new();
         s.feed(b"@output len=5 fnv1a=0x00000000\n@data offset=0 hex=010203fa\n");
-        assert!(s
-            .measurements
-            .checked_output()
-            .unwrap_err()
-            .contains("carried 4"));
+        assert_eq!(
+            s.measurements.checked_output().unwrap_err().to_string(),
+            "@output announced 5 bytes but @data carried 4"
+        );
         let mut s = RecordStream::new();
         s.feed(b"@data offset=4294967295 hex=01\n");
         assert!(s.measurements.malformed.is_some());
