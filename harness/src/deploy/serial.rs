@@ -413,7 +413,7 @@ impl Deployer for SerialDeployer {
             .map_err(|e| DeployError::new(format!("the firmware ELF: {e}")))?;
         // The bootloader writes one block from 0x1_0000: firmware, erased gap, partition.
         let block = image::with_partition(&firmware, flash.origin, partition, model.origin)
-            .map_err(DeployError::new)?;
+            .map_err(|e| DeployError::new(e.to_string()))?;
         let mut link = self.open(&self.flash_port, self.flash_baud)?;
         self.flash(link.as_mut(), &block)?;
         // After DONE the board resets, waits out the bootloader's 200 ms and starts the
