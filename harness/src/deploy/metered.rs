@@ -73,9 +73,10 @@ impl Deployer for Metered {
             return Ok(run);
         }
         let runs = run.stream.measurements.cycles.len();
-        match samples
-            .and_then(|s| gated_energy(&s, self.input, self.voltage_v, self.sample_rate_hz))
-        {
+        match samples.and_then(|s| {
+            gated_energy(&s, self.input, self.voltage_v, self.sample_rate_hz)
+                .map_err(|e| e.to_string())
+        }) {
             Ok(g) if runs > 0 => {
                 run.measured_energy = Some(MeasuredEnergy {
                     energy_uj_per_inference: g.energy_uj / runs as f64,

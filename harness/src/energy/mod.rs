@@ -30,6 +30,19 @@ pub struct Gated {
     pub samples: usize,
 }
 
+/// Why a capture holds no gated window.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GateError {
+    #[error(
+        "the gate input D{input} never went high in {samples} samples: check the wire from the board's gate GPIO to the meter's D{input}, and the common ground"
+    )]
+    NeverHigh { input: u8, samples: usize },
+    #[error(
+        "the gate input D{input} was still high when the capture ended: the timed runs outlasted the capture"
+    )]
+    StillHigh { input: u8 },
+}
+
 /// Integrates V x I over the samples while digital input `input` is high (the first such
 /// window), at `sample_rate_hz`.
 pub fn gated_energy(
@@ -37,20 +50,18 @@ pub fn gated_energy(
     input: u8,
     voltage_v: f64,
     sample_rate_hz: f64,
-) -> Result<Gated, String> {
+) -> Result<Gated, GateError> {
     let bit = 1u8 << (input & 7);
     let Some(start) = samples.iter().position(|s| s.logic & bit != 0) else {
-        return Err(format!(
-            "the gate input D{input} never went high in {} samples: check the wire from the board's gate GPIO to the meter's D{input}, and the common ground",
-            samples.len()
-        ));
+        return Err(GateError::NeverHigh {
+            input,
+            samples: samples.len(),
+        });
     };
     let len = samples[start..]
         .iter()
         .position(|s| s.logic & bit == 0)
-        .ok_or_else(|| {
-            format!("the gate input D{input} was still high when the capture ended: the timed runs outlasted the capture")
-        })?;
+        .ok_or(GateError::StillHigh { input })?;
     let window = &samples[start..start + len];
     let dt = 1.0 / sample_rate_hz;
     let joules: f64 = window.iter().map(|s| voltage_v * s.current_a * dt).sum();
@@ -88,12 +99,21 @@ mod tests {
         let mut s = Vec::new();
         stream(&mut s, 100, 1e-3, 0);
         let e = gated_energy(&s, 0, 3.3, 100_000.0).unwrap_err();
+        assert_eq!(
+            e,
+            GateError::NeverHigh {
+                input: 0,
+                samples: 100
+            }
+        );
+        let e = e.to_string();
         assert!(
-            e.contains("D0 never went high") && e.contains("ground"),
+            e.contains("D0 never went high in 100 samples") && e.contains("ground"),
             "{e}"
         );
         stream(&mut s, 100, 1e-3, 1);
         let e = gated_energy(&s, 0, 3.3, 100_000.0).unwrap_err();
-        assert!(e.contains("still high"), "{e}");
+        assert_eq!(e, GateError::StillHigh { input: 0 });
+        assert!(e.to_string().contains("D0 was still high"), "{e}");
     }
 }
