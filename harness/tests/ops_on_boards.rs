@@ -17,8 +17,11 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// A case's name, model, input and golden output.
+type Case = (String, Vec<u8>, Vec<u8>, Vec<u8>);
+
 /// The cases with one int8 input and an int8 output, sorted by name.
-fn int8_cases() -> Vec<(String, Vec<u8>, Vec<u8>, Vec<u8>)> {
+fn int8_cases() -> Vec<Case> {
     let dir = root().join("engine/tests/golden/ops");
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
