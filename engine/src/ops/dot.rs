@@ -240,6 +240,8 @@ pub struct Rows2x2 {
     pub clamp: [u32; 2],
     /// 44: pixel pairs left, at least 1.
     pub pairs: usize,
+    /// 48: values of a row after its quads (`depth % 4`), one multiply-accumulate each.
+    pub tail: usize,
 }
 
 /// [`Simd::rows_2x2_narrow`] in portable form: what the assembly does, step by step.
@@ -254,7 +256,15 @@ pub unsafe fn rows_2x2_portable<S: Simd>(s: &mut Rows2x2) {
     while s.pairs > 0 {
         // SAFETY: the caller's guarantee for the rows and the outputs.
         unsafe {
-            let acc = S::quads_2x2_s8(s.x, s.f, s.quads, [0; 4]);
+            let mut acc = S::quads_2x2_s8(s.x, s.f, s.quads, [0; 4]);
+            for i in 4 * s.quads..4 * s.quads + s.tail {
+                let (x0, x1) = (*s.x[0].add(i) as i32, *s.x[1].add(i) as i32);
+                let (f0, f1) = (*s.f[0].add(i) as i32, *s.f[1].add(i) as i32);
+                acc[0] = acc[0].wrapping_add(x0 * f0);
+                acc[1] = acc[1].wrapping_add(x0 * f1);
+                acc[2] = acc[2].wrapping_add(x1 * f0);
+                acc[3] = acc[3].wrapping_add(x1 * f1);
+            }
             let [a, b, c, d] = clamp.four(NarrowRequant::apply_2x2(k, acc));
             s.out.cast::<[i8; 2]>().write_unaligned([a, b]);
             s.out
@@ -539,6 +549,146 @@ macro_rules! quad_2x2 {
             "smlad r9, r11, lr, r9\n",
             "smlad r8, r6, r12, r8\n",
             "smlad r9, r7, r12, r9\n",
+        )
+    };
+}
+
+/// The assembly of [`Dsp::rows_2x2_narrow`], with `$tail` (a template string: empty, or
+/// [`rows_2x2_tail!`]) between the quads and the requantization, so that rows without a tail
+/// pay nothing for it.
+#[cfg(all(target_arch = "arm", feature = "dsp"))]
+macro_rules! rows_2x2_asm {
+    ($s:expr, $tail:expr) => {
+        core::arch::asm!(
+            "push {{r6, r7}}",
+            "sub sp, #8",
+            "str r0, [sp]",
+            // A pixel pair: rows, filter rows, accumulators, the entry into the quads.
+            "1:",
+            "ldr lr, [sp]",
+            "ldrd r0, r1, [lr]",
+            "ldrd r2, r3, [lr, #8]",
+            "ldr r10, [lr, #20]",
+            "movs r4, #0",
+            "movs r5, #0",
+            "mov r8, #0",
+            "mov r9, #0",
+            "ands r12, r10, #3",
+            "add r10, r2, r10, lsl #2",
+            "str r10, [sp, #4]",
+            "beq 2f",
+            "cmp r12, #2",
+            "blo 5f",
+            "beq 4f",
+            "b 3f",
+            ".p2align 3",
+            "2:",
+            quad_2x2!(),
+            "3:",
+            quad_2x2!(),
+            "4:",
+            quad_2x2!(),
+            "5:",
+            quad_2x2!(),
+            "ldr r10, [sp, #4]",
+            "cmp r2, r10",
+            "bne 2b",
+            $tail,
+            // Channel 0 (pixels 0, 1 in r4, r8), then channel 1 (r5, r9): offset, mult,
+            // left, add, right by one LDM each.
+            "ldr lr, [sp]",
+            "ldr r12, [lr, #32]",
+            "ldm r12!, {{r0, r1, r2, r3, r6}}",
+            "add r4, r4, r0",
+            "lsl r4, r4, r2",
+            "smmulr r4, r4, r1",
+            "add r7, r3, r4, lsl #1",
+            "add r7, r7, r4, asr #31",
+            "asr r4, r7, r6",
+            "add r8, r8, r0",
+            "lsl r8, r8, r2",
+            "smmulr r8, r8, r1",
+            "add r7, r3, r8, lsl #1",
+            "add r7, r7, r8, asr #31",
+            "asr r8, r7, r6",
+            "ldm r12, {{r0, r1, r2, r3, r6}}",
+            "add r5, r5, r0",
+            "lsl r5, r5, r2",
+            "smmulr r5, r5, r1",
+            "add r7, r3, r5, lsl #1",
+            "add r7, r7, r5, asr #31",
+            "asr r5, r7, r6",
+            "add r9, r9, r0",
+            "lsl r9, r9, r2",
+            "smmulr r9, r9, r1",
+            "add r7, r3, r9, lsl #1",
+            "add r7, r7, r9, asr #31",
+            "asr r9, r7, r6",
+            // Saturated to int8, packed (pixel 0's two channels, then pixel 1's), clamped.
+            "ssat r4, #8, r4",
+            "ssat r5, #8, r5",
+            "ssat r8, #8, r8",
+            "ssat r9, #8, r9",
+            "bfi r4, r5, #8, #8",
+            "bfi r4, r8, #16, #8",
+            "bfi r4, r9, #24, #8",
+            "ldrd r0, r1, [lr, #36]",
+            "ssub8 r2, r4, r0",
+            "sel r4, r4, r0",
+            "ssub8 r2, r4, r1",
+            "sel r4, r1, r4",
+            // Stored; the output and the rows move on a pair.
+            "ldrd r0, r1, [lr, #24]",
+            "strh r4, [r0]",
+            "lsrs r4, r4, #16",
+            "strh r4, [r0, r1]",
+            "add r0, r0, r1, lsl #1",
+            "str r0, [lr, #24]",
+            "ldrd r0, r1, [lr]",
+            "ldr r2, [lr, #16]",
+            "add r0, r0, r2",
+            "add r1, r1, r2",
+            "strd r0, r1, [lr]",
+            "ldr r0, [lr, #44]",
+            "subs r0, r0, #1",
+            "str r0, [lr, #44]",
+            "bne 1b",
+            "add sp, #8",
+            "pop {{r6, r7}}",
+            inout("r0") $s as *mut Rows2x2 => _,
+            out("r1") _,
+            out("r2") _,
+            out("r3") _,
+            out("r4") _,
+            out("r5") _,
+            out("r8") _,
+            out("r9") _,
+            out("r10") _,
+            out("r11") _,
+            out("r12") _,
+            out("lr") _,
+        )
+    };
+}
+
+/// The rows' last `tail` values (`Rows2x2::tail`, at least 1), byte by byte: LDRSB and SMLABB.
+#[cfg(all(target_arch = "arm", feature = "dsp"))]
+macro_rules! rows_2x2_tail {
+    () => {
+        concat!(
+            "ldr lr, [sp]\n",
+            "ldr r10, [lr, #48]\n",
+            "6:\n",
+            "ldrsb r6, [r2], #1\n",
+            "ldrsb r7, [r3], #1\n",
+            "ldrsb r11, [r0], #1\n",
+            "ldrsb r12, [r1], #1\n",
+            "smlabb r4, r11, r6, r4\n",
+            "smlabb r5, r11, r7, r5\n",
+            "smlabb r8, r12, r6, r8\n",
+            "smlabb r9, r12, r7, r9\n",
+            "subs r10, r10, #1\n",
+            "bne 6b\n",
         )
     };
 }
@@ -919,114 +1069,11 @@ impl Simd for Dsp {
         // SAFETY: reads the rows and writes the outputs `s` describes (the caller's
         // guarantee), and `s` itself; r6/r7 and the stack are restored before the block ends.
         unsafe {
-            core::arch::asm!(
-                "push {{r6, r7}}",
-                "sub sp, #8",
-                "str r0, [sp]",
-                // A pixel pair: rows, filter rows, accumulators, the entry into the quads.
-                "1:",
-                "ldr lr, [sp]",
-                "ldrd r0, r1, [lr]",
-                "ldrd r2, r3, [lr, #8]",
-                "ldr r10, [lr, #20]",
-                "movs r4, #0",
-                "movs r5, #0",
-                "mov r8, #0",
-                "mov r9, #0",
-                "ands r12, r10, #3",
-                "add r10, r2, r10, lsl #2",
-                "str r10, [sp, #4]",
-                "beq 2f",
-                "cmp r12, #2",
-                "blo 5f",
-                "beq 4f",
-                "b 3f",
-                ".p2align 3",
-                "2:",
-                quad_2x2!(),
-                "3:",
-                quad_2x2!(),
-                "4:",
-                quad_2x2!(),
-                "5:",
-                quad_2x2!(),
-                "ldr r10, [sp, #4]",
-                "cmp r2, r10",
-                "bne 2b",
-                // Channel 0 (pixels 0, 1 in r4, r8), then channel 1 (r5, r9): offset, mult,
-                // left, add, right by one LDM each.
-                "ldr lr, [sp]",
-                "ldr r12, [lr, #32]",
-                "ldm r12!, {{r0, r1, r2, r3, r6}}",
-                "add r4, r4, r0",
-                "lsl r4, r4, r2",
-                "smmulr r4, r4, r1",
-                "add r7, r3, r4, lsl #1",
-                "add r7, r7, r4, asr #31",
-                "asr r4, r7, r6",
-                "add r8, r8, r0",
-                "lsl r8, r8, r2",
-                "smmulr r8, r8, r1",
-                "add r7, r3, r8, lsl #1",
-                "add r7, r7, r8, asr #31",
-                "asr r8, r7, r6",
-                "ldm r12, {{r0, r1, r2, r3, r6}}",
-                "add r5, r5, r0",
-                "lsl r5, r5, r2",
-                "smmulr r5, r5, r1",
-                "add r7, r3, r5, lsl #1",
-                "add r7, r7, r5, asr #31",
-                "asr r5, r7, r6",
-                "add r9, r9, r0",
-                "lsl r9, r9, r2",
-                "smmulr r9, r9, r1",
-                "add r7, r3, r9, lsl #1",
-                "add r7, r7, r9, asr #31",
-                "asr r9, r7, r6",
-                // Saturated to int8, packed (pixel 0's two channels, then pixel 1's), clamped.
-                "ssat r4, #8, r4",
-                "ssat r5, #8, r5",
-                "ssat r8, #8, r8",
-                "ssat r9, #8, r9",
-                "bfi r4, r5, #8, #8",
-                "bfi r4, r8, #16, #8",
-                "bfi r4, r9, #24, #8",
-                "ldrd r0, r1, [lr, #36]",
-                "ssub8 r2, r4, r0",
-                "sel r4, r4, r0",
-                "ssub8 r2, r4, r1",
-                "sel r4, r1, r4",
-                // Stored; the output and the rows move on a pair.
-                "ldrd r0, r1, [lr, #24]",
-                "strh r4, [r0]",
-                "lsrs r4, r4, #16",
-                "strh r4, [r0, r1]",
-                "add r0, r0, r1, lsl #1",
-                "str r0, [lr, #24]",
-                "ldrd r0, r1, [lr]",
-                "ldr r2, [lr, #16]",
-                "add r0, r0, r2",
-                "add r1, r1, r2",
-                "strd r0, r1, [lr]",
-                "ldr r0, [lr, #44]",
-                "subs r0, r0, #1",
-                "str r0, [lr, #44]",
-                "bne 1b",
-                "add sp, #8",
-                "pop {{r6, r7}}",
-                inout("r0") s as *mut Rows2x2 => _,
-                out("r1") _,
-                out("r2") _,
-                out("r3") _,
-                out("r4") _,
-                out("r5") _,
-                out("r8") _,
-                out("r9") _,
-                out("r10") _,
-                out("r11") _,
-                out("r12") _,
-                out("lr") _,
-            );
+            if s.tail == 0 {
+                rows_2x2_asm!(s, "")
+            } else {
+                rows_2x2_asm!(s, rows_2x2_tail!())
+            }
         }
         true
     }

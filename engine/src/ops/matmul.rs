@@ -186,7 +186,7 @@ impl<R: Requantizer> Sink for Requantized<'_, '_, R> {
             return false;
         };
         let n = self.channels;
-        if !T::INT8 || depth == 0 || !depth.is_multiple_of(4) || pairs == 0 || c + 2 > n {
+        if !T::INT8 || depth < 4 || pairs == 0 || c + 2 > n {
             return false;
         }
         // Everything the loop reads and writes lies inside the slices.
@@ -205,6 +205,7 @@ impl<R: Requantizer> Sink for Requantized<'_, '_, R> {
             k: k.as_ptr(),
             clamp: self.clamp().words(),
             pairs,
+            tail: depth % 4,
         };
         // SAFETY: `T` is `i8` (`T::INT8`), and the asserts above bound every row and output.
         unsafe { S::rows_2x2_narrow(&mut s) }
