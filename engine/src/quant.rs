@@ -242,6 +242,55 @@ pub struct WithOffset<R> {
     pub q: R,
 }
 
+/// [`NarrowRequant::apply`] as Armv7E-M assembly text, registers named by the caller: `$acc`
+/// (in and out), the struct's `$mult`, `$left`, `$add`, `$right`, and `$tmp` for the sum (it may
+/// be `$add` when the constants are reloaded before the next use): LSL, SMMULR, two ADDs with
+/// shifted operands, ASR.
+#[cfg(all(target_arch = "arm", feature = "dsp"))]
+macro_rules! narrow_requant {
+    ($acc:literal, $mult:literal, $left:literal, $add:literal, $right:literal, $tmp:literal) => {
+        concat!(
+            "lsl ",
+            $acc,
+            ", ",
+            $acc,
+            ", ",
+            $left,
+            "\n",
+            "smmulr ",
+            $acc,
+            ", ",
+            $acc,
+            ", ",
+            $mult,
+            "\n",
+            "add ",
+            $tmp,
+            ", ",
+            $add,
+            ", ",
+            $acc,
+            ", lsl #1\n",
+            "add ",
+            $tmp,
+            ", ",
+            $tmp,
+            ", ",
+            $acc,
+            ", asr #31\n",
+            "asr ",
+            $acc,
+            ", ",
+            $tmp,
+            ", ",
+            $right,
+            "\n",
+        )
+    };
+}
+#[cfg(all(target_arch = "arm", feature = "dsp"))]
+pub(crate) use narrow_requant;
+
 impl Requantizer for Requant {
     #[inline(always)]
     fn new(mult: i32, shift: i32, output_offset: i32) -> Self {
@@ -277,29 +326,13 @@ impl Requantizer for NarrowRequant {
         unsafe {
             core::arch::asm!(
                 "ldm r0!, {{r5, r8, r9, r10}}",
-                "lsl r1, r1, r8",
-                "smmulr r1, r1, r5",
-                "add r9, r9, r1, lsl #1",
-                "add r9, r9, r1, asr #31",
-                "asr r1, r9, r10",
+                narrow_requant!("r1", "r5", "r8", "r9", "r10", "r9"),
                 "ldm r0!, {{r5, r8, r9, r10}}",
-                "lsl r2, r2, r8",
-                "smmulr r2, r2, r5",
-                "add r9, r9, r2, lsl #1",
-                "add r9, r9, r2, asr #31",
-                "asr r2, r9, r10",
+                narrow_requant!("r2", "r5", "r8", "r9", "r10", "r9"),
                 "ldm r0!, {{r5, r8, r9, r10}}",
-                "lsl r3, r3, r8",
-                "smmulr r3, r3, r5",
-                "add r9, r9, r3, lsl #1",
-                "add r9, r9, r3, asr #31",
-                "asr r3, r9, r10",
+                narrow_requant!("r3", "r5", "r8", "r9", "r10", "r9"),
                 "ldm r0!, {{r5, r8, r9, r10}}",
-                "lsl r4, r4, r8",
-                "smmulr r4, r4, r5",
-                "add r9, r9, r4, lsl #1",
-                "add r9, r9, r4, asr #31",
-                "asr r4, r9, r10",
+                narrow_requant!("r4", "r5", "r8", "r9", "r10", "r9"),
                 inout("r0") q.as_ptr() => _,
                 inout("r1") a0,
                 inout("r2") a1,
@@ -326,30 +359,14 @@ impl Requantizer for NarrowRequant {
             core::arch::asm!(
                 "ldm r4!, {{r5, r8, r9, r10, r11}}",
                 "add r0, r0, r5",
-                "lsl r0, r0, r9",
-                "smmulr r0, r0, r8",
-                "add r12, r10, r0, lsl #1",
-                "add r12, r12, r0, asr #31",
-                "asr r0, r12, r11",
+                narrow_requant!("r0", "r8", "r9", "r10", "r11", "r12"),
                 "add r2, r2, r5",
-                "lsl r2, r2, r9",
-                "smmulr r2, r2, r8",
-                "add r12, r10, r2, lsl #1",
-                "add r12, r12, r2, asr #31",
-                "asr r2, r12, r11",
+                narrow_requant!("r2", "r8", "r9", "r10", "r11", "r12"),
                 "ldm r4, {{r5, r8, r9, r10, r11}}",
                 "add r1, r1, r5",
-                "lsl r1, r1, r9",
-                "smmulr r1, r1, r8",
-                "add r12, r10, r1, lsl #1",
-                "add r12, r12, r1, asr #31",
-                "asr r1, r12, r11",
+                narrow_requant!("r1", "r8", "r9", "r10", "r11", "r12"),
                 "add r3, r3, r5",
-                "lsl r3, r3, r9",
-                "smmulr r3, r3, r8",
-                "add r12, r10, r3, lsl #1",
-                "add r12, r12, r3, asr #31",
-                "asr r3, r12, r11",
+                narrow_requant!("r3", "r8", "r9", "r10", "r11", "r12"),
                 inout("r0") a0,
                 inout("r1") a1,
                 inout("r2") a2,

@@ -431,6 +431,52 @@ fn depthwise_int8_dm1<S: super::dot::Simd>(
     kernel(w, input, filter, quads, bias, input_offset, stage, acc, out)
 }
 
+/// Tap `t`'s weight of channel `ch` (depth multiplier 1): the quads' channels from the copy in
+/// RAM ([`quads_in_ram`]), the channels past the last multiple of four from the filter.
+#[inline(always)]
+fn weight_at(quads: &[i8], filter: &[i8], c: usize, full: usize, t: usize, ch: usize) -> i8 {
+    if ch < c - c % 4 {
+        quads[(ch / 4 * full + t) * 4 + ch % 4]
+    } else {
+        filter[t * c + ch]
+    }
+}
+
+/// The constants of the chunk of `N` channels from `start` (of `c`): each channel's
+/// requantization, bias, and bias plus the input offset times the sum of its `full` taps'
+/// weights (when `fold`; else 0). Channels past `c` get the last one's requantization and zeros.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn chunk_constants<R: Requantizer, const N: usize>(
+    start: usize,
+    c: usize,
+    stage: &Int8Output<'_>,
+    bias: Option<&[i32]>,
+    input_offset: i32,
+    fold: bool,
+    full: usize,
+    weight: impl Fn(usize, usize) -> i8,
+) -> ([R; N], [i32; N], [i32; N]) {
+    // Multipliers are never i32::MIN: negative scales are refused at load.
+    let q: [R; N] = core::array::from_fn(|i| {
+        let ch = (start + i).min(c - 1);
+        R::new(stage.mult[ch], stage.shift[ch], stage.output_offset)
+    });
+    let b: [i32; N] = core::array::from_fn(|i| {
+        let ch = start + i;
+        bias.map_or(0, |b| if ch < c { b[ch] } else { 0 })
+    });
+    let folded: [i32; N] = core::array::from_fn(|i| {
+        let ch = start + i;
+        if ch >= c || !fold {
+            return 0;
+        }
+        let sum = (0..full).fold(0i32, |s, t| s.wrapping_add(weight(t, ch) as i32));
+        b[i].wrapping_add(input_offset.wrapping_mul(sum))
+    });
+    (q, b, folded)
+}
+
 /// Bands take at most this many bytes of scratch; larger ones leave the operator to
 /// [`depthwise_int8_dm1_with`].
 const MAX_BAND_BYTES: usize = 8192;
@@ -526,22 +572,13 @@ fn depthwise_int8_dm1_with<S: super::dot::Simd, R: Requantizer>(
     let c4 = c - c % 4;
     let acc = &mut acc[..c];
     let offset_pair = (input_offset as u16 as u32) * 0x0001_0001;
-    let bias_at = |ch: usize| bias.map_or(0, |b| b[ch]);
-    // Tap `t`'s weight of channel `ch`: quads' channels from the copy in RAM.
-    let weight = |t: usize, ch: usize| {
-        if ch < c4 {
-            quads[(ch / 4 * full + t) * 4 + ch % 4]
-        } else {
-            filter[t * c + ch]
-        }
-    };
+    let weight = |t: usize, ch: usize| weight_at(quads, filter, c, full, t, ch);
     // Every quad's taps lie inside the copy: the pointer reads below stay in it.
     assert!(quads.len() >= c4 * full);
     let mut list = [[0u32; 2]; MAX_LISTED_TAPS];
     // Per channel (TFLite Micro's depthwise multipliers are per channel; per-tensor ones were
     // repeated for every channel at load).
-    let (mult, shift) = (&stage.mult[..c], &stage.shift[..c]);
-    let output_offset = stage.output_offset;
+    assert!(stage.mult.len() >= c && stage.shift.len() >= c);
     let clamp = Clamp::new(stage.act_min, stage.act_max);
     let pixels = w.batches as usize * w.out_h as usize * w.out_w as usize;
     // Windows with every tap in the image: the taps' offsets from the window's first byte (input)
@@ -567,21 +604,8 @@ fn depthwise_int8_dm1_with<S: super::dot::Simd, R: Requantizer>(
         let quads_end = end.min(c4);
         // The chunk's index of the first channel past the last multiple of four.
         let k_rest = quads_end - start;
-        // Multipliers are never i32::MIN: negative scales are refused at load.
-        let q: [R; CHANNEL_CHUNK] = core::array::from_fn(|i| {
-            let ch = (start + i).min(c - 1);
-            R::new(mult[ch], shift[ch], output_offset)
-        });
-        let b: [i32; CHANNEL_CHUNK] =
-            core::array::from_fn(|i| if start + i < c { bias_at(start + i) } else { 0 });
-        let folded: [i32; CHANNEL_CHUNK] = core::array::from_fn(|i| {
-            let ch = start + i;
-            if ch >= c || !rel_ok {
-                return 0;
-            }
-            let sum = (0..full).fold(0i32, |s, t| s.wrapping_add(weight(t, ch) as i32));
-            b[i].wrapping_add(input_offset.wrapping_mul(sum))
-        });
+        let (q, b, folded): ([R; CHANNEL_CHUNK], _, _) =
+            chunk_constants(start, c, &stage, bias, input_offset, rel_ok, full, weight);
         for p in 0..pixels {
             let (bt, oy, ox) = (
                 p / (w.out_h as usize * w.out_w as usize),
@@ -719,15 +743,9 @@ fn depthwise_int8_dm1_banded<S: super::dot::Simd, R: Requantizer>(
     let c4 = c - c % 4;
     let zero_point = -input_offset as i8;
     let Band { width, left, .. } = *geometry;
-    let weight = |t: usize, ch: usize| {
-        if ch < c4 {
-            quads[(ch / 4 * full + t) * 4 + ch % 4]
-        } else {
-            filter[t * c + ch]
-        }
-    };
+    let weight = |t: usize, ch: usize| weight_at(quads, filter, c, full, t, ch);
     assert!(quads.len() >= c4 * full && filter.len() >= full * c && full <= MAX_LISTED_TAPS);
-    let (mult, shift) = (&stage.mult[..c], &stage.shift[..c]);
+    assert!(stage.mult.len() >= c && stage.shift.len() >= c);
     let clamp = Clamp::new(stage.act_min, stage.act_max);
     let three_by_three = k_h == 3 && k_w == 3 && dil_w == 1;
     let mut start = 0;
@@ -739,22 +757,8 @@ fn depthwise_int8_dm1_banded<S: super::dot::Simd, R: Requantizer>(
         let cc = end - start;
         let row = width * cc;
         let band = &mut band[..k_h * row];
-        let q: [R; BAND_CHUNK] = core::array::from_fn(|i| {
-            let ch = (start + i).min(c - 1);
-            R::new(mult[ch], shift[ch], stage.output_offset)
-        });
-        let b: [i32; BAND_CHUNK] = core::array::from_fn(|i| {
-            let ch = start + i;
-            bias.map_or(0, |b| if ch < c { b[ch] } else { 0 })
-        });
-        let folded: [i32; BAND_CHUNK] = core::array::from_fn(|i| {
-            let ch = start + i;
-            if ch >= c {
-                return 0;
-            }
-            let sum = (0..full).fold(0i32, |s, t| s.wrapping_add(weight(t, ch) as i32));
-            b[i].wrapping_add(input_offset.wrapping_mul(sum))
-        });
+        let (q, _, folded): ([R; BAND_CHUNK], [i32; BAND_CHUNK], _) =
+            chunk_constants(start, c, &stage, bias, input_offset, true, full, weight);
         // Tap t's offsets in the band (from the window's first byte) and in the quad's words.
         let mut rel = [[0u32; 2]; MAX_LISTED_TAPS];
         for (t, slot) in rel.iter_mut().take(full).enumerate() {

@@ -7,6 +7,8 @@
 //! exact (wrapping mod 2^32 in both), so the result is bit-identical to the reference; the host
 //! runs the same algorithm on emulated instructions to test that.
 
+#[cfg(all(target_arch = "arm", feature = "dsp"))]
+use crate::quant::narrow_requant;
 use crate::quant::{Clamp, NarrowRequant, Requantizer, WithOffset};
 
 /// The reference: what TFLite Micro's kernels compute.
@@ -600,30 +602,14 @@ macro_rules! rows_2x2_asm {
             "ldr r12, [lr, #32]",
             "ldm r12!, {{r0, r1, r2, r3, r6}}",
             "add r4, r4, r0",
-            "lsl r4, r4, r2",
-            "smmulr r4, r4, r1",
-            "add r7, r3, r4, lsl #1",
-            "add r7, r7, r4, asr #31",
-            "asr r4, r7, r6",
+            narrow_requant!("r4", "r1", "r2", "r3", "r6", "r7"),
             "add r8, r8, r0",
-            "lsl r8, r8, r2",
-            "smmulr r8, r8, r1",
-            "add r7, r3, r8, lsl #1",
-            "add r7, r7, r8, asr #31",
-            "asr r8, r7, r6",
+            narrow_requant!("r8", "r1", "r2", "r3", "r6", "r7"),
             "ldm r12, {{r0, r1, r2, r3, r6}}",
             "add r5, r5, r0",
-            "lsl r5, r5, r2",
-            "smmulr r5, r5, r1",
-            "add r7, r3, r5, lsl #1",
-            "add r7, r7, r5, asr #31",
-            "asr r5, r7, r6",
+            narrow_requant!("r5", "r1", "r2", "r3", "r6", "r7"),
             "add r9, r9, r0",
-            "lsl r9, r9, r2",
-            "smmulr r9, r9, r1",
-            "add r7, r3, r9, lsl #1",
-            "add r7, r7, r9, asr #31",
-            "asr r9, r7, r6",
+            narrow_requant!("r9", "r1", "r2", "r3", "r6", "r7"),
             // Saturated to int8, packed (pixel 0's two channels, then pixel 1's), clamped.
             "ssat r4, #8, r4",
             "ssat r5, #8, r5",
@@ -748,6 +734,35 @@ macro_rules! depthwise_macs {
             "smlatt r9, r6, lr, r9\n",
             "smlabb r8, r11, r12, r8\n",
             "smlatt r10, r11, r12, r10",
+        )
+    };
+}
+
+/// One row of a 3 x 3 depthwise window in DSP assembly: the input words at r0, r0 + r2 and
+/// r0 + 2 r2 (three pixels `c` bytes apart), each with the next filter word (r1,
+/// post-incremented), through [`depthwise_macs!`].
+#[cfg(all(target_arch = "arm", feature = "dsp"))]
+macro_rules! depthwise_3x3_row {
+    () => {
+        concat!(
+            "ldr r11, [r0]\n",
+            "ldr r12, [r1], #4\n",
+            "sxtb16 r6, r11\n",
+            "sxtb16 r11, r11, ror #8\n",
+            depthwise_macs!(),
+            "\n",
+            "ldr r11, [r0, r2]\n",
+            "ldr r12, [r1], #4\n",
+            "sxtb16 r6, r11\n",
+            "sxtb16 r11, r11, ror #8\n",
+            depthwise_macs!(),
+            "\n",
+            "ldr r11, [r0, r2, lsl #1]\n",
+            "ldr r12, [r1], #4\n",
+            "sxtb16 r6, r11\n",
+            "sxtb16 r11, r11, ror #8\n",
+            depthwise_macs!(),
+            "\n",
         )
     };
 }
@@ -931,53 +946,11 @@ impl Simd for Dsp {
         unsafe {
             core::arch::asm!(
                 "push {{r6}}",
-                "ldr r11, [r0]",
-                "ldr r12, [r1], #4",
-                "sxtb16 r6, r11",
-                "sxtb16 r11, r11, ror #8",
-                depthwise_macs!(),
-                "ldr r11, [r0, r2]",
-                "ldr r12, [r1], #4",
-                "sxtb16 r6, r11",
-                "sxtb16 r11, r11, ror #8",
-                depthwise_macs!(),
-                "ldr r11, [r0, r2, lsl #1]",
-                "ldr r12, [r1], #4",
-                "sxtb16 r6, r11",
-                "sxtb16 r11, r11, ror #8",
-                depthwise_macs!(),
+                depthwise_3x3_row!(),
                 "add r0, r0, r3",
-                "ldr r11, [r0]",
-                "ldr r12, [r1], #4",
-                "sxtb16 r6, r11",
-                "sxtb16 r11, r11, ror #8",
-                depthwise_macs!(),
-                "ldr r11, [r0, r2]",
-                "ldr r12, [r1], #4",
-                "sxtb16 r6, r11",
-                "sxtb16 r11, r11, ror #8",
-                depthwise_macs!(),
-                "ldr r11, [r0, r2, lsl #1]",
-                "ldr r12, [r1], #4",
-                "sxtb16 r6, r11",
-                "sxtb16 r11, r11, ror #8",
-                depthwise_macs!(),
+                depthwise_3x3_row!(),
                 "add r0, r0, r3",
-                "ldr r11, [r0]",
-                "ldr r12, [r1], #4",
-                "sxtb16 r6, r11",
-                "sxtb16 r11, r11, ror #8",
-                depthwise_macs!(),
-                "ldr r11, [r0, r2]",
-                "ldr r12, [r1], #4",
-                "sxtb16 r6, r11",
-                "sxtb16 r11, r11, ror #8",
-                depthwise_macs!(),
-                "ldr r11, [r0, r2, lsl #1]",
-                "ldr r12, [r1], #4",
-                "sxtb16 r6, r11",
-                "sxtb16 r11, r11, ror #8",
-                depthwise_macs!(),
+                depthwise_3x3_row!(),
                 "pop {{r6}}",
                 inout("r0") x => _,
                 inout("r1") f => _,
