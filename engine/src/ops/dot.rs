@@ -578,20 +578,7 @@ macro_rules! rows_2x2_asm {
             "ands r12, r10, #3",
             "add r10, r2, r10, lsl #2",
             "str r10, [sp, #4]",
-            "beq 2f",
-            "cmp r12, #2",
-            "blo 5f",
-            "beq 4f",
-            "b 3f",
-            ".p2align 3",
-            "2:",
-            quad_2x2!(),
-            "3:",
-            quad_2x2!(),
-            "4:",
-            quad_2x2!(),
-            "5:",
-            quad_2x2!(),
+            quads_2x2_unrolled!(),
             "ldr r10, [sp, #4]",
             "cmp r2, r10",
             "bne 2b",
@@ -675,6 +662,30 @@ macro_rules! rows_2x2_tail {
             "smlabb r9, r12, r7, r9\n",
             "subs r10, r10, #1\n",
             "bne 6b\n",
+        )
+    };
+}
+
+/// The 2 x 2 loop's body, four quads ([`quad_2x2!`]) a pass, entered after `ands r12, <quads>,
+/// #3` set the flags: a count of 4n + k (k > 0) enters at quad 4 - k. The caller closes the loop.
+#[cfg(all(target_arch = "arm", feature = "dsp"))]
+macro_rules! quads_2x2_unrolled {
+    () => {
+        concat!(
+            "beq 2f\n",
+            "cmp r12, #2\n",
+            "blo 5f\n",
+            "beq 4f\n",
+            "b 3f\n",
+            ".p2align 3\n",
+            "2:\n",
+            quad_2x2!(),
+            "3:\n",
+            quad_2x2!(),
+            "4:\n",
+            quad_2x2!(),
+            "5:\n",
+            quad_2x2!(),
         )
     };
 }
@@ -995,20 +1006,7 @@ impl Simd for Dsp {
                 "ands r12, r10, #3",
                 "add r10, r2, r10, lsl #2",
                 "push {{r10}}",
-                "beq 2f",
-                "cmp r12, #2",
-                "blo 5f",
-                "beq 4f",
-                "b 3f",
-                ".p2align 3",
-                "2:",
-                quad_2x2!(),
-                "3:",
-                quad_2x2!(),
-                "4:",
-                quad_2x2!(),
-                "5:",
-                quad_2x2!(),
+                quads_2x2_unrolled!(),
                 "ldr r10, [sp]",
                 "cmp r2, r10",
                 "bne 2b",
