@@ -442,39 +442,50 @@ fn weight_at(quads: &[i8], filter: &[i8], c: usize, full: usize, t: usize, ch: u
     }
 }
 
-/// The constants of the chunk of `N` channels from `start` (of `c`): each channel's
-/// requantization, bias, and bias plus the input offset times the sum of its `full` taps'
-/// weights (when `fold`; else 0). Channels past `c` get the last one's requantization and zeros.
-#[allow(clippy::too_many_arguments)]
+/// The requantizations of the chunk of `N` channels from `start` (of `c`; channels past `c`
+/// repeat the last one's). Multipliers are never i32::MIN: negative scales are refused at load.
 #[inline(always)]
-fn chunk_constants<R: Requantizer, const N: usize>(
+fn chunk_requants<R: Requantizer, const N: usize>(
     start: usize,
     c: usize,
     stage: &Int8Output<'_>,
-    bias: Option<&[i32]>,
-    input_offset: i32,
-    fold: bool,
-    full: usize,
-    weight: impl Fn(usize, usize) -> i8,
-) -> ([R; N], [i32; N], [i32; N]) {
-    // Multipliers are never i32::MIN: negative scales are refused at load.
-    let q: [R; N] = core::array::from_fn(|i| {
+) -> [R; N] {
+    core::array::from_fn(|i| {
         let ch = (start + i).min(c - 1);
         R::new(stage.mult[ch], stage.shift[ch], stage.output_offset)
-    });
-    let b: [i32; N] = core::array::from_fn(|i| {
+    })
+}
+
+/// The biases of the chunk of `N` channels from `start` (0 past `c`).
+#[inline(always)]
+fn chunk_biases<const N: usize>(start: usize, c: usize, bias: Option<&[i32]>) -> [i32; N] {
+    core::array::from_fn(|i| {
         let ch = start + i;
         bias.map_or(0, |b| if ch < c { b[ch] } else { 0 })
-    });
-    let folded: [i32; N] = core::array::from_fn(|i| {
+    })
+}
+
+/// The chunk's biases `b` plus the input offset times the sum of each channel's `full` taps'
+/// weights (0 past `c`, or everywhere unless `fold`).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn chunk_folded<const N: usize>(
+    b: &[i32; N],
+    start: usize,
+    c: usize,
+    fold: bool,
+    full: usize,
+    input_offset: i32,
+    weight: impl Fn(usize, usize) -> i8,
+) -> [i32; N] {
+    core::array::from_fn(|i| {
         let ch = start + i;
         if ch >= c || !fold {
             return 0;
         }
         let sum = (0..full).fold(0i32, |s, t| s.wrapping_add(weight(t, ch) as i32));
         b[i].wrapping_add(input_offset.wrapping_mul(sum))
-    });
-    (q, b, folded)
+    })
 }
 
 /// Bands take at most this many bytes of scratch; larger ones leave the operator to
@@ -604,8 +615,9 @@ fn depthwise_int8_dm1_with<S: super::dot::Simd, R: Requantizer>(
         let quads_end = end.min(c4);
         // The chunk's index of the first channel past the last multiple of four.
         let k_rest = quads_end - start;
-        let (q, b, folded): ([R; CHANNEL_CHUNK], _, _) =
-            chunk_constants(start, c, &stage, bias, input_offset, rel_ok, full, weight);
+        let q: [R; CHANNEL_CHUNK] = chunk_requants(start, c, &stage);
+        let b: [i32; CHANNEL_CHUNK] = chunk_biases(start, c, bias);
+        let folded = chunk_folded(&b, start, c, rel_ok, full, input_offset, weight);
         for p in 0..pixels {
             let (bt, oy, ox) = (
                 p / (w.out_h as usize * w.out_w as usize),
@@ -757,8 +769,9 @@ fn depthwise_int8_dm1_banded<S: super::dot::Simd, R: Requantizer>(
         let cc = end - start;
         let row = width * cc;
         let band = &mut band[..k_h * row];
-        let (q, _, folded): ([R; BAND_CHUNK], [i32; BAND_CHUNK], _) =
-            chunk_constants(start, c, &stage, bias, input_offset, true, full, weight);
+        let q: [R; BAND_CHUNK] = chunk_requants(start, c, &stage);
+        let b: [i32; BAND_CHUNK] = chunk_biases(start, c, bias);
+        let folded = chunk_folded(&b, start, c, true, full, input_offset, weight);
         // Tap t's offsets in the band (from the window's first byte) and in the quad's words.
         let mut rel = [[0u32; 2]; MAX_LISTED_TAPS];
         for (t, slot) in rel.iter_mut().take(full).enumerate() {

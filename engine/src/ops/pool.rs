@@ -5,6 +5,9 @@ use super::{clamp_f32, Prep, TensorId, Window};
 use crate::error::Error;
 use crate::schema::TensorType;
 
+/// Channels summed at once by the int8 average (their i32 sums on the stack).
+const POOL_CHUNK: usize = 64;
+
 #[derive(Clone, Copy, Debug)]
 pub struct Pool2d {
     pub input: TensorId,
@@ -155,23 +158,75 @@ impl Pool2d {
         } else {
             let input = ctx.i8(self.input)?;
             let out = ctx.out_i8();
-            for_each_window(&self.w, |tap| {
-                // int32 in the reference; i64 here so a forged huge window cannot overflow
-                // (identical results for any real window).
-                let (acc, count) = tap.fold(self, 0i64, |a, i| a + input[i] as i64);
-                let count = count as i64;
-                // Round to the nearest integer, half away from zero (reference_integer_ops/pooling.h).
-                let avg = if count == 0 {
-                    0
-                } else if acc > 0 {
-                    (acc + count / 2) / count
-                } else {
-                    (acc - count / 2) / count
-                };
-                out[tap.o] = avg.clamp(self.act_min as i64, self.act_max as i64) as i8;
-            });
+            if (self.w.k_h as u64) * (self.w.k_w as u64) < 1 << 23 {
+                self.average_int8(input, out);
+            } else {
+                self.average_int8_reference(input, out);
+            }
         }
         Ok(())
+    }
+
+    /// The int8 average, element by element as the reference loops (in i64, so that a forged
+    /// huge window cannot overflow): for windows of 2^23 elements and more, and the tests.
+    fn average_int8_reference(&self, input: &[i8], out: &mut [i8]) {
+        for_each_window(&self.w, |tap| {
+            let (acc, count) = tap.fold(self, 0i64, |a, i| a + input[i] as i64);
+            out[tap.o] = self.rounded_average(acc, count as i64);
+        });
+    }
+
+    /// The int8 average, a pixel at a time: the window's elements summed for up to
+    /// [`POOL_CHUNK`] channels at once (contiguous in NHWC; i32 sums, exact below 2^23 elements
+    /// of at most 128), then each channel's rounded average. Integer sums, so the reference's
+    /// results; KWS's 25 x 5 pool took 15 cycles an element on the M4 the reference's way, 9 so.
+    /// Out of line: its sums stay out of the frame of the operator dispatch.
+    #[inline(never)]
+    fn average_int8(&self, input: &[i8], out: &mut [i8]) {
+        let w = &self.w;
+        let (in_h, in_w, c) = (w.in_h as isize, w.in_w as isize, w.in_c as usize);
+        let mut o = 0;
+        for b in 0..w.batches as usize {
+            for oy in 0..w.out_h as isize {
+                let y0 = oy * w.stride_h as isize - w.pad_h as isize;
+                let (ys, ye) = ((-y0).max(0), (w.k_h as isize).min(in_h - y0).max(0));
+                for ox in 0..w.out_w as isize {
+                    let x0 = ox * w.stride_w as isize - w.pad_w as isize;
+                    let (xs, xe) = ((-x0).max(0), (w.k_w as isize).min(in_w - x0).max(0));
+                    let count = ((ye - ys).max(0) * (xe - xs).max(0)) as i64;
+                    for start in (0..c).step_by(POOL_CHUNK) {
+                        let n = (c - start).min(POOL_CHUNK);
+                        let mut acc = [0i32; POOL_CHUNK];
+                        for y in y0 + ys..y0 + ye {
+                            for x in x0 + xs..x0 + xe {
+                                let at = self.index(b, y, x, start);
+                                for (a, &v) in acc[..n].iter_mut().zip(&input[at..at + n]) {
+                                    *a += v as i32;
+                                }
+                            }
+                        }
+                        for (y, &a) in out[o + start..o + start + n].iter_mut().zip(&acc[..n]) {
+                            *y = self.rounded_average(a as i64, count);
+                        }
+                    }
+                    o += c;
+                }
+            }
+        }
+    }
+
+    /// Rounded to the nearest integer, half away from zero (reference_integer_ops/pooling.h),
+    /// then clamped; an empty window (impossible with TFLite's padding) gives 0.
+    #[inline(always)]
+    fn rounded_average(&self, acc: i64, count: i64) -> i8 {
+        let avg = if count == 0 {
+            0
+        } else if acc > 0 {
+            (acc + count / 2) / count
+        } else {
+            (acc - count / 2) / count
+        };
+        avg.clamp(self.act_min as i64, self.act_max as i64) as i8
     }
 
     pub(crate) fn eval_max(&self, ctx: &mut super::Ctx<'_>) -> Result<(), &'static str> {
@@ -191,5 +246,66 @@ impl Pool2d {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn int8_average_by_pixel_is_the_reference() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for c in [1usize, 3, 4, 63, 64, 65, 130] {
+            for (k, stride, pad) in [(1u16, 1u16, 0u16), (3, 2, 1), (5, 1, 2), (25, 1, 0)] {
+                let (in_h, in_w) = (25usize, 5usize);
+                let out_dim = |n: usize| {
+                    (n + 2 * pad as usize).saturating_sub(k as usize) / stride as usize + 1
+                };
+                if in_h + 2 * (pad as usize) < k as usize || in_w + 2 * (pad as usize) < k as usize
+                {
+                    continue;
+                }
+                let w = Window {
+                    batches: 2,
+                    in_h: in_h as u16,
+                    in_w: in_w as u16,
+                    in_c: c as u16,
+                    out_h: out_dim(in_h) as u16,
+                    out_w: out_dim(in_w) as u16,
+                    out_c: c as u16,
+                    k_h: k,
+                    k_w: k.min(5),
+                    stride_h: stride,
+                    stride_w: stride,
+                    dil_h: 1,
+                    dil_w: 1,
+                    pad_h: pad,
+                    pad_w: pad,
+                };
+                let input: std::vec::Vec<i8> =
+                    (0..2 * in_h * in_w * c).map(|_| next() as i8).collect();
+                let pool = Pool2d {
+                    input: 0,
+                    w,
+                    float: false,
+                    act_min: -100,
+                    act_max: 127,
+                    act_min_f: 0.0,
+                    act_max_f: 0.0,
+                };
+                let n = 2 * w.out_h as usize * w.out_w as usize * c;
+                let (mut got, mut want) = (std::vec![0i8; n], std::vec![1i8; n]);
+                pool.average_int8(&input, &mut got);
+                pool.average_int8_reference(&input, &mut want);
+                assert_eq!(got, want, "c {c} k {k} stride {stride} pad {pad}");
+            }
+        }
     }
 }
