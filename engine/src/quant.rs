@@ -429,13 +429,20 @@ pub struct NarrowRequant {
 impl NarrowRequant {
     #[inline(always)]
     pub fn new(mult: i32, shift: i32, output_offset: i32) -> NarrowRequant {
-        let r = ((-shift).clamp(0, 31) as u32).min(30);
+        // `shift` is within the bounds of `fits_narrow` (-21 ..= 29); outside them the result
+        // is meaningless but defined: both shifts are masked below 32, so that the unchecked
+        // shifts of `apply` are always defined (masks rather than clamps: two instructions an
+        // output less where the constants are made per output).
+        let r = (shift.wrapping_neg().max(0) as u32) & 31;
         NarrowRequant {
             mult,
-            // Below 32 whatever the input, so that the unchecked shifts are always defined.
-            left: (shift.clamp(0, 30) + 1) as u32,
-            add: (1i32 << r).wrapping_add(output_offset.wrapping_shl(r + 1)),
-            right: r + 1,
+            left: (shift.max(0) as u32 + 1) & 31,
+            // 2^r + o 2^(r+1).
+            add: output_offset
+                .wrapping_mul(2)
+                .wrapping_add(1)
+                .wrapping_shl(r),
+            right: (r + 1) & 31,
         }
     }
 

@@ -62,8 +62,44 @@ pub enum Int8Path {
     /// gathered in the operator's scratch buffer (taps outside the image filled with the input
     /// zero point, so that with the input offset they add nothing, as the reference skips
     /// them), then the blocked matrix product; `pool[offsets_at..+C]` as for `Pointwise`, over
-    /// the whole window.
-    Im2col { offsets_at: u32 },
+    /// the whole window. `padded_at`: when the window's depth is not a multiple of 4 and the
+    /// filter small ([`PADDED_FILTER_BYTES`]), a copy of the filter at `pool[padded_at..]` with
+    /// each row padded with zeros to a multiple of 4 ([`padded_depth`]), and the patches padded
+    /// alike: the product then runs whole quads from RAM, without the per-value tail (VWW's and
+    /// IC's first 3 x 3 x 3 convolutions).
+    Im2col {
+        offsets_at: u32,
+        padded_at: Option<u32>,
+    },
+}
+
+/// The largest filter [`Int8Path::Im2col`] copies padded into the constants (RAM).
+pub const PADDED_FILTER_BYTES: usize = 1024;
+
+/// A window's depth rounded up to a multiple of 4: the row length of a padded filter and patch.
+pub fn padded_depth(depth: usize) -> usize {
+    depth.div_ceil(4) * 4
+}
+
+/// Pushes `filter` (`channels` rows of `depth` int8 values) with each row padded with zeros to
+/// [`padded_depth`], as little-endian words; returns where it starts.
+fn push_padded_filter(pool: &mut Constants<'_>, rows: &[u8], channels: usize, depth: usize) -> u32 {
+    let at = pool.at();
+    let stride = padded_depth(depth);
+    let byte = |i: usize| {
+        let (c, k) = (i / stride, i % stride);
+        if k < depth {
+            rows[c * depth + k]
+        } else {
+            0
+        }
+    };
+    for w in 0..channels * stride / 4 {
+        pool.push(i32::from_le_bytes(core::array::from_fn(|j| {
+            byte(4 * w + j)
+        })));
+    }
+    at
 }
 
 /// Pushes `bias[c] + input_offset * Σ filter[c]` for each output channel and returns where they
@@ -268,8 +304,23 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, E
             let path = match offsets {
                 Some(offsets_at) if pointwise => Int8Path::Pointwise { offsets_at },
                 Some(offsets_at) => {
-                    scratch_bytes = im2col_pixels(depth) * depth;
-                    Int8Path::Im2col { offsets_at }
+                    let stride = padded_depth(depth);
+                    let padded_at = match filter.data {
+                        Some(rows)
+                            if stride != depth
+                                && rows.len() == out_c * depth
+                                && out_c * stride <= PADDED_FILTER_BYTES =>
+                        {
+                            Some(push_padded_filter(pool, rows, out_c, depth))
+                        }
+                        _ => None,
+                    };
+                    let slot = if padded_at.is_some() { stride } else { depth };
+                    scratch_bytes = im2col_pixels(slot) * slot;
+                    Int8Path::Im2col {
+                        offsets_at,
+                        padded_at,
+                    }
                 }
                 // Real models' filters and biases are constants; keeping a loop for the others
                 // would cost flash the Artemis does not have.
@@ -375,14 +426,26 @@ impl Conv2d {
                         let out = ctx.out_i8();
                         conv_pointwise::<Native>(&self.w, input, filter, offsets, out, stage);
                     }
-                    Int8Path::Im2col { offsets_at } => {
+                    Int8Path::Im2col {
+                        offsets_at,
+                        padded_at,
+                    } => {
                         let offsets = ctx.pool(offsets_at, c)?;
+                        let (filter, slot) = match padded_at {
+                            Some(at) => {
+                                let stride = padded_depth(self.w.depth());
+                                let words = ctx.pool(at, c * stride / 4)?;
+                                (bytemuck::cast_slice::<i32, i8>(words), stride)
+                            }
+                            None => (filter, self.w.depth()),
+                        };
                         let out = ctx.out_i8();
                         let scratch = bytemuck::cast_slice_mut(ctx.scratch());
                         conv_im2col::<Native>(
                             &self.w,
                             input,
                             filter,
+                            slot,
                             offsets,
                             out,
                             input_offset,
@@ -534,7 +597,7 @@ fn conv_hybrid_blocked<S: Simd>(
     let mut n = 0;
     while n < pixels {
         let count = (pixels - n).min(batch);
-        gather_patches(w, q, n, count, zero_point, patches);
+        gather_patches(w, q, n, count, zero_point, patches, depth);
         let y = &mut out[n * out_c..][..count * out_c];
         let mut put = |p: usize, c: usize, acc: i32| {
             y[p * out_c + c] = finish(c, acc.wrapping_add(input_offset.wrapping_mul(sums[c])));
@@ -601,17 +664,17 @@ pub fn conv_im2col<S: Simd>(
     w: &Window,
     input: &[i8],
     filter: &[i8],
+    slot: usize,
     offsets: &[i32],
     out: &mut [i8],
     input_offset: i32,
     scratch: &mut [i8],
     stage: matmul::Int8Output<'_>,
 ) -> Result<(), &'static str> {
-    let depth = w.k_h as usize * w.k_w as usize * w.in_c as usize;
     let out_c = w.out_c as usize;
-    let batch = im2col_pixels(depth);
+    let batch = im2col_pixels(slot);
     let scratch = scratch
-        .get_mut(..batch * depth)
+        .get_mut(..batch * slot)
         .ok_or("im2col scratch too small (planner bug)")?;
     let zero_point = (-input_offset) as i8;
     let (out_h, out_w) = (w.out_h as usize, w.out_w as usize);
@@ -619,13 +682,13 @@ pub fn conv_im2col<S: Simd>(
     let mut n = 0;
     while n < pixels {
         let count = (pixels - n).min(batch);
-        gather_patches(w, input, n, count, zero_point, scratch);
+        gather_patches(w, input, n, count, zero_point, scratch, slot);
         matmul::requantized_product::<S>(
             scratch,
-            depth,
+            slot,
             count,
             filter,
-            depth,
+            slot,
             out_c,
             &mut out[n * out_c..][..count * out_c],
             offsets,
@@ -637,7 +700,8 @@ pub fn conv_im2col<S: Simd>(
 }
 
 /// The patches of output pixels `first..first + count` (pixels counted over batches, rows and
-/// columns) into `patches`, one after the other, [`im2col`] each.
+/// columns) into `patches`, one every `slot` values (the window's depth, or [`padded_depth`]),
+/// [`im2col`] each.
 fn gather_patches(
     w: &Window,
     input: &[i8],
@@ -645,17 +709,40 @@ fn gather_patches(
     count: usize,
     zero_point: i8,
     patches: &mut [i8],
+    slot: usize,
 ) {
-    let depth = w.k_h as usize * w.k_w as usize * w.in_c as usize;
+    let depth = w.depth();
     let (out_h, out_w) = (w.out_h as usize, w.out_w as usize);
-    for (p, patch) in patches
-        .chunks_exact_mut(depth.max(1))
-        .take(count)
-        .enumerate()
-    {
-        let at = first + p;
-        let (b, oy, ox) = (at / (out_h * out_w), at / out_w % out_h, at % out_w);
-        im2col(w, input, b, oy, ox, zero_point, patch);
+    if out_h == 0 || out_w == 0 {
+        return;
+    }
+    // The first pixel's coordinates divided out once, the others counted along.
+    let (mut b, mut oy, mut ox) = (
+        first / (out_h * out_w),
+        first / out_w % out_h,
+        first % out_w,
+    );
+    for patch in patches.chunks_exact_mut(slot.max(1)).take(count) {
+        // The padding after `depth` is left as it is: its products are zero (the padded
+        // filter's values), whatever it holds.
+        im2col(
+            w,
+            input,
+            b,
+            oy,
+            ox,
+            zero_point,
+            &mut patch[..depth.min(slot)],
+        );
+        ox += 1;
+        if ox == out_w {
+            ox = 0;
+            oy += 1;
+            if oy == out_h {
+                oy = 0;
+                b += 1;
+            }
+        }
     }
 }
 
@@ -674,10 +761,13 @@ fn im2col(
     let (dil_h, dil_w) = (w.dil_h as usize, w.dil_w as usize);
     let y0 = (oy * w.stride_h as usize) as isize - w.pad_h as isize;
     let x0 = (ox * w.stride_w as usize) as isize - w.pad_w as isize;
-    let (fy0, fy1) = super::tap_range(y0, in_h, k_h, dil_h);
-    let (fx0, fx1) = super::tap_range(x0, in_w, k_w, dil_w);
     let row_len = k_w * in_c;
-    if fy0 == 0 && fy1 == k_h && fx0 == 0 && fx1 == k_w && dil_w == 1 {
+    // The window inside the image (most pixels): checked without the divisions of `tap_range`.
+    let inside = y0 >= 0
+        && x0 >= 0
+        && (y0 as usize + k_h.saturating_sub(1) * dil_h) < in_h
+        && (x0 as usize + k_w.saturating_sub(1) * dil_w) < in_w;
+    if inside && dil_w == 1 {
         // The window inside the image: its rows copied, short ones word by word in line (a
         // memcpy call costs more than the few bytes of a 3 x 3 x 3 patch's row).
         let start = |fy: usize| {
@@ -689,6 +779,8 @@ fn im2col(
         }
         return;
     }
+    let (fy0, fy1) = super::tap_range(y0, in_h, k_h, dil_h);
+    let (fx0, fx1) = super::tap_range(x0, in_w, k_w, dil_w);
     patch[..fy0 * row_len].fill(zero_point);
     patch[fy1 * row_len..].fill(zero_point);
     for fy in fy0..fy1 {
@@ -710,24 +802,33 @@ fn im2col(
     }
 }
 
-/// `dst.copy_from_slice(src)` (equal lengths), a word at a time then the last bytes, without
-/// a call when the row is short (`black_box` keeps the compiler from turning the loop back
-/// into a memcpy call).
+/// `dst.copy_from_slice(src)` (equal lengths), without a call when the row is short: below 32
+/// bytes as straight-line copies of 16, 8, 4, 2 and 1 bytes picked by the length's bits (fixed
+/// sizes the compiler expands into loads and stores; a loop it turns back into a memcpy call,
+/// which costs more than the few bytes of a 3 x 3 x 3 patch's row).
 #[inline(always)]
 pub(crate) fn copy_short(dst: &mut [i8], src: &[i8]) {
-    if dst.len() > 32 {
+    let n = dst.len();
+    if n >= 32 || src.len() != n {
         dst.copy_from_slice(src);
         return;
     }
-    let words = dst.len() & !3;
-    let (head, tail) = dst.split_at_mut(words);
-    for (d, s) in head.chunks_exact_mut(4).zip(src.chunks_exact(4)) {
-        let w = i32::from_ne_bytes([s[0] as u8, s[1] as u8, s[2] as u8, s[3] as u8]);
-        d.copy_from_slice(&core::hint::black_box(w).to_ne_bytes().map(|b| b as i8));
+    let mut at = 0;
+    macro_rules! piece {
+        ($size:literal) => {
+            if n & $size != 0 {
+                let s: &[i8; $size] = src[at..at + $size].try_into().unwrap();
+                dst[at..at + $size].copy_from_slice(s);
+                at += $size;
+            }
+        };
     }
-    for (d, &s) in tail.iter_mut().zip(&src[words..]) {
-        *d = s;
-    }
+    piece!(16);
+    piece!(8);
+    piece!(4);
+    piece!(2);
+    piece!(1);
+    debug_assert_eq!(at, n);
 }
 
 /// The int8 convolution loop of TFLite Micro's `ConvPerChannel`: acc over the window of
@@ -980,6 +1081,7 @@ mod tests {
                 w,
                 &input,
                 &filter,
+                depth,
                 &offsets,
                 &mut got,
                 input_offset,
@@ -988,6 +1090,33 @@ mod tests {
             )
             .unwrap();
             assert_eq!(got, want, "im2col {w:?} narrow {}", stage.narrow);
+
+            // The padded filter and patches (rows rounded up to a multiple of 4).
+            let slot = padded_depth(depth);
+            let padded: Vec<i8> = (0..out_c * slot)
+                .map(|i| {
+                    if i % slot < depth {
+                        filter[i / slot * depth + i % slot]
+                    } else {
+                        0
+                    }
+                })
+                .collect();
+            let mut got = std::vec![0x55i8; outputs];
+            let mut scratch = std::vec![0x55i8; im2col_pixels(slot) * slot];
+            conv_im2col::<Emulated>(
+                w,
+                &input,
+                &padded,
+                slot,
+                &offsets,
+                &mut got,
+                input_offset,
+                &mut scratch,
+                stage,
+            )
+            .unwrap();
+            assert_eq!(got, want, "padded im2col {w:?} narrow {}", stage.narrow);
 
             if w.k_h == 1 && w.k_w == 1 && w.pad_h == 0 && w.pad_w == 0 {
                 let mut got = std::vec![0x55i8; outputs];
@@ -999,6 +1128,16 @@ mod tests {
             narrow || depth > 10_000,
             "narrow should hold for depth {depth}"
         );
+    }
+
+    #[test]
+    fn short_copies_copy_every_length() {
+        for n in 0..=40 {
+            let src: Vec<i8> = (0..n).map(|i| (i * 7 + 3) as i8).collect();
+            let mut dst = std::vec![0x55i8; n];
+            copy_short(&mut dst, &src);
+            assert_eq!(dst, src, "length {n}");
+        }
     }
 
     #[test]
@@ -1123,6 +1262,7 @@ mod tests {
             &w,
             &input,
             &filter,
+            depth,
             &offsets,
             &mut got,
             128,

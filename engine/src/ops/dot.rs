@@ -186,16 +186,17 @@ pub trait Simd {
         false
     }
 
-    /// One int8 left-hand row `x` and four filter rows `f` over `quads` quads (a
-    /// FULLY_CONNECTED with one batch): `acc` plus the four dot products. Default: the
-    /// algorithm in the instructions above.
+    /// One int8 left-hand row `x` and four filter rows, at `f + r * stride` for `r` in 0..4,
+    /// over `quads` quads (a FULLY_CONNECTED with one batch): `acc` plus the four dot products.
+    /// Default: the algorithm in the instructions above.
     ///
     /// # Safety
-    /// Each pointer must be valid for reads of `4 * quads` bytes.
+    /// `x` and each row must be valid for reads of `4 * quads` bytes.
     #[inline(always)]
     unsafe fn quads_1x4_s8(
         x: *const i8,
-        f: [*const i8; 4],
+        f: *const i8,
+        stride: usize,
         quads: usize,
         acc: [i32; 4],
     ) -> [i32; 4] {
@@ -207,8 +208,9 @@ pub trait Simd {
         for k in 0..quads {
             let xw = word(x, k);
             let (x02, x13) = (Self::sxtb16(xw), Self::sxtb16_ror8(xw));
-            for (a, &f) in acc.iter_mut().zip(&f) {
-                let fw = word(f, k);
+            for (r, a) in acc.iter_mut().enumerate() {
+                // SAFETY: row r starts r * stride bytes on (the caller's guarantee).
+                let fw = word(unsafe { f.add(r * stride) }, k);
                 *a = Self::smlad(
                     Self::sxtb16_ror8(fw),
                     x13,
@@ -691,35 +693,36 @@ macro_rules! quads_2x2_unrolled {
 }
 
 /// One quad of the 1 x 4 block in DSP assembly: the row's word (r0) unpacked into r12, r11, then
-/// each of the four filter rows' words (r1-r4) unpacked and fed to two SMLADs (accumulators r5,
-/// r8, r9, r10). Its loop runs it twice a pass.
+/// the words of filter rows 1, 2, 3 (at r1 + r2, r1 + 2 r2, r1 + r3) and 0 (r1, advanced)
+/// unpacked and fed to two SMLADs each (accumulators r8, r9, r10, r5). Its loop runs it four
+/// times a pass.
 #[cfg(all(target_arch = "arm", feature = "dsp"))]
 macro_rules! quad_1x4 {
     () => {
         concat!(
             "ldr r11, [r0], #4\n",
+            "ldr lr, [r1, r2]\n",
             "sxtb16 r12, r11\n",
             "sxtb16 r11, r11, ror #8\n",
+            "sxtb16 r6, lr\n",
+            "sxtb16 lr, lr, ror #8\n",
+            "smlad r8, r6, r12, r8\n",
+            "smlad r8, lr, r11, r8\n",
+            "ldr lr, [r1, r2, lsl #1]\n",
+            "sxtb16 r6, lr\n",
+            "sxtb16 lr, lr, ror #8\n",
+            "smlad r9, r6, r12, r9\n",
+            "smlad r9, lr, r11, r9\n",
+            "ldr lr, [r1, r3]\n",
+            "sxtb16 r6, lr\n",
+            "sxtb16 lr, lr, ror #8\n",
+            "smlad r10, r6, r12, r10\n",
+            "smlad r10, lr, r11, r10\n",
             "ldr lr, [r1], #4\n",
             "sxtb16 r6, lr\n",
             "sxtb16 lr, lr, ror #8\n",
             "smlad r5, r6, r12, r5\n",
             "smlad r5, lr, r11, r5\n",
-            "ldr lr, [r2], #4\n",
-            "sxtb16 r6, lr\n",
-            "sxtb16 lr, lr, ror #8\n",
-            "smlad r8, r6, r12, r8\n",
-            "smlad r8, lr, r11, r8\n",
-            "ldr lr, [r3], #4\n",
-            "sxtb16 r6, lr\n",
-            "sxtb16 lr, lr, ror #8\n",
-            "smlad r9, r6, r12, r9\n",
-            "smlad r9, lr, r11, r9\n",
-            "ldr lr, [r4], #4\n",
-            "sxtb16 r6, lr\n",
-            "sxtb16 lr, lr, ror #8\n",
-            "smlad r10, r6, r12, r10\n",
-            "smlad r10, lr, r11, r10\n",
         )
     };
 }
@@ -1049,12 +1052,16 @@ impl Simd for Dsp {
         true
     }
 
-    /// 13 values live (4 accumulators, 5 pointers, 4 words): registers explicit, r6 saved, the
-    /// end pointer on the stack, unrolled twice. 5 loads, 10 SXTB16 and 8 SMLAD per 16 MACs.
+    /// 13 values live (4 accumulators, the row and filter pointers, the filter's row stride
+    /// and three times it, the row's end, 4 words): registers explicit, r6 saved, unrolled
+    /// four times. Rows 1 to 3 are read at register offsets from row 0's pointer, which frees a
+    /// register for the end (the loop's test: CMP, no load), and the filter row 1 load follows
+    /// the row's load (pipelined). 5 loads, 10 SXTB16 and 8 SMLAD per 16 MACs.
     #[inline(always)]
     unsafe fn quads_1x4_s8(
         x: *const i8,
-        f: [*const i8; 4],
+        f: *const i8,
+        stride: usize,
         quads: usize,
         acc: [i32; 4],
     ) -> [i32; 4] {
@@ -1062,30 +1069,37 @@ impl Simd for Dsp {
             return acc;
         }
         let [mut a0, mut a1, mut a2, mut a3] = acc;
-        // SAFETY: reads 4 * quads bytes behind every pointer (the caller's guarantee); r6 and
-        // the stack are restored before the block ends.
+        let end = x.wrapping_add(4 * quads);
+        // SAFETY: reads 4 * quads bytes of `x` and of each row (the caller's guarantee); r6
+        // is restored before the block ends.
         unsafe {
             core::arch::asm!(
                 "push {{r6}}",
-                "tst r11, #1",
-                "add r11, r0, r11, lsl #2",
-                "push {{r11}}",
-                "bne 3f",
+                // Enter the four-quad body so that `quads % 4` quads run first: bit 1 of
+                // `quads` into C, bit 0 into N.
+                "lsls r11, r11, #31",
+                "bcc 1f",
+                "bmi 3f",
+                "b 4f",
+                "1:",
+                "bmi 5f",
                 ".p2align 3",
                 "2:",
                 quad_1x4!(),
                 "3:",
                 quad_1x4!(),
-                "ldr lr, [sp]",
-                "cmp r0, lr",
+                "4:",
+                quad_1x4!(),
+                "5:",
+                quad_1x4!(),
+                "cmp r0, r4",
                 "bne 2b",
-                "add sp, #4",
                 "pop {{r6}}",
                 inout("r0") x => _,
-                inout("r1") f[0] => _,
-                inout("r2") f[1] => _,
-                inout("r3") f[2] => _,
-                inout("r4") f[3] => _,
+                inout("r1") f => _,
+                in("r2") stride,
+                in("r3") 3 * stride,
+                in("r4") end,
                 inout("r5") a0,
                 inout("r8") a1,
                 inout("r9") a2,

@@ -120,13 +120,31 @@ pub struct Requantized<'a, 'b, R> {
     pub channels: usize,
     pub offsets: &'a [i32],
     pub stage: Int8Output<'a>,
-    pub form: core::marker::PhantomData<R>,
+    /// The requantization of every channel when the stage is per-tensor ([`Self::new`]).
+    pub uniform: Option<R>,
 }
 
 /// Two channels' constants: offset and requantization.
 pub type PairConstants<R> = [WithOffset<R>; 2];
 
-impl<R: Requantizer> Requantized<'_, '_, R> {
+impl<'a, 'b, R: Requantizer> Requantized<'a, 'b, R> {
+    pub fn new(
+        out: &'b mut [i8],
+        channels: usize,
+        offsets: &'a [i32],
+        stage: Int8Output<'a>,
+    ) -> Self {
+        let uniform = (stage.mult.len() == 1)
+            .then(|| R::new(stage.mult[0], stage.shift[0], stage.output_offset));
+        Requantized {
+            out,
+            channels,
+            offsets,
+            stage,
+            uniform,
+        }
+    }
+
     /// Channel `c`'s requantization (the multipliers of the weighted operators are never
     /// `i32::MIN`: negative scales are refused at load).
     #[inline(always)]
@@ -214,12 +232,22 @@ impl<R: Requantizer> Sink for Requantized<'_, '_, R> {
     #[inline(always)]
     fn put_1x4(&mut self, p: usize, c: usize, acc: [i32; 4]) {
         let at = p * self.channels + c;
+        let offsets: &[i32; 4] = self.offsets[c..c + 4].try_into().unwrap();
+        let a = |i: usize| acc[i].wrapping_add(offsets[i]);
         // Written out: `array::from_fn` here was left out of line (120 k cycles of AD's 800 k).
-        let q = |i: usize| {
-            self.requant(c + i)
-                .apply(acc[i].wrapping_add(self.offsets[c + i]))
+        let q = match self.uniform {
+            // One requantization for every channel, made once per product.
+            Some(r) => [r.apply(a(0)), r.apply(a(1)), r.apply(a(2)), r.apply(a(3))],
+            None => {
+                // The four channels' constants sliced once (one bounds check each).
+                let m: &[i32; 4] = self.stage.mult[c..c + 4].try_into().unwrap();
+                let s: &[i32; 4] = self.stage.shift[c..c + 4].try_into().unwrap();
+                let o = self.stage.output_offset;
+                let r = |i: usize| R::new(m[i], s[i], o).apply(a(i));
+                [r(0), r(1), r(2), r(3)]
+            }
         };
-        let v = self.clamp().four([q(0), q(1), q(2), q(3)]);
+        let v = self.clamp().four(q);
         self.out[at..at + 4].copy_from_slice(&v);
     }
 }
@@ -241,22 +269,10 @@ pub fn requantized_product<S: Simd>(
     stage: Int8Output<'_>,
 ) {
     if stage.narrow {
-        let mut sink = Requantized::<NarrowRequant> {
-            out,
-            channels,
-            offsets,
-            stage,
-            form: core::marker::PhantomData,
-        };
+        let mut sink = Requantized::<NarrowRequant>::new(out, channels, offsets, stage);
         mat_mult::<S, i8>(lhs, lhs_stride, pixels, rhs, depth, channels, &mut sink);
     } else {
-        let mut sink = Requantized::<Requant> {
-            out,
-            channels,
-            offsets,
-            stage,
-            form: core::marker::PhantomData,
-        };
+        let mut sink = Requantized::<Requant>::new(out, channels, offsets, stage);
         mat_mult::<S, i8>(lhs, lhs_stride, pixels, rhs, depth, channels, &mut sink);
     }
 }
@@ -341,10 +357,7 @@ fn block<S: Simd, T: Lhs, const P: usize, const C: usize>(
         (acc[P - 1][0], acc[P - 1][C - 1]) = (a[2], a[3]);
     } else if P == 1 && C == 4 && T::INT8 {
         // SAFETY: as above, for one row of `x` (int8: `T::INT8`) and four of `f`.
-        let a = unsafe {
-            let f = [f0, f0.add(depth), f0.add(2 * depth), f0.add(3 * depth)];
-            S::quads_1x4_s8(x0.cast::<i8>(), f, quads, [0; 4])
-        };
+        let a = unsafe { S::quads_1x4_s8(x0.cast::<i8>(), f0, depth, quads, [0; 4]) };
         acc[0][..].copy_from_slice(&a[..C]);
     } else {
         block_quads::<S, T, P, C>(x0, x_step, f0, depth, quads, &mut acc);

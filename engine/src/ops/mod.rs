@@ -423,6 +423,11 @@ fn pad_size(stride: usize, dilation: usize, image: usize, filter: usize, out: us
 }
 
 impl Window {
+    /// Values in one output pixel's window: `k_h * k_w * in_c` (a filter row's length).
+    pub fn depth(&self) -> usize {
+        self.k_h as usize * self.k_w as usize * self.in_c as usize
+    }
+
     /// Builds the window of an NHWC input/output pair and checks the output size the model states
     /// against TFLite's `ComputeOutSize`.
     #[allow(clippy::too_many_arguments)]
