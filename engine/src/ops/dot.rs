@@ -186,6 +186,20 @@ pub trait Simd {
         false
     }
 
+    /// Groups of four filter rows against one left-hand row with [`NarrowRequant`]
+    /// (FULLY_CONNECTED with one batch, per-channel constants): for each of `s.groups` groups,
+    /// [`Simd::quads_1x4_s8`], each output's offset and requantization, the clamp, the four
+    /// outputs stored, every pointer advanced ([`rows_1x4_portable`]). `false` (nothing done)
+    /// where there is no such loop. On the M4 one assembly loop, its state in `s`.
+    ///
+    /// # Safety
+    /// `s` as [`Rows1x4`] describes it: the row, `4 * s.groups` filter rows, constants and
+    /// outputs valid, `groups > 0`, `quads > 0`, every shift within [`NarrowRequant`]'s bounds.
+    #[inline(always)]
+    unsafe fn rows_1x4_narrow(_s: &mut Rows1x4) -> bool {
+        false
+    }
+
     /// One int8 left-hand row `x` and four filter rows, at `f + r * stride` for `r` in 0..4,
     /// over `quads` quads (a FULLY_CONNECTED with one batch): `acc` plus the four dot products.
     /// Default: the algorithm in the instructions above.
@@ -282,6 +296,62 @@ pub unsafe fn rows_2x2_portable<S: Simd>(s: &mut Rows2x2) {
     }
 }
 
+/// The state of [`Simd::rows_1x4_narrow`], in the order its assembly loads it (`repr(C)`,
+/// byte offsets in the comments).
+#[repr(C)]
+pub struct Rows1x4 {
+    /// 0: the left-hand row (`4 * quads` int8 values).
+    pub x: *const i8,
+    /// 4: the group's first filter row; rows 1 to 3 follow at `stride` bytes each.
+    pub f: *const i8,
+    /// 8, 12: bytes from one filter row to the next, and three times that.
+    pub stride: usize,
+    pub stride3: usize,
+    /// 16: the end of the row's quads (`x + 4 * quads`).
+    pub x_end: *const i8,
+    /// 20: quads of a row, at least 1.
+    pub quads: usize,
+    /// 24: the group's first output.
+    pub out: *mut i8,
+    /// 28, 32, 36: the group's first offset, multiplier and shift (one per channel).
+    pub offsets: *const i32,
+    pub mult: *const i32,
+    pub shift: *const i32,
+    /// 40: `2 * output offset + 1` (the rounding term is this times `2^r`).
+    pub half_offset: i32,
+    /// 44, 48: [`Clamp::words`].
+    pub clamp: [u32; 2],
+    /// 52: groups left, at least 1.
+    pub groups: usize,
+}
+
+/// [`Simd::rows_1x4_narrow`] in portable form: what the assembly does, step by step.
+///
+/// # Safety
+/// As [`Simd::rows_1x4_narrow`].
+#[inline(always)]
+pub unsafe fn rows_1x4_portable<S: Simd>(s: &mut Rows1x4) {
+    let clamp = Clamp::from_words(s.clamp);
+    let output_offset = (s.half_offset - 1) / 2;
+    while s.groups > 0 {
+        // SAFETY: the caller's guarantee for the rows, constants and outputs.
+        unsafe {
+            let acc = S::quads_1x4_s8(s.x, s.f, s.stride, s.quads, [0; 4]);
+            let q: [i32; 4] = core::array::from_fn(|i| {
+                let r = NarrowRequant::new(*s.mult.add(i), *s.shift.add(i), output_offset);
+                r.apply(acc[i].wrapping_add(*s.offsets.add(i)))
+            });
+            s.out.cast::<[i8; 4]>().write_unaligned(clamp.four(q));
+            s.out = s.out.add(4);
+            s.f = s.f.add(4 * s.stride);
+            s.offsets = s.offsets.add(4);
+            s.mult = s.mult.add(4);
+            s.shift = s.shift.add(4);
+        }
+        s.groups -= 1;
+    }
+}
+
 /// The instructions computed in portable Rust: the host's model of the M4's.
 pub struct Emulated;
 
@@ -291,6 +361,13 @@ impl Simd for Emulated {
     unsafe fn rows_2x2_narrow(s: &mut Rows2x2) -> bool {
         // SAFETY: the caller's guarantee.
         unsafe { rows_2x2_portable::<Self>(s) };
+        true
+    }
+
+    #[inline(always)]
+    unsafe fn rows_1x4_narrow(s: &mut Rows1x4) -> bool {
+        // SAFETY: the caller's guarantee.
+        unsafe { rows_1x4_portable::<Self>(s) };
         true
     }
 
@@ -692,6 +769,57 @@ macro_rules! quads_2x2_unrolled {
     };
 }
 
+/// One output of [`Dsp::rows_1x4_narrow`]: accumulator `$a` plus the offset at `r0 + $at`,
+/// then [`NarrowRequant`] with the multiplier at `r2 + $at` and the shift at `r3 + $at`, `r4`
+/// holding `2 * output offset + 1`: left = max(shift, 0) + 1, r = max(-shift, 0),
+/// `((2o + 1) << r + 2h + (h < 0 ? -1 : 0)) >> (r + 1)` with `h = SMMULR(acc << left, mult)`.
+#[cfg(all(target_arch = "arm", feature = "dsp"))]
+macro_rules! requant_1x4 {
+    ($a:literal, $at:literal) => {
+        concat!(
+            "ldr r6, [r0, #",
+            $at,
+            "]\n",
+            "ldr r11, [r3, #",
+            $at,
+            "]\n",
+            "ldr r12, [r2, #",
+            $at,
+            "]\n",
+            "add ",
+            $a,
+            ", ",
+            $a,
+            ", r6\n",
+            "bic r6, r11, r11, asr #31\n",
+            "add r6, r6, #1\n",
+            "lsl ",
+            $a,
+            ", ",
+            $a,
+            ", r6\n",
+            "smmulr ",
+            $a,
+            ", ",
+            $a,
+            ", r12\n",
+            "rsb r6, r11, #0\n",
+            "bic r6, r6, r6, asr #31\n",
+            "lsl r12, r4, r6\n",
+            "add r12, r12, ",
+            $a,
+            ", lsl #1\n",
+            "add r12, r12, ",
+            $a,
+            ", asr #31\n",
+            "add r6, r6, #1\n",
+            "asr ",
+            $a,
+            ", r12, r6\n",
+        )
+    };
+}
+
 /// One quad of the 1 x 4 block in DSP assembly: the row's word (r0) unpacked into r12, r11, then
 /// the words of filter rows 1, 2, 3 (at r1 + r2, r1 + 2 r2, r1 + r3) and 0 (r1, advanced)
 /// unpacked and fed to two SMLADs each (accumulators r8, r9, r10, r5). Its loop runs it four
@@ -1048,6 +1176,93 @@ impl Simd for Dsp {
             } else {
                 rows_2x2_asm!(s, rows_2x2_tail!())
             }
+        }
+        true
+    }
+
+    /// The group loop around [`quad_1x4!`]'s: per group the four accumulators zeroed, the
+    /// quads, then the four outputs' offsets and [`NarrowRequant`] (its constants derived
+    /// from the multiplier and shift in registers: no clamps needed within its bounds, which
+    /// the caller guarantees), [`Clamp::four`], one word stored, the pointers advanced in `s`.
+    #[inline(always)]
+    unsafe fn rows_1x4_narrow(s: &mut Rows1x4) -> bool {
+        // SAFETY: reads the row, rows, constants and writes the outputs `s` describes (the
+        // caller's guarantee), and `s` itself; r6 and the stack are restored before the end.
+        unsafe {
+            core::arch::asm!(
+                "push {{r6, r12}}",
+                "6:",
+                "ldr lr, [sp, #4]",
+                "ldm lr, {{r0, r1, r2, r3, r4}}",
+                "ldr r11, [lr, #20]",
+                "movs r5, #0",
+                "mov r8, #0",
+                "mov r9, #0",
+                "mov r10, #0",
+                "lsls r11, r11, #31",
+                "bcc 1f",
+                "bmi 3f",
+                "b 4f",
+                "1:",
+                "bmi 5f",
+                "2:",
+                quad_1x4!(),
+                "3:",
+                quad_1x4!(),
+                "4:",
+                quad_1x4!(),
+                "5:",
+                quad_1x4!(),
+                "cmp r0, r4",
+                "bne 2b",
+                // Row 0 is `stride` on: the next group starts three strides further.
+                "ldr lr, [sp, #4]",
+                "add r1, r1, r3",
+                "str r1, [lr, #4]",
+                "add r0, lr, #28",
+                "ldm r0, {{r0, r2, r3, r4}}",
+                requant_1x4!("r5", "0"),
+                requant_1x4!("r8", "4"),
+                requant_1x4!("r9", "8"),
+                requant_1x4!("r10", "12"),
+                "ssat r5, #8, r5",
+                "ssat r8, #8, r8",
+                "ssat r9, #8, r9",
+                "ssat r10, #8, r10",
+                "bfi r5, r8, #8, #8",
+                "bfi r5, r9, #16, #8",
+                "bfi r5, r10, #24, #8",
+                "ldrd r6, r11, [lr, #44]",
+                "ssub8 r12, r5, r6",
+                "sel r5, r5, r6",
+                "ssub8 r12, r5, r11",
+                "sel r5, r11, r5",
+                "ldr r6, [lr, #24]",
+                "str r5, [r6], #4",
+                "str r6, [lr, #24]",
+                "adds r0, #16",
+                "adds r2, #16",
+                "adds r3, #16",
+                "add r12, lr, #28",
+                "stm r12, {{r0, r2, r3}}",
+                "ldr r6, [lr, #52]",
+                "subs r6, #1",
+                "str r6, [lr, #52]",
+                "bne 6b",
+                "pop {{r6, r12}}",
+                in("r12") core::ptr::from_mut(s),
+                out("r0") _,
+                out("r1") _,
+                out("r2") _,
+                out("r3") _,
+                out("r4") _,
+                out("r5") _,
+                out("r8") _,
+                out("r9") _,
+                out("r10") _,
+                out("r11") _,
+                out("lr") _,
+            );
         }
         true
     }

@@ -15,7 +15,7 @@
 //! FULLY_CONNECTED inputs): the input offset is folded into a per-channel constant
 //! `bias + offset * Σ_k rhs[c][k]` computed at prepare time ([`row_offset`]).
 
-use super::dot::{Rows2x2, Simd};
+use super::dot::{Rows1x4, Rows2x2, Simd};
 use crate::quant::{requantize, Clamp, NarrowRequant, Requant, Requantizer, WithOffset};
 
 /// Where the blocked product's outputs go: `put(p, c, acc)` once per (pixel, channel), or a
@@ -42,6 +42,19 @@ pub trait Sink {
         _f: &[i8],
         _depth: usize,
         _c: usize,
+    ) -> bool {
+        false
+    }
+    /// Channels `0..4 * groups` of one left-hand row `x` (pixel 0; filter rows at
+    /// `f[c * depth]`), four at a time, where the sink has a loop for them
+    /// ([`Simd::rows_1x4_narrow`]). `false` (nothing done) otherwise.
+    #[inline(always)]
+    fn rows_1x4<S: Simd, T: Lhs>(
+        &mut self,
+        _x: &[T],
+        _f: &[i8],
+        _depth: usize,
+        _groups: usize,
     ) -> bool {
         false
     }
@@ -227,6 +240,48 @@ impl<R: Requantizer> Sink for Requantized<'_, '_, R> {
         };
         // SAFETY: `T` is `i8` (`T::INT8`), and the asserts above bound every row and output.
         unsafe { S::rows_2x2_narrow(&mut s) }
+    }
+
+    #[inline(always)]
+    fn rows_1x4<S: Simd, T: Lhs>(
+        &mut self,
+        x: &[T],
+        f: &[i8],
+        depth: usize,
+        groups: usize,
+    ) -> bool {
+        let st = &self.stage;
+        // The loop takes per-channel NarrowRequant constants and whole quads.
+        if !T::INT8 || !st.narrow || st.mult.len() < 4 * groups || groups == 0 {
+            return false;
+        }
+        if !depth.is_multiple_of(4) || depth == 0 {
+            return false;
+        }
+        let n = 4 * groups;
+        // Everything the loop reads and writes lies inside the slices.
+        assert!(x.len() >= depth && f.len() >= n * depth && self.out.len() >= n);
+        assert!(self.offsets.len() >= n && st.shift.len() >= n);
+        let x = x.as_ptr().cast::<i8>();
+        let mut s = Rows1x4 {
+            x,
+            f: f.as_ptr(),
+            stride: depth,
+            stride3: 3 * depth,
+            x_end: x.wrapping_add(depth),
+            quads: depth / 4,
+            out: self.out.as_mut_ptr(),
+            offsets: self.offsets.as_ptr(),
+            mult: st.mult.as_ptr(),
+            shift: st.shift.as_ptr(),
+            half_offset: st.output_offset.wrapping_mul(2).wrapping_add(1),
+            clamp: self.clamp().words(),
+            groups,
+        };
+        // SAFETY: `T` is `i8` (`T::INT8`); the asserts above bound the row, the filter rows,
+        // the constants and the outputs; `narrow` holds every shift within NarrowRequant's
+        // bounds (checked at load).
+        unsafe { S::rows_1x4_narrow(&mut s) }
     }
 
     #[inline(always)]
@@ -427,6 +482,9 @@ pub fn mat_mult<S: Simd, T: Lhs>(
     let mut c = 0;
     if pixels == 1 {
         // One pixel (FULLY_CONNECTED with one batch): four filter rows share each input word.
+        if sink.rows_1x4::<S, T>(x(0), rhs, depth, channels / 4) {
+            c = channels / 4 * 4;
+        }
         while c + 4 <= channels {
             let [acc] = block::<S, T, 1, 4>(x(0), lhs_stride, f(c), depth);
             sink.put_1x4(0, c, acc);
@@ -543,6 +601,76 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// One left-hand row (FULLY_CONNECTED with one batch) through the requantizing sink, on
+    /// [`Emulated`] (whose group loop is the assembly's portable twin) and
+    /// [`Scalar`](super::super::dot::Scalar): TFLite's requantization of every dot product,
+    /// per-channel and per-tensor, narrow and not.
+    #[test]
+    fn one_row_product_is_requantized_as_the_reference() {
+        let mut seed = 0x1a4_0017_f00d_0003;
+        let mut narrow_cases = 0;
+        for channels in [1, 3, 4, 5, 8, 12, 13] {
+            for depth in [1, 3, 4, 8, 12, 17, 64] {
+                let x = bytes(&mut seed, depth);
+                let rhs = bytes(&mut seed, channels * depth);
+                let bias: Vec<i32> = bytes(&mut seed, channels)
+                    .iter()
+                    .map(|&b| b as i32 * 37)
+                    .collect();
+                for per_channel in [true, false] {
+                    let m = if per_channel { channels } else { 1 };
+                    let mult: Vec<i32> = (0..m).map(|c| (1 << 30) + 7_919 * c as i32).collect();
+                    let shift: Vec<i32> = (0..m).map(|c| -((c % 5) as i32) - 6).collect();
+                    let rhs_bytes: Vec<u8> = rhs.iter().map(|&v| v as u8).collect();
+                    let input_offset = 3;
+                    let offsets: Vec<i32> = (0..channels)
+                        .map(|c| {
+                            row_offset(&rhs_bytes[c * depth..][..depth], input_offset, bias[c])
+                        })
+                        .collect();
+                    for narrow in [false, true] {
+                        let stage = Int8Output {
+                            mult: &mult,
+                            shift: &shift,
+                            output_offset: -5,
+                            act_min: -100,
+                            act_max: 120,
+                            narrow,
+                        };
+                        let want: Vec<i8> = (0..channels)
+                            .map(|c| {
+                                let dot: i32 = x
+                                    .iter()
+                                    .zip(&rhs[c * depth..][..depth])
+                                    .map(|(&x, &f)| (x as i32 + input_offset) * f as i32)
+                                    .sum();
+                                stage.apply(c, dot + bias[c])
+                            })
+                            .collect();
+                        for emulated in [true, false] {
+                            let mut got = std::vec![0x55i8; channels];
+                            if emulated {
+                                requantized_product::<Emulated>(
+                                    &x, depth, 1, &rhs, depth, channels, &mut got, &offsets, stage,
+                                );
+                            } else {
+                                requantized_product::<super::super::dot::Scalar>(
+                                    &x, depth, 1, &rhs, depth, channels, &mut got, &offsets, stage,
+                                );
+                            }
+                            assert_eq!(
+                                got, want,
+                                "{channels} x {depth}, per-channel {per_channel}, narrow {narrow}"
+                            );
+                        }
+                        narrow_cases += narrow as usize;
+                    }
+                }
+            }
+        }
+        assert!(narrow_cases > 50);
     }
 
     #[test]
