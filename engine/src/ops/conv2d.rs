@@ -722,18 +722,58 @@ fn gather_patches(
         first / out_w % out_h,
         first % out_w,
     );
+    // The output rows and columns whose windows lie inside the image (contiguous rows when
+    // `dil_w` is 1): their patches are `k_h` row copies from a start that steps along.
+    let (in_h, in_w, in_c) = (w.in_h as usize, w.in_w as usize, w.in_c as usize);
+    let (k_h, k_w) = (w.k_h as usize, w.k_w as usize);
+    let inside = |pad: u16, stride: u16, taps: usize, dil: u16, size: usize| {
+        let (pad, stride) = (pad as usize, (stride as usize).max(1));
+        let first = pad.div_ceil(stride);
+        // Last: o * stride + (taps - 1) * dil <= size - 1 + pad.
+        let reach = taps.saturating_sub(1) * dil as usize;
+        let end = match (size + pad).checked_sub(1 + reach) {
+            Some(limit) => limit / stride + 1,
+            None => 0,
+        };
+        first..end.max(first)
+    };
+    let rows = inside(w.pad_h, w.stride_h, k_h, w.dil_h, in_h);
+    let cols = if w.dil_w == 1 {
+        inside(w.pad_w, w.stride_w, k_w, 1, in_w)
+    } else {
+        0..0
+    };
+    let row_len = k_w * in_c;
+    let row_step = w.dil_h as usize * in_w * in_c;
     for patch in patches.chunks_exact_mut(slot.max(1)).take(count) {
         // The padding after `depth` is left as it is: its products are zero (the padded
         // filter's values), whatever it holds.
-        im2col(
-            w,
-            input,
-            b,
-            oy,
-            ox,
-            zero_point,
-            &mut patch[..depth.min(slot)],
-        );
+        let patch = &mut patch[..depth.min(slot)];
+        // Inside the image: the window's start, when its last row ends inside the input (one
+        // check for the whole patch).
+        let start = (rows.contains(&oy) && cols.contains(&ox) && k_h > 0)
+            .then(|| {
+                let y0 = oy * w.stride_h as usize - w.pad_h as usize;
+                let x0 = ox * w.stride_w as usize - w.pad_w as usize;
+                ((b * in_h + y0) * in_w + x0) * in_c
+            })
+            .filter(|&start| start + (k_h - 1) * row_step + row_len <= input.len());
+        if let (Some(start), true) = (start, patch.len() == k_h * row_len) {
+            let (src, dst) = (input.as_ptr(), patch.as_mut_ptr());
+            for fy in 0..k_h {
+                // SAFETY: row fy reads `row_len` bytes from `start + fy * row_step`, inside
+                // `input` (`fits`), and writes them at `fy * row_len`, inside `patch`.
+                unsafe {
+                    copy_row(
+                        src.add(start + fy * row_step),
+                        dst.add(fy * row_len),
+                        row_len,
+                    )
+                };
+            }
+        } else {
+            im2col(w, input, b, oy, ox, zero_point, patch);
+        }
         ox += 1;
         if ox == out_w {
             ox = 0;
@@ -800,6 +840,39 @@ fn im2col(
             }
         }
     }
+}
+
+/// Copies `n` bytes from `src` to `dst` (not overlapping): below 32 bytes as straight-line
+/// copies of 16, 8, 4, 2 and 1 bytes (unaligned loads and stores), a memcpy call above.
+///
+/// # Safety
+/// `src` valid for reads and `dst` for writes of `n` bytes, the two not overlapping.
+#[inline(always)]
+unsafe fn copy_row(src: *const i8, dst: *mut i8, n: usize) {
+    if n >= 32 {
+        // SAFETY: the caller's guarantee.
+        unsafe { core::ptr::copy_nonoverlapping(src, dst, n) };
+        return;
+    }
+    let mut at = 0;
+    macro_rules! piece {
+        ($t:ty, $size:literal) => {
+            if n & $size != 0 {
+                // SAFETY: `at + $size <= n`: the bits of `n` below `$size` are still ahead.
+                unsafe {
+                    let v = src.add(at).cast::<$t>().read_unaligned();
+                    dst.add(at).cast::<$t>().write_unaligned(v);
+                }
+                at += $size;
+            }
+        };
+    }
+    piece!([u32; 4], 16);
+    piece!(u64, 8);
+    piece!(u32, 4);
+    piece!(u16, 2);
+    piece!(u8, 1);
+    let _ = at;
 }
 
 /// `dst.copy_from_slice(src)` (equal lengths), without a call when the row is short: below 32
