@@ -223,6 +223,9 @@ pub trait Requantizer: Copy {
     fn narrow_pair(_k: &[WithOffset<Self>; 2]) -> Option<&[WithOffset<NarrowRequant>; 2]> {
         None
     }
+    /// Whether `Self` is [`NarrowRequant`] (known at compile time: the loops written for it
+    /// leave the other forms' code).
+    const NARROW: bool = false;
     /// A 2 x 2 block of two pixels and two channels, `acc` = (pixel 0 channel 0, pixel 0
     /// channel 1, pixel 1 channel 0, pixel 1 channel 1): each channel's offset added, then its
     /// requantization.
@@ -311,6 +314,7 @@ impl Requantizer for NarrowRequant {
     fn narrow_pair(k: &[WithOffset<Self>; 2]) -> Option<&[WithOffset<NarrowRequant>; 2]> {
         Some(k)
     }
+    const NARROW: bool = true;
     #[inline(always)]
     fn apply(self, acc: i32) -> i32 {
         NarrowRequant::apply(self, acc)

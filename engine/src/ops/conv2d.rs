@@ -786,7 +786,8 @@ fn gather_patches(
     }
 }
 
-/// One output pixel's patch, the taps outside the image as `zero_point`.
+/// One output pixel's patch, the taps outside the image as `zero_point` (the windows inside
+/// it [`gather_patches`] copies itself).
 fn im2col(
     w: &Window,
     input: &[i8],
@@ -802,23 +803,6 @@ fn im2col(
     let y0 = (oy * w.stride_h as usize) as isize - w.pad_h as isize;
     let x0 = (ox * w.stride_w as usize) as isize - w.pad_w as isize;
     let row_len = k_w * in_c;
-    // The window inside the image (most pixels): checked without the divisions of `tap_range`.
-    let inside = y0 >= 0
-        && x0 >= 0
-        && (y0 as usize + k_h.saturating_sub(1) * dil_h) < in_h
-        && (x0 as usize + k_w.saturating_sub(1) * dil_w) < in_w;
-    if inside && dil_w == 1 {
-        // The window inside the image: its rows copied, short ones word by word in line (a
-        // memcpy call costs more than the few bytes of a 3 x 3 x 3 patch's row).
-        let start = |fy: usize| {
-            let y = (y0 + (dil_h * fy) as isize) as usize;
-            ((b * in_h + y) * in_w + x0 as usize) * in_c
-        };
-        for (fy, row) in patch.chunks_exact_mut(row_len).take(k_h).enumerate() {
-            copy_short(row, &input[start(fy)..][..row_len]);
-        }
-        return;
-    }
     let (fy0, fy1) = super::tap_range(y0, in_h, k_h, dil_h);
     let (fx0, fx1) = super::tap_range(x0, in_w, k_w, dil_w);
     patch[..fy0 * row_len].fill(zero_point);

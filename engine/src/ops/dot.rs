@@ -1269,7 +1269,7 @@ impl Simd for Dsp {
 
     /// 13 values live (4 accumulators, the row and filter pointers, the filter's row stride
     /// and three times it, the row's end, 4 words): registers explicit, r6 saved, unrolled
-    /// four times. Rows 1 to 3 are read at register offsets from row 0's pointer, which frees a
+    /// twice (the per-channel loop, [`Dsp::rows_1x4_narrow`], four times). Rows 1 to 3 are read at register offsets from row 0's pointer, which frees a
     /// register for the end (the loop's test: CMP, no load), and the filter row 1 load follows
     /// the row's load (pipelined). 5 loads, 10 SXTB16 and 8 SMLAD per 16 MACs.
     #[inline(always)]
@@ -1290,22 +1290,12 @@ impl Simd for Dsp {
         unsafe {
             core::arch::asm!(
                 "push {{r6}}",
-                // Enter the four-quad body so that `quads % 4` quads run first: bit 1 of
-                // `quads` into C, bit 0 into N.
-                "lsls r11, r11, #31",
-                "bcc 1f",
-                "bmi 3f",
-                "b 4f",
-                "1:",
-                "bmi 5f",
+                "tst r11, #1",
+                "bne 3f",
                 ".p2align 3",
                 "2:",
                 quad_1x4!(),
                 "3:",
-                quad_1x4!(),
-                "4:",
-                quad_1x4!(),
-                "5:",
                 quad_1x4!(),
                 "cmp r0, r4",
                 "bne 2b",

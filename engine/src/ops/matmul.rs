@@ -133,8 +133,7 @@ pub struct Requantized<'a, 'b, R> {
     pub channels: usize,
     pub offsets: &'a [i32],
     pub stage: Int8Output<'a>,
-    /// The requantization of every channel when the stage is per-tensor ([`Self::new`]).
-    pub uniform: Option<R>,
+    pub form: core::marker::PhantomData<R>,
 }
 
 /// Two channels' constants: offset and requantization.
@@ -147,14 +146,12 @@ impl<'a, 'b, R: Requantizer> Requantized<'a, 'b, R> {
         offsets: &'a [i32],
         stage: Int8Output<'a>,
     ) -> Self {
-        let uniform = (stage.mult.len() == 1)
-            .then(|| R::new(stage.mult[0], stage.shift[0], stage.output_offset));
         Requantized {
             out,
             channels,
             offsets,
             stage,
-            uniform,
+            form: core::marker::PhantomData,
         }
     }
 
@@ -252,7 +249,7 @@ impl<R: Requantizer> Sink for Requantized<'_, '_, R> {
     ) -> bool {
         let st = &self.stage;
         // The loop takes per-channel NarrowRequant constants and whole quads.
-        if !T::INT8 || !st.narrow || st.mult.len() < 4 * groups || groups == 0 {
+        if !R::NARROW || !T::INT8 || !st.narrow || st.mult.len() < 4 * groups || groups == 0 {
             return false;
         }
         if !depth.is_multiple_of(4) || depth == 0 {
@@ -290,18 +287,8 @@ impl<R: Requantizer> Sink for Requantized<'_, '_, R> {
         let offsets: &[i32; 4] = self.offsets[c..c + 4].try_into().unwrap();
         let a = |i: usize| acc[i].wrapping_add(offsets[i]);
         // Written out: `array::from_fn` here was left out of line (120 k cycles of AD's 800 k).
-        let q = match self.uniform {
-            // One requantization for every channel, made once per product.
-            Some(r) => [r.apply(a(0)), r.apply(a(1)), r.apply(a(2)), r.apply(a(3))],
-            None => {
-                // The four channels' constants sliced once (one bounds check each).
-                let m: &[i32; 4] = self.stage.mult[c..c + 4].try_into().unwrap();
-                let s: &[i32; 4] = self.stage.shift[c..c + 4].try_into().unwrap();
-                let o = self.stage.output_offset;
-                let r = |i: usize| R::new(m[i], s[i], o).apply(a(i));
-                [r(0), r(1), r(2), r(3)]
-            }
-        };
+        let r = |i: usize| self.requant(c + i).apply(a(i));
+        let q = [r(0), r(1), r(2), r(3)];
         let v = self.clamp().four(q);
         self.out[at..at + 4].copy_from_slice(&v);
     }
