@@ -1131,49 +1131,39 @@ mod tests {
             |c| shift[c],
             stage.output_offset,
         );
+        // The filter as it is, and padded (rows rounded up to a multiple of 4, as the patches).
+        let slot = padded_depth(depth);
+        let padded: Vec<i8> = (0..out_c * slot)
+            .map(|i| {
+                if i % slot < depth {
+                    filter[i / slot * depth + i % slot]
+                } else {
+                    0
+                }
+            })
+            .collect();
         for stage in [stage, matmul::Int8Output { narrow, ..stage }] {
-            let mut got = std::vec![0x55i8; outputs];
-            let mut scratch = std::vec![0x55i8; im2col_pixels(depth) * depth];
-            conv_im2col::<Emulated>(
-                w,
-                &input,
-                &filter,
-                depth,
-                &offsets,
-                &mut got,
-                input_offset,
-                &mut scratch,
-                stage,
-            )
-            .unwrap();
-            assert_eq!(got, want, "im2col {w:?} narrow {}", stage.narrow);
-
-            // The padded filter and patches (rows rounded up to a multiple of 4).
-            let slot = padded_depth(depth);
-            let padded: Vec<i8> = (0..out_c * slot)
-                .map(|i| {
-                    if i % slot < depth {
-                        filter[i / slot * depth + i % slot]
-                    } else {
-                        0
-                    }
-                })
-                .collect();
-            let mut got = std::vec![0x55i8; outputs];
-            let mut scratch = std::vec![0x55i8; im2col_pixels(slot) * slot];
-            conv_im2col::<Emulated>(
-                w,
-                &input,
-                &padded,
-                slot,
-                &offsets,
-                &mut got,
-                input_offset,
-                &mut scratch,
-                stage,
-            )
-            .unwrap();
-            assert_eq!(got, want, "padded im2col {w:?} narrow {}", stage.narrow);
+            for (rows, slot) in [(&filter[..], depth), (&padded[..], slot)] {
+                let mut got = std::vec![0x55i8; outputs];
+                let mut scratch = std::vec![0x55i8; im2col_pixels(slot) * slot];
+                conv_im2col::<Emulated>(
+                    w,
+                    &input,
+                    rows,
+                    slot,
+                    &offsets,
+                    &mut got,
+                    input_offset,
+                    &mut scratch,
+                    stage,
+                )
+                .unwrap();
+                assert_eq!(
+                    got, want,
+                    "im2col {w:?} slot {slot} narrow {}",
+                    stage.narrow
+                );
+            }
 
             if w.k_h == 1 && w.k_w == 1 && w.pad_h == 0 && w.pad_w == 0 {
                 let mut got = std::vec![0x55i8; outputs];
