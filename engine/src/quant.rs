@@ -223,6 +223,12 @@ pub trait Requantizer: Copy {
     fn narrow_pair(_k: &[WithOffset<Self>; 2]) -> Option<&[WithOffset<NarrowRequant>; 2]> {
         None
     }
+    /// `q` as [`NarrowRequant`]s, when `Self` is that form (for the fused depthwise row,
+    /// [`Simd::depthwise_row_3x3_narrow`](crate::ops::dot::Simd::depthwise_row_3x3_narrow)).
+    #[inline(always)]
+    fn narrow_quad(_q: &[Self; 4]) -> Option<&[NarrowRequant; 4]> {
+        None
+    }
     /// Whether `Self` is [`NarrowRequant`] (known at compile time: the loops written for it
     /// leave the other forms' code).
     const NARROW: bool = false;
@@ -313,6 +319,10 @@ impl Requantizer for NarrowRequant {
     #[inline(always)]
     fn narrow_pair(k: &[WithOffset<Self>; 2]) -> Option<&[WithOffset<NarrowRequant>; 2]> {
         Some(k)
+    }
+    #[inline(always)]
+    fn narrow_quad(q: &[Self; 4]) -> Option<&[NarrowRequant; 4]> {
+        Some(q)
     }
     const NARROW: bool = true;
     #[inline(always)]

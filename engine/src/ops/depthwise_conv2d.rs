@@ -5,7 +5,7 @@
 use super::conv2d::{
     check_int8_scales, check_scales, copy_short, filter_dims, narrow_accumulators, push_multipliers,
 };
-use super::dot::Native;
+use super::dot::{DwRow, Native};
 use super::matmul::Int8Output;
 use super::{
     clamp_f32, hybrid, push_channel_scales, tap_range, weighted_kernel, Constants, OpKind, Prep,
@@ -817,6 +817,27 @@ fn depthwise_int8_dm1_banded<S: super::dot::Simd, R: Requantizer>(
                     let init = [folded[k], folded[k + 1], folded[k + 2], folded[k + 3]];
                     let requant = quad_of(&q, k);
                     let f = quads[qs * full..].as_ptr();
+                    if let (true, Some(k4)) = (three_by_three, R::narrow_quad(requant)) {
+                        let mut s = DwRow {
+                            f,
+                            c: cc,
+                            row,
+                            init,
+                            k: k4.as_ptr(),
+                            clamp: clamp.words(),
+                            step,
+                            out_step: c,
+                            pixels: out_w,
+                            x: band[k..].as_ptr(),
+                            out: out[qs..].as_mut_ptr(),
+                        };
+                        // SAFETY: the assert above for the band; qs + 4 <= c4 for the quads
+                        // and for the outputs (pixel ox's at ox * c + qs, within `out`);
+                        // `out_w > 0` (Band::of); the shifts are narrow (R is NarrowRequant).
+                        if unsafe { S::depthwise_row_3x3_narrow(&mut s) } {
+                            continue;
+                        }
+                    }
                     for (ox, out) in out.chunks_exact_mut(c).enumerate() {
                         // SAFETY: the assert above for the band; qs + 4 <= c4 for the quads.
                         let sums = unsafe {

@@ -200,6 +200,22 @@ pub trait Simd {
         false
     }
 
+    /// A row of 3 x 3 depthwise windows (depth multiplier 1, no dilation across) over one quad
+    /// of channels with [`NarrowRequant`]: for each of `s.pixels` pixels,
+    /// [`Simd::depthwise_3x3_raw`] from `s.init`, the four requantizations of `s.k`, the clamp
+    /// of `s.clamp`, the four outputs stored, the window and output pointers advanced
+    /// ([`depthwise_row_portable`]). `false` (nothing done) where there is no such loop: the
+    /// caller runs the pixels one by one. On the M4 one assembly loop, its state in `s`.
+    ///
+    /// # Safety
+    /// `s` as [`DwRow`] describes it: every window's nine words, the quad's nine filter words,
+    /// the four constants and every output valid, `pixels > 0`, every shift within
+    /// [`NarrowRequant`]'s bounds.
+    #[inline(always)]
+    unsafe fn depthwise_row_3x3_narrow(_s: &mut DwRow) -> bool {
+        false
+    }
+
     /// One int8 left-hand row `x` and four filter rows, at `f + r * stride` for `r` in 0..4,
     /// over `quads` quads (a FULLY_CONNECTED with one batch): `acc` plus the four dot products.
     /// Default: the algorithm in the instructions above.
@@ -352,6 +368,58 @@ pub unsafe fn rows_1x4_portable<S: Simd>(s: &mut Rows1x4) {
     }
 }
 
+/// The state of [`Simd::depthwise_row_3x3_narrow`], in the order its assembly loads it
+/// (`repr(C)`, byte offsets in the comments). The assembly leaves `x`, `out` and `pixels`
+/// as they were; the portable loop advances them.
+#[repr(C)]
+pub struct DwRow {
+    /// 0: the quad's nine filter words, tap after tap (row-major).
+    pub f: *const i8,
+    /// 4, 8: bytes from one column of the input to the next, and from one tap row to the next.
+    pub c: usize,
+    pub row: usize,
+    /// 12: the accumulators' start (bias, input offset folded in).
+    pub init: [i32; 4],
+    /// 28: the quad's four requantizations.
+    pub k: *const NarrowRequant,
+    /// 32, 36: [`Clamp::words`].
+    pub clamp: [u32; 2],
+    /// 40: bytes from one pixel's window to the next's.
+    pub step: usize,
+    /// 44: bytes from one pixel's outputs to the next's.
+    pub out_step: usize,
+    /// 48: pixels left, at least 1.
+    pub pixels: usize,
+    /// 52: the current pixel's window: its top-left tap's first channel of the quad.
+    pub x: *const i8,
+    /// 56: the current pixel's first output of the quad.
+    pub out: *mut i8,
+}
+
+/// [`Simd::depthwise_row_3x3_narrow`] in portable form: what the assembly does, step by step.
+///
+/// # Safety
+/// As [`Simd::depthwise_row_3x3_narrow`].
+#[inline(always)]
+pub unsafe fn depthwise_row_portable<S: Simd>(s: &mut DwRow) {
+    let clamp = Clamp::from_words(s.clamp);
+    // SAFETY: the caller's guarantee for `k`.
+    let k = unsafe { &*s.k.cast::<[NarrowRequant; 4]>() };
+    let taps: [[u32; 2]; 9] =
+        core::array::from_fn(|t| [(t / 3 * s.row + t % 3 * s.c) as u32, 4 * t as u32]);
+    while s.pixels > 0 {
+        // SAFETY: the caller's guarantee for the windows, the filter and the outputs.
+        unsafe {
+            let sums = S::depthwise_3x3_raw(&taps, s.x, s.c, s.row, s.f, s.init);
+            let y = clamp.four(NarrowRequant::apply4(k, sums));
+            s.out.cast::<[i8; 4]>().write_unaligned(y);
+            s.out = s.out.add(s.out_step);
+            s.x = s.x.add(s.step);
+        }
+        s.pixels -= 1;
+    }
+}
+
 /// The instructions computed in portable Rust: the host's model of the M4's.
 pub struct Emulated;
 
@@ -368,6 +436,13 @@ impl Simd for Emulated {
     unsafe fn rows_1x4_narrow(s: &mut Rows1x4) -> bool {
         // SAFETY: the caller's guarantee.
         unsafe { rows_1x4_portable::<Self>(s) };
+        true
+    }
+
+    #[inline(always)]
+    unsafe fn depthwise_row_3x3_narrow(s: &mut DwRow) -> bool {
+        // SAFETY: the caller's guarantee.
+        unsafe { depthwise_row_portable::<Self>(s) };
         true
     }
 
@@ -642,40 +717,55 @@ macro_rules! rows_2x2_asm {
     ($s:expr, $tail:expr) => {
         core::arch::asm!(
             "push {{r6, r7}}",
-            "sub sp, #8",
-            "str r0, [sp]",
-            // A pixel pair: rows, filter rows, accumulators, the entry into the quads.
-            "1:",
-            "ldr lr, [sp]",
-            "ldrd r0, r1, [lr]",
-            "ldrd r2, r3, [lr, #8]",
+            "sub sp, #16",
+            // Once: `s`, the end of the filter rows' quads, the step from one pair's rows
+            // (at their ends) to the next pair's, the end of the outputs.
+            "mov lr, r0",
+            "str lr, [sp]",
             "ldr r10, [lr, #20]",
-            "movs r4, #0",
-            "movs r5, #0",
-            "mov r8, #0",
-            "mov r9, #0",
+            "ldr r2, [lr, #8]",
+            "add r2, r2, r10, lsl #2",
+            "str r2, [sp, #4]",
+            "ldr r3, [lr, #48]",
+            "add r3, r3, r10, lsl #2",
+            "ldr r2, [lr, #16]",
+            "sub r2, r2, r3",
+            "str r2, [sp, #8]",
+            "ldrd r2, r3, [lr, #24]",
+            "ldr r1, [lr, #44]",
+            "mul r1, r1, r3",
+            "add r2, r2, r1, lsl #1",
+            "str r2, [sp, #12]",
+            // The rows stay in r0 and r1 from pair to pair.
+            "ldrd r0, r1, [lr]",
+            // A pixel pair: filter rows, the accumulators from the channels' offsets, the entry
+            // into the quads.
+            "1:",
+            "ldrd r2, r3, [lr, #8]",
+            "ldr r12, [lr, #32]",
+            "ldr r4, [r12]",
+            "ldr r5, [r12, #20]",
+            "mov r8, r4",
+            "mov r9, r5",
+            "ldr r10, [lr, #20]",
             "ands r12, r10, #3",
-            "add r10, r2, r10, lsl #2",
-            "str r10, [sp, #4]",
             quads_2x2_unrolled!(),
             "ldr r10, [sp, #4]",
             "cmp r2, r10",
             "bne 2b",
             $tail,
-            // Channel 0 (pixels 0, 1 in r4, r8), then channel 1 (r5, r9): offset, mult,
-            // left, add, right by one LDM each.
+            // Channel 0 (pixels 0, 1 in r4, r8), then channel 1 (r5, r9): mult, left, add,
+            // right by one LDM each.
             "ldr lr, [sp]",
             "ldr r12, [lr, #32]",
-            "ldm r12!, {{r0, r1, r2, r3, r6}}",
-            "add r4, r4, r0",
-            narrow_requant!("r4", "r1", "r2", "r3", "r6", "r7"),
-            "add r8, r8, r0",
-            narrow_requant!("r8", "r1", "r2", "r3", "r6", "r7"),
-            "ldm r12, {{r0, r1, r2, r3, r6}}",
-            "add r5, r5, r0",
-            narrow_requant!("r5", "r1", "r2", "r3", "r6", "r7"),
-            "add r9, r9, r0",
-            narrow_requant!("r9", "r1", "r2", "r3", "r6", "r7"),
+            "add r12, r12, #4",
+            "ldm r12!, {{r3, r6, r7, r10}}",
+            narrow_requant!("r4", "r3", "r6", "r7", "r10", "r2"),
+            narrow_requant!("r8", "r3", "r6", "r7", "r10", "r2"),
+            "add r12, r12, #4",
+            "ldm r12, {{r3, r6, r7, r10}}",
+            narrow_requant!("r5", "r3", "r6", "r7", "r10", "r2"),
+            narrow_requant!("r9", "r3", "r6", "r7", "r10", "r2"),
             // Saturated to int8, packed (pixel 0's two channels, then pixel 1's), clamped.
             "ssat r4, #8, r4",
             "ssat r5, #8, r5",
@@ -684,28 +774,24 @@ macro_rules! rows_2x2_asm {
             "bfi r4, r5, #8, #8",
             "bfi r4, r8, #16, #8",
             "bfi r4, r9, #24, #8",
-            "ldrd r0, r1, [lr, #36]",
-            "ssub8 r2, r4, r0",
-            "sel r4, r4, r0",
-            "ssub8 r2, r4, r1",
-            "sel r4, r1, r4",
+            "ldrd r2, r3, [lr, #36]",
+            "ssub8 r6, r4, r2",
+            "sel r4, r4, r2",
+            "ssub8 r6, r4, r3",
+            "sel r4, r3, r4",
             // Stored; the output and the rows move on a pair.
-            "ldrd r0, r1, [lr, #24]",
-            "strh r4, [r0]",
+            "ldrd r2, r3, [lr, #24]",
+            "strh r4, [r2]",
             "lsrs r4, r4, #16",
-            "strh r4, [r0, r1]",
-            "add r0, r0, r1, lsl #1",
-            "str r0, [lr, #24]",
-            "ldrd r0, r1, [lr]",
-            "ldr r2, [lr, #16]",
-            "add r0, r0, r2",
-            "add r1, r1, r2",
-            "strd r0, r1, [lr]",
-            "ldr r0, [lr, #44]",
-            "subs r0, r0, #1",
-            "str r0, [lr, #44]",
+            "strh r4, [r2, r3]",
+            "add r2, r2, r3, lsl #1",
+            "str r2, [lr, #24]",
+            "ldrd r3, r4, [sp, #8]",
+            "add r0, r0, r3",
+            "add r1, r1, r3",
+            "cmp r2, r4",
             "bne 1b",
-            "add sp, #8",
+            "add sp, #16",
             "pop {{r6, r7}}",
             inout("r0") $s as *mut Rows2x2 => _,
             out("r1") _,
@@ -1250,6 +1336,79 @@ impl Simd for Dsp {
                 "str r6, [lr, #52]",
                 "bne 6b",
                 "pop {{r6, r12}}",
+                in("r12") core::ptr::from_mut(s),
+                out("r0") _,
+                out("r1") _,
+                out("r2") _,
+                out("r3") _,
+                out("r4") _,
+                out("r5") _,
+                out("r8") _,
+                out("r9") _,
+                out("r10") _,
+                out("r11") _,
+                out("lr") _,
+            );
+        }
+        true
+    }
+
+    /// The pixel loop around [`depthwise_3x3_row!`]'s: per pixel one LDM of the filter
+    /// pointer, the column and row steps and the four accumulators' start, the nine taps, then
+    /// per channel one LDM of its [`NarrowRequant`] and its five instructions, [`Clamp::four`],
+    /// one word stored. The window and output pointers stay in r4 and r7; the loop ends at the
+    /// last output.
+    #[inline(always)]
+    unsafe fn depthwise_row_3x3_narrow(s: &mut DwRow) -> bool {
+        // SAFETY: reads the windows, filter and constants and writes the outputs `s`
+        // describes (the caller's guarantee), and `s` itself; r6, r7 and the stack are
+        // restored before the block ends.
+        unsafe {
+            core::arch::asm!(
+                "push {{r6, r7, r12}}",
+                "ldrd r4, r7, [r12, #52]",
+                "ldrd r0, r1, [r12, #44]",
+                "mla r0, r0, r1, r7",
+                "push {{r0}}",
+                "6:",
+                "ldr lr, [sp, #12]",
+                "ldm lr, {{r1, r2, r3, r5, r8, r9, r10}}",
+                "mov r0, r4",
+                depthwise_3x3_row!(),
+                "add r0, r0, r3",
+                depthwise_3x3_row!(),
+                "add r0, r0, r3",
+                depthwise_3x3_row!(),
+                "ldr lr, [sp, #12]",
+                "ldr r0, [lr, #28]",
+                "ldm r0!, {{r1, r2, r3, r6}}",
+                narrow_requant!("r5", "r1", "r2", "r3", "r6", "r3"),
+                "ldm r0!, {{r1, r2, r3, r6}}",
+                narrow_requant!("r8", "r1", "r2", "r3", "r6", "r3"),
+                "ldm r0!, {{r1, r2, r3, r6}}",
+                narrow_requant!("r9", "r1", "r2", "r3", "r6", "r3"),
+                "ldm r0!, {{r1, r2, r3, r6}}",
+                narrow_requant!("r10", "r1", "r2", "r3", "r6", "r3"),
+                "ssat r5, #8, r5",
+                "ssat r8, #8, r8",
+                "ssat r9, #8, r9",
+                "ssat r10, #8, r10",
+                "bfi r5, r8, #8, #8",
+                "bfi r5, r9, #16, #8",
+                "bfi r5, r10, #24, #8",
+                "ldrd r6, r11, [lr, #32]",
+                "ssub8 r12, r5, r6",
+                "sel r5, r5, r6",
+                "ssub8 r12, r5, r11",
+                "sel r5, r11, r5",
+                "ldrd r0, r1, [lr, #40]",
+                "str r5, [r7]",
+                "add r7, r7, r1",
+                "add r4, r4, r0",
+                "ldr r0, [sp]",
+                "cmp r7, r0",
+                "bne 6b",
+                "pop {{r0, r6, r7, r12}}",
                 in("r12") core::ptr::from_mut(s),
                 out("r0") _,
                 out("r1") _,
