@@ -127,8 +127,8 @@ fn a_zero_clock_is_rejected_at_its_line() {
 #[test]
 fn overlapping_regions_are_rejected_at_the_second() {
     let nrf_flash =
-        "{ name = \"FLASH\", kind = \"flash\", origin = 0x0000_0000, size = 0x0004_0000 }";
-    let err = error_after(nrf_flash, &nrf_flash.replace("0x0004_0000", "0x0005_0000"));
+        "{ name = \"FLASH\", kind = \"flash\", origin = 0x0000_0000, size = 0x0005_0000 }";
+    let err = error_after(nrf_flash, &nrf_flash.replace("0x0005_0000", "0x0006_0000"));
     let line = line_of(nrf_flash) + 1;
     assert!(
         err.starts_with(&format!(
@@ -137,7 +137,7 @@ fn overlapping_regions_are_rejected_at_the_second() {
         "{err}"
     );
     assert!(
-        err.contains("overlaps region \"FLASH\" (0x00000000..0x00050000)"),
+        err.contains("overlaps region \"FLASH\" (0x00000000..0x00060000)"),
         "{err}"
     );
     insta::assert_snapshot!("overlapping_regions", err);

@@ -301,6 +301,8 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, E
             let depth = kh * kw * fi;
             let offsets =
                 push_row_offsets(pool, &filter, bias.as_ref(), out_c, depth, input_offset);
+            // The filter rows' length in the product (the patches' slot for im2col).
+            let mut row_len = depth;
             let path = match offsets {
                 Some(offsets_at) if pointwise => Int8Path::Pointwise { offsets_at },
                 Some(offsets_at) => {
@@ -316,6 +318,7 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, E
                         _ => None,
                     };
                     let slot = if padded_at.is_some() { stride } else { depth };
+                    row_len = slot;
                     scratch_bytes = im2col_pixels(slot) * slot;
                     Int8Path::Im2col {
                         offsets_at,
@@ -340,6 +343,7 @@ pub fn prepare(p: &Prep<'_, '_>, pool: &mut Constants<'_>) -> Result<Prepared, E
                 true,
                 None,
             );
+            scratch_bytes += wide_bytes(row_len, narrow);
             Mode::Int8 {
                 input_offset,
                 output_offset: output.zero_point,
@@ -424,7 +428,9 @@ impl Conv2d {
                     Int8Path::Pointwise { offsets_at } => {
                         let offsets = ctx.pool(offsets_at, c)?;
                         let out = ctx.out_i8();
-                        conv_pointwise::<Native>(&self.w, input, filter, offsets, out, stage);
+                        let depth = self.w.in_c as usize;
+                        let (wide, _) = split_wide(ctx.scratch(), depth, stage.narrow);
+                        conv_pointwise::<Native>(&self.w, input, filter, offsets, out, stage, wide);
                     }
                     Int8Path::Im2col {
                         offsets_at,
@@ -440,7 +446,7 @@ impl Conv2d {
                             None => (filter, self.w.depth()),
                         };
                         let out = ctx.out_i8();
-                        let scratch = bytemuck::cast_slice_mut(ctx.scratch());
+                        let scratch = ctx.scratch();
                         conv_im2col::<Native>(
                             &self.w,
                             input,
@@ -608,6 +614,25 @@ fn conv_hybrid_blocked<S: Simd>(
     Ok(())
 }
 
+/// Scratch bytes for a channel pair's widened filter rows ([`matmul::Requantized::wide`]):
+/// `depth` words, where the rows are whole quads and the accumulators narrow (the loop that
+/// reads them, [`Rows2x2::wide`](super::dot::Rows2x2::wide)); placed first in the scratch.
+fn wide_bytes(depth: usize, narrow: bool) -> usize {
+    if narrow && depth.is_multiple_of(4) {
+        4 * depth
+    } else {
+        0
+    }
+}
+
+/// The scratch split into [`wide_bytes`] as words (empty if the arena gave less, or misaligned)
+/// and the rest.
+fn split_wide(scratch: &mut [u8], depth: usize, narrow: bool) -> (&mut [u32], &mut [u8]) {
+    let n = wide_bytes(depth, narrow).min(scratch.len());
+    let (wide, rest) = scratch.split_at_mut(n);
+    (bytemuck::try_cast_slice_mut(wide).unwrap_or_default(), rest)
+}
+
 /// [`Int8Path::Pointwise`]: a 1x1 window without padding is a matrix product of the input pixels
 /// (int8, the input offset folded into `offsets`) with the filter rows, one output row at a time
 /// (a stride skips pixels within a row and whole rows).
@@ -618,14 +643,15 @@ pub fn conv_pointwise<S: Simd>(
     offsets: &[i32],
     out: &mut [i8],
     stage: matmul::Int8Output<'_>,
+    wide: &mut [u32],
 ) {
     let (in_h, in_w, in_c) = (w.in_h as usize, w.in_w as usize, w.in_c as usize);
     let (out_h, out_w, out_c) = (w.out_h as usize, w.out_w as usize, w.out_c as usize);
     let (stride_h, stride_w) = (w.stride_h as usize, w.stride_w as usize);
     let offsets = &offsets[..out_c];
-    let product = |x: &[i8], x_stride: usize, pixels: usize, out: &mut [i8]| {
+    let mut product = |x: &[i8], x_stride: usize, pixels: usize, out: &mut [i8]| {
         matmul::requantized_product::<S>(
-            x, x_stride, pixels, filter, in_c, out_c, out, offsets, stage,
+            x, x_stride, pixels, filter, in_c, out_c, out, offsets, stage, wide,
         );
     };
     if stride_h == 1 && stride_w == 1 {
@@ -668,11 +694,13 @@ pub fn conv_im2col<S: Simd>(
     offsets: &[i32],
     out: &mut [i8],
     input_offset: i32,
-    scratch: &mut [i8],
+    scratch: &mut [u8],
     stage: matmul::Int8Output<'_>,
 ) -> Result<(), &'static str> {
     let out_c = w.out_c as usize;
     let batch = im2col_pixels(slot);
+    let (wide, scratch) = split_wide(scratch, slot, stage.narrow);
+    let scratch: &mut [i8] = bytemuck::cast_slice_mut(scratch);
     let scratch = scratch
         .get_mut(..batch * slot)
         .ok_or("im2col scratch too small (planner bug)")?;
@@ -693,6 +721,7 @@ pub fn conv_im2col<S: Simd>(
             &mut out[n * out_c..][..count * out_c],
             offsets,
             stage,
+            wide,
         );
         n += count;
     }
@@ -1145,7 +1174,9 @@ mod tests {
         for stage in [stage, matmul::Int8Output { narrow, ..stage }] {
             for (rows, slot) in [(&filter[..], depth), (&padded[..], slot)] {
                 let mut got = std::vec![0x55i8; outputs];
-                let mut scratch = std::vec![0x55i8; im2col_pixels(slot) * slot];
+                // Words, so that the widened rows at its start are aligned.
+                let bytes = wide_bytes(slot, stage.narrow) + im2col_pixels(slot) * slot;
+                let mut scratch = std::vec![0x5555_5555u32; bytes.div_ceil(4)];
                 conv_im2col::<Emulated>(
                     w,
                     &input,
@@ -1154,7 +1185,7 @@ mod tests {
                     &offsets,
                     &mut got,
                     input_offset,
-                    &mut scratch,
+                    bytemuck::cast_slice_mut(&mut scratch),
                     stage,
                 )
                 .unwrap();
@@ -1166,9 +1197,13 @@ mod tests {
             }
 
             if w.k_h == 1 && w.k_w == 1 && w.pad_h == 0 && w.pad_w == 0 {
-                let mut got = std::vec![0x55i8; outputs];
-                conv_pointwise::<Emulated>(w, &input, &filter, &offsets, &mut got, stage);
-                assert_eq!(got, want, "pointwise {w:?} narrow {}", stage.narrow);
+                // The filter rows int8, and widened where the scratch has room.
+                let mut wide = std::vec![0x5555_5555u32; w.in_c as usize];
+                for wide in [&mut [][..], &mut wide[..]] {
+                    let mut got = std::vec![0x55i8; outputs];
+                    conv_pointwise::<Emulated>(w, &input, &filter, &offsets, &mut got, stage, wide);
+                    assert_eq!(got, want, "pointwise {w:?} narrow {}", stage.narrow);
+                }
             }
         }
         assert!(
@@ -1300,7 +1335,7 @@ mod tests {
         conv_int8(&w, &input, &filter, None, &mut want, 128, finish);
         assert!(want.contains(&-72) && want.contains(&-32));
         let mut got = std::vec![0i8; 16 * 4];
-        let mut scratch = std::vec![0i8; im2col_pixels(depth) * depth];
+        let mut scratch = std::vec![0u8; im2col_pixels(depth) * depth];
         let filter_bytes: std::vec::Vec<u8> = filter.iter().map(|&v| v as u8).collect();
         let offsets: std::vec::Vec<i32> = (0..4)
             .map(|c| matmul::row_offset(&filter_bytes[c * depth..][..depth], 128, 0))

@@ -276,6 +276,29 @@ pub struct Rows2x2 {
     pub pairs: usize,
     /// 48: values of a row after its quads (`depth % 4`), one multiply-accumulate each.
     pub tail: usize,
+    /// 52: null, or the two filter rows widened ([`widen_pair`]; then `tail` is 0): per quad
+    /// four words, row 0's values (0, 2) and (1, 3) as int16 pairs, then row 1's, read by one
+    /// LDM where the int8 rows take two loads and four SXTB16.
+    pub wide: *const u32,
+}
+
+/// Filter rows `f0` and `f1` (`quads` quads each) widened for [`Rows2x2::wide`]: per quad
+/// `[SXTB16(f0), SXTB16(f0 ROR 8), SXTB16(f1), SXTB16(f1 ROR 8)]` of its words.
+#[inline(always)]
+pub fn widen_pair<S: Simd>(f0: &[i8], f1: &[i8], quads: usize, wide: &mut [u32]) {
+    let word = |f: &[i8], k: usize| {
+        let q = &f[4 * k..4 * k + 4];
+        u32::from_le_bytes([q[0] as u8, q[1] as u8, q[2] as u8, q[3] as u8])
+    };
+    for (k, w) in wide[..4 * quads].chunks_exact_mut(4).enumerate() {
+        let (a, b) = (word(f0, k), word(f1, k));
+        w.copy_from_slice(&[
+            S::sxtb16(a),
+            S::sxtb16_ror8(a),
+            S::sxtb16(b),
+            S::sxtb16_ror8(b),
+        ]);
+    }
 }
 
 /// [`Simd::rows_2x2_narrow`] in portable form: what the assembly does, step by step.
@@ -290,7 +313,11 @@ pub unsafe fn rows_2x2_portable<S: Simd>(s: &mut Rows2x2) {
     while s.pairs > 0 {
         // SAFETY: the caller's guarantee for the rows and the outputs.
         unsafe {
-            let mut acc = S::quads_2x2_s8(s.x, s.f, s.quads, [0; 4]);
+            let mut acc = if s.wide.is_null() {
+                S::quads_2x2_s8(s.x, s.f, s.quads, [0; 4])
+            } else {
+                wide_quads_2x2::<S>(s.x, s.wide, s.quads)
+            };
             for i in 4 * s.quads..4 * s.quads + s.tail {
                 let (x0, x1) = (*s.x[0].add(i) as i32, *s.x[1].add(i) as i32);
                 let (f0, f1) = (*s.f[0].add(i) as i32, *s.f[1].add(i) as i32);
@@ -310,6 +337,33 @@ pub unsafe fn rows_2x2_portable<S: Simd>(s: &mut Rows2x2) {
         }
         s.pairs -= 1;
     }
+}
+
+/// [`Rows2x2::wide`]'s quads: per quad the two rows' words split by SXTB16 and two SMLADs
+/// against each filter row's pair of words.
+///
+/// # Safety
+/// `x` valid for `4 * quads` bytes each, `wide` for `4 * quads` words.
+#[inline(always)]
+unsafe fn wide_quads_2x2<S: Simd>(x: [*const i8; 2], wide: *const u32, quads: usize) -> [i32; 4] {
+    let mut acc = [0i32; 4];
+    for k in 0..quads {
+        // SAFETY: k < quads, the caller's guarantee.
+        let (w, xw) = unsafe {
+            (
+                wide.add(4 * k).cast::<[u32; 4]>().read_unaligned(),
+                x.map(|x| u32::from_le_bytes(x.add(4 * k).cast::<[u8; 4]>().read_unaligned())),
+            )
+        };
+        for (p, &xw) in xw.iter().enumerate() {
+            let (x02, x13) = (S::sxtb16(xw), S::sxtb16_ror8(xw));
+            for c in 0..2 {
+                let a = &mut acc[2 * p + c];
+                *a = S::smlad(w[2 * c + 1], x13, S::smlad(w[2 * c], x02, *a));
+            }
+        }
+    }
+    acc
 }
 
 /// The state of [`Simd::rows_1x4_narrow`], in the order its assembly loads it (`repr(C)`,
@@ -711,10 +765,12 @@ macro_rules! quad_2x2 {
 
 /// The assembly of [`Dsp::rows_2x2_narrow`], with `$tail` (a template string: empty, or
 /// [`rows_2x2_tail!`]) between the quads and the requantization, so that rows without a tail
-/// pay nothing for it.
+/// pay nothing for it. The filter's form is in `$ends` (r2 from `s` and the quads in r10: the
+/// end of the filter's quads), `$start` (a pair's filter pointers) and `$quads` (the quads'
+/// loop, closed): [`int8_ends!`] and its pair, or [`wide_ends!`] and its pair.
 #[cfg(all(target_arch = "arm", feature = "dsp"))]
 macro_rules! rows_2x2_asm {
-    ($s:expr, $tail:expr) => {
+    ($s:expr, $tail:expr, $ends:expr, $start:expr, $quads:expr) => {
         core::arch::asm!(
             "push {{r6, r7}}",
             "sub sp, #16",
@@ -723,8 +779,7 @@ macro_rules! rows_2x2_asm {
             "mov lr, r0",
             "str lr, [sp]",
             "ldr r10, [lr, #20]",
-            "ldr r2, [lr, #8]",
-            "add r2, r2, r10, lsl #2",
+            $ends,
             "str r2, [sp, #4]",
             "ldr r3, [lr, #48]",
             "add r3, r3, r10, lsl #2",
@@ -741,18 +796,15 @@ macro_rules! rows_2x2_asm {
             // A pixel pair: filter rows, the accumulators from the channels' offsets, the entry
             // into the quads.
             "1:",
-            "ldrd r2, r3, [lr, #8]",
             "ldr r12, [lr, #32]",
             "ldr r4, [r12]",
             "ldr r5, [r12, #20]",
             "mov r8, r4",
             "mov r9, r5",
+            $start,
             "ldr r10, [lr, #20]",
             "ands r12, r10, #3",
-            quads_2x2_unrolled!(),
-            "ldr r10, [sp, #4]",
-            "cmp r2, r10",
-            "bne 2b",
+            $quads,
             $tail,
             // Channel 0 (pixels 0, 1 in r4, r8), then channel 1 (r5, r9): mult, left, add,
             // right by one LDM each.
@@ -827,6 +879,95 @@ macro_rules! rows_2x2_tail {
             "smlabb r9, r12, r7, r9\n",
             "subs r10, r10, #1\n",
             "bne 6b\n",
+        )
+    };
+}
+
+/// [`rows_2x2_asm!`] over the int8 filter rows `s.f`: their end, a pair's two pointers, the
+/// quads' loop (its test against the end on the stack).
+#[cfg(all(target_arch = "arm", feature = "dsp"))]
+macro_rules! int8_ends {
+    () => {
+        "ldr r2, [lr, #8]\nadd r2, r2, r10, lsl #2"
+    };
+}
+#[cfg(all(target_arch = "arm", feature = "dsp"))]
+macro_rules! int8_start {
+    () => {
+        "ldrd r2, r3, [lr, #8]"
+    };
+}
+#[cfg(all(target_arch = "arm", feature = "dsp"))]
+macro_rules! int8_quads {
+    () => {
+        concat!(
+            quads_2x2_unrolled!(),
+            "\nldr r10, [sp, #4]\ncmp r2, r10\nbne 2b"
+        )
+    };
+}
+
+/// [`rows_2x2_asm!`] over the widened filter pair `s.wide` ([`Rows2x2::wide`]): its end, its
+/// pointer (r2) with the end in lr, the quads' loop.
+#[cfg(all(target_arch = "arm", feature = "dsp"))]
+macro_rules! wide_ends {
+    () => {
+        "ldr r2, [lr, #52]\nadd r2, r2, r10, lsl #4"
+    };
+}
+#[cfg(all(target_arch = "arm", feature = "dsp"))]
+macro_rules! wide_start {
+    () => {
+        "ldr r2, [lr, #52]"
+    };
+}
+#[cfg(all(target_arch = "arm", feature = "dsp"))]
+macro_rules! wide_quads {
+    () => {
+        concat!(
+            "ldr lr, [sp, #4]\n",
+            "beq 2f\n",
+            "cmp r12, #2\n",
+            "blo 5f\n",
+            "beq 4f\n",
+            "b 3f\n",
+            ".p2align 3\n",
+            "2:\n",
+            quad_2x2_wide!(),
+            "3:\n",
+            quad_2x2_wide!(),
+            "4:\n",
+            quad_2x2_wide!(),
+            "5:\n",
+            quad_2x2_wide!(),
+            "cmp r2, lr\n",
+            "bne 2b",
+        )
+    };
+}
+
+/// One quad of [`Rows2x2::wide`]'s loop: the pair's four filter words by one LDM, each row's
+/// word split by SXTB16 into values (0, 2) and (1, 3), four SMLADs a row: 3 loads, 4 SXTB16,
+/// 8 SMLAD per 16 MACs.
+#[cfg(all(target_arch = "arm", feature = "dsp"))]
+macro_rules! quad_2x2_wide {
+    () => {
+        concat!(
+            "ldm r2!, {{r3, r6, r7, r10}}\n",
+            "ldr r12, [r0], #4\n",
+            "sxtb16 r11, r12\n",
+            "sxtb16 r12, r12, ror #8\n",
+            "smlad r4, r3, r11, r4\n",
+            "smlad r4, r6, r12, r4\n",
+            "smlad r5, r7, r11, r5\n",
+            "smlad r5, r10, r12, r5\n",
+            "ldr r12, [r1], #4\n",
+            "sxtb16 r11, r12\n",
+            "sxtb16 r12, r12, ror #8\n",
+            "smlad r8, r3, r11, r8\n",
+            "smlad r8, r6, r12, r8\n",
+            "smlad r9, r7, r11, r9\n",
+            "smlad r9, r10, r12, r9\n",
         )
     };
 }
@@ -1257,10 +1398,18 @@ impl Simd for Dsp {
         // SAFETY: reads the rows and writes the outputs `s` describes (the caller's
         // guarantee), and `s` itself; r6/r7 and the stack are restored before the block ends.
         unsafe {
-            if s.tail == 0 {
-                rows_2x2_asm!(s, "")
+            if s.wide.is_null() && s.tail == 0 {
+                rows_2x2_asm!(s, "", int8_ends!(), int8_start!(), int8_quads!())
+            } else if s.wide.is_null() {
+                rows_2x2_asm!(
+                    s,
+                    rows_2x2_tail!(),
+                    int8_ends!(),
+                    int8_start!(),
+                    int8_quads!()
+                )
             } else {
-                rows_2x2_asm!(s, rows_2x2_tail!())
+                rows_2x2_asm!(s, "", wide_ends!(), wide_start!(), wide_quads!())
             }
         }
         true

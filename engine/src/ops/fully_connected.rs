@@ -216,7 +216,16 @@ impl FullyConnected {
                         narrow,
                     };
                     matmul::requantized_product::<Native>(
-                        input, depth, batches, filter, depth, units, out, offsets, stage,
+                        input,
+                        depth,
+                        batches,
+                        filter,
+                        depth,
+                        units,
+                        out,
+                        offsets,
+                        stage,
+                        &mut [],
                     );
                     return Ok(());
                 }

@@ -15,7 +15,7 @@
 //! FULLY_CONNECTED inputs): the input offset is folded into a per-channel constant
 //! `bias + offset * Σ_k rhs[c][k]` computed at prepare time ([`row_offset`]).
 
-use super::dot::{Rows1x4, Rows2x2, Simd};
+use super::dot::{widen_pair, Rows1x4, Rows2x2, Simd};
 use crate::quant::{requantize, Clamp, NarrowRequant, Requant, Requantizer, WithOffset};
 
 /// Where the blocked product's outputs go: `put(p, c, acc)` once per (pixel, channel), or a
@@ -133,8 +133,15 @@ pub struct Requantized<'a, 'b, R> {
     pub channels: usize,
     pub offsets: &'a [i32],
     pub stage: Int8Output<'a>,
+    /// Scratch for a channel pair's filter rows widened ([`Rows2x2::wide`]): `depth` words
+    /// (empty: the rows stay int8).
+    pub wide: &'b mut [u32],
     pub form: core::marker::PhantomData<R>,
 }
+
+/// Pixel pairs from which a channel pair's filter rows are widened ([`Rows2x2::wide`]): the
+/// widening costs about 14 cycles a quad, each pixel pair then saves about 2.6 on the M4.
+const WIDE_MIN_PAIRS: usize = 8;
 
 /// Two channels' constants: offset and requantization.
 pub type PairConstants<R> = [WithOffset<R>; 2];
@@ -145,12 +152,14 @@ impl<'a, 'b, R: Requantizer> Requantized<'a, 'b, R> {
         channels: usize,
         offsets: &'a [i32],
         stage: Int8Output<'a>,
+        wide: &'b mut [u32],
     ) -> Self {
         Requantized {
             out,
             channels,
             offsets,
             stage,
+            wide,
             form: core::marker::PhantomData,
         }
     }
@@ -222,6 +231,14 @@ impl<R: Requantizer> Sink for Requantized<'_, '_, R> {
         let out = &mut self.out[c..];
         assert!((2 * pairs - 1) * n + 2 <= out.len());
         let x = x.as_ptr().cast::<i8>();
+        let quads = depth / 4;
+        let wide = match self.wide.get_mut(..4 * quads) {
+            Some(wide) if pairs >= WIDE_MIN_PAIRS && depth.is_multiple_of(4) => {
+                widen_pair::<S>(f, &f[depth..], quads, wide);
+                wide.as_ptr()
+            }
+            _ => core::ptr::null(),
+        };
         let mut s = Rows2x2 {
             // SAFETY: inside `x`, by the assert above.
             x: [x, unsafe { x.add(stride) }],
@@ -234,6 +251,7 @@ impl<R: Requantizer> Sink for Requantized<'_, '_, R> {
             clamp: self.clamp().words(),
             pairs,
             tail: depth % 4,
+            wide,
         };
         // SAFETY: `T` is `i8` (`T::INT8`), and the asserts above bound every row and output.
         unsafe { S::rows_2x2_narrow(&mut s) }
@@ -309,12 +327,13 @@ pub fn requantized_product<S: Simd>(
     out: &mut [i8],
     offsets: &[i32],
     stage: Int8Output<'_>,
+    wide: &mut [u32],
 ) {
     if stage.narrow {
-        let mut sink = Requantized::<NarrowRequant>::new(out, channels, offsets, stage);
+        let mut sink = Requantized::<NarrowRequant>::new(out, channels, offsets, stage, wide);
         mat_mult::<S, i8>(lhs, lhs_stride, pixels, rhs, depth, channels, &mut sink);
     } else {
-        let mut sink = Requantized::<Requant>::new(out, channels, offsets, stage);
+        let mut sink = Requantized::<Requant>::new(out, channels, offsets, stage, &mut []);
         mat_mult::<S, i8>(lhs, lhs_stride, pixels, rhs, depth, channels, &mut sink);
     }
 }
@@ -640,11 +659,29 @@ mod tests {
                             let mut got = std::vec![0x55i8; channels];
                             if emulated {
                                 requantized_product::<Emulated>(
-                                    &x, depth, 1, &rhs, depth, channels, &mut got, &offsets, stage,
+                                    &x,
+                                    depth,
+                                    1,
+                                    &rhs,
+                                    depth,
+                                    channels,
+                                    &mut got,
+                                    &offsets,
+                                    stage,
+                                    &mut [],
                                 );
                             } else {
                                 requantized_product::<super::super::dot::Scalar>(
-                                    &x, depth, 1, &rhs, depth, channels, &mut got, &offsets, stage,
+                                    &x,
+                                    depth,
+                                    1,
+                                    &rhs,
+                                    depth,
+                                    channels,
+                                    &mut got,
+                                    &offsets,
+                                    stage,
+                                    &mut [],
                                 );
                             }
                             assert_eq!(
