@@ -670,10 +670,11 @@ pub fn conv_pointwise<S: Simd>(
 }
 
 /// Output pixels whose patches [`conv_im2col`] gathers at once: an even count, at least 2, up to
-/// 16, with the patches in at most 2 KB of scratch (more pixels per pass read each filter row
-/// pair once for more of them, and spread the product's per-pass costs).
+/// 64, with the patches in at most 4 KB of scratch (more pixels per pass read each filter row
+/// pair, from flash, once for more of them, and spread the product's per-pass costs: from 2 KB
+/// and 16 to 4 KB and 64, nucleo-l4r5zi int8 IC 28.8 -> 26.3 M cycles, VWW 19.7 -> 19.3 M).
 pub fn im2col_pixels(depth: usize) -> usize {
-    ((2048 / depth.max(1)).clamp(2, 16)) & !1
+    ((4096 / depth.max(1)).clamp(2, 64)) & !1
 }
 
 /// [`Int8Path::Im2col`]: for each [`im2col_pixels`] output pixels, their input patches in filter order
@@ -755,17 +756,7 @@ fn gather_patches(
     // `dil_w` is 1): their patches are `k_h` row copies from a start that steps along.
     let (in_h, in_w, in_c) = (w.in_h as usize, w.in_w as usize, w.in_c as usize);
     let (k_h, k_w) = (w.k_h as usize, w.k_w as usize);
-    let inside = |pad: u16, stride: u16, taps: usize, dil: u16, size: usize| {
-        let (pad, stride) = (pad as usize, (stride as usize).max(1));
-        let first = pad.div_ceil(stride);
-        // Last: o * stride + (taps - 1) * dil <= size - 1 + pad.
-        let reach = taps.saturating_sub(1) * dil as usize;
-        let end = match (size + pad).checked_sub(1 + reach) {
-            Some(limit) => limit / stride + 1,
-            None => 0,
-        };
-        first..end.max(first)
-    };
+    let inside = super::inside_outputs;
     let rows = inside(w.pad_h, w.stride_h, k_h, w.dil_h, in_h);
     let cols = if w.dil_w == 1 {
         inside(w.pad_w, w.stride_w, k_w, 1, in_w)

@@ -286,18 +286,21 @@ pub struct Rows2x2 {
 /// `[SXTB16(f0), SXTB16(f0 ROR 8), SXTB16(f1), SXTB16(f1 ROR 8)]` of its words.
 #[inline(always)]
 pub fn widen_pair<S: Simd>(f0: &[i8], f1: &[i8], quads: usize, wide: &mut [u32]) {
-    let word = |f: &[i8], k: usize| {
-        let q = &f[4 * k..4 * k + 4];
-        u32::from_le_bytes([q[0] as u8, q[1] as u8, q[2] as u8, q[3] as u8])
-    };
-    for (k, w) in wide[..4 * quads].chunks_exact_mut(4).enumerate() {
-        let (a, b) = (word(f0, k), word(f1, k));
-        w.copy_from_slice(&[
-            S::sxtb16(a),
-            S::sxtb16_ror8(a),
-            S::sxtb16(b),
-            S::sxtb16_ror8(b),
-        ]);
+    // Every read and write below lies inside the slices.
+    assert!(f0.len() >= 4 * quads && f1.len() >= 4 * quads && wide.len() >= 4 * quads);
+    let (f0, f1, w) = (f0.as_ptr(), f1.as_ptr(), wide.as_mut_ptr());
+    for k in 0..quads {
+        // SAFETY: k < quads, the assert above.
+        unsafe {
+            let a = u32::from_le_bytes(f0.add(4 * k).cast::<[u8; 4]>().read_unaligned());
+            let b = u32::from_le_bytes(f1.add(4 * k).cast::<[u8; 4]>().read_unaligned());
+            w.add(4 * k).cast::<[u32; 4]>().write([
+                S::sxtb16(a),
+                S::sxtb16_ror8(a),
+                S::sxtb16(b),
+                S::sxtb16_ror8(b),
+            ]);
+        }
     }
 }
 

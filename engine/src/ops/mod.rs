@@ -513,6 +513,28 @@ pub fn tap_range(origin: isize, size: usize, taps: usize, dilation: usize) -> (u
     )
 }
 
+/// The outputs along one axis whose windows lie wholly inside an image of `size`: window `o`
+/// starts at `o * stride - pad` and has `taps` taps `dil` apart. Empty (at `first..first`) when
+/// none does.
+#[inline(always)]
+pub fn inside_outputs(
+    pad: u16,
+    stride: u16,
+    taps: usize,
+    dil: u16,
+    size: usize,
+) -> core::ops::Range<usize> {
+    let (pad, stride) = (pad as usize, (stride as usize).max(1));
+    let first = pad.div_ceil(stride);
+    // Last: o * stride + (taps - 1) * dil <= size - 1 + pad.
+    let reach = taps.saturating_sub(1) * dil as usize;
+    let end = match (size + pad).checked_sub(1 + reach) {
+        Some(limit) => limit / stride + 1,
+        None => 0,
+    };
+    first..end.max(first)
+}
+
 /// How an operator with weights (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED) computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Weighted {
@@ -612,7 +634,7 @@ pub fn clamp_f32(x: f32, min: f32, max: f32) -> f32 {
 
 #[cfg(test)]
 mod tests {
-    use super::tap_range;
+    use super::{inside_outputs, tap_range};
 
     #[test]
     fn float_clamp_is_tflites() {
@@ -624,6 +646,31 @@ mod tests {
         // std::max(-0.0, 0.0) is its first argument; a NaN compares false and passes.
         assert_eq!(clamp_f32(-0.0, 0.0, 6.0).to_bits(), (-0.0f32).to_bits());
         assert!(clamp_f32(f32::NAN, 0.0, 6.0).is_nan());
+    }
+
+    #[test]
+    fn inside_outputs_are_the_windows_with_every_tap_in_the_image() {
+        for pad in 0u16..4 {
+            for stride in 1u16..4 {
+                for taps in 1usize..5 {
+                    for dil in 1u16..3 {
+                        for size in 0usize..12 {
+                            let r = inside_outputs(pad, stride, taps, dil, size);
+                            for o in 0..20usize {
+                                let origin = (o * stride as usize) as isize - pad as isize;
+                                let (a, b) = tap_range(origin, size, taps, dil as usize);
+                                let whole = a == 0 && b == taps && taps > 0;
+                                assert_eq!(
+                                    r.contains(&o),
+                                    whole,
+                                    "pad {pad} stride {stride} taps {taps} dil {dil} size {size} o {o}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
