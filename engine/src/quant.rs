@@ -499,6 +499,9 @@ impl Clamp {
         q.clamp(self.min, self.max) as i8
     }
 
+    /// [`Clamp::words`] of the whole int8 range: no clamp past SSAT's.
+    pub const WHOLE_WORDS: [u32; 2] = [0x8080_8080, 0x7f7f_7f7f];
+
     /// The minimum and the maximum, each in the four bytes of a word (for SSUB8/SEL).
     #[inline(always)]
     pub fn words(self) -> [u32; 2] {

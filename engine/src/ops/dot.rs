@@ -770,10 +770,11 @@ macro_rules! quad_2x2 {
 /// [`rows_2x2_tail!`]) between the quads and the requantization, so that rows without a tail
 /// pay nothing for it. The filter's form is in `$ends` (r2 from `s` and the quads in r10: the
 /// end of the filter's quads), `$start` (a pair's filter pointers) and `$quads` (the quads'
-/// loop, closed): [`int8_ends!`] and its pair, or [`wide_ends!`] and its pair.
+/// loop, closed): [`int8_ends!`] and its pair, or [`wide_ends!`] and its pair. `$clamp` is
+/// [`clamp_2x2!`], or empty where the clamp is the whole int8 range (SSAT's own).
 #[cfg(all(target_arch = "arm", feature = "dsp"))]
 macro_rules! rows_2x2_asm {
-    ($s:expr, $tail:expr, $ends:expr, $start:expr, $quads:expr) => {
+    ($s:expr, $tail:expr, $ends:expr, $start:expr, $quads:expr, $clamp:expr) => {
         core::arch::asm!(
             "push {{r6, r7}}",
             "sub sp, #16",
@@ -829,11 +830,7 @@ macro_rules! rows_2x2_asm {
             "bfi r4, r5, #8, #8",
             "bfi r4, r8, #16, #8",
             "bfi r4, r9, #24, #8",
-            "ldrd r2, r3, [lr, #36]",
-            "ssub8 r6, r4, r2",
-            "sel r4, r4, r2",
-            "ssub8 r6, r4, r3",
-            "sel r4, r3, r4",
+            $clamp,
             // Stored; the output and the rows move on a pair.
             "ldrd r2, r3, [lr, #24]",
             "strh r4, [r2]",
@@ -883,6 +880,84 @@ macro_rules! rows_2x2_tail {
             "subs r10, r10, #1\n",
             "bne 6b\n",
         )
+    };
+}
+
+/// The assembly of [`Dsp::depthwise_row_3x3_narrow`], with `$clamp` ([`clamp_row!`], or
+/// empty where the clamp is the whole int8 range, SSAT's own).
+#[cfg(all(target_arch = "arm", feature = "dsp"))]
+macro_rules! depthwise_row_asm {
+    ($s:expr, $clamp:expr) => {
+        core::arch::asm!(
+            "push {{r6, r7, r12}}",
+            "ldrd r4, r7, [r12, #52]",
+            "ldrd r0, r1, [r12, #44]",
+            "mla r0, r0, r1, r7",
+            "push {{r0}}",
+            "6:",
+            "ldr lr, [sp, #12]",
+            "ldm lr, {{r1, r2, r3, r5, r8, r9, r10}}",
+            "mov r0, r4",
+            depthwise_3x3_row!(),
+            "add r0, r0, r3",
+            depthwise_3x3_row!(),
+            "add r0, r0, r3",
+            depthwise_3x3_row!(),
+            "ldr lr, [sp, #12]",
+            "ldr r0, [lr, #28]",
+            "ldm r0!, {{r1, r2, r3, r6}}",
+            narrow_requant!("r5", "r1", "r2", "r3", "r6", "r3"),
+            "ldm r0!, {{r1, r2, r3, r6}}",
+            narrow_requant!("r8", "r1", "r2", "r3", "r6", "r3"),
+            "ldm r0!, {{r1, r2, r3, r6}}",
+            narrow_requant!("r9", "r1", "r2", "r3", "r6", "r3"),
+            "ldm r0!, {{r1, r2, r3, r6}}",
+            narrow_requant!("r10", "r1", "r2", "r3", "r6", "r3"),
+            "ssat r5, #8, r5",
+            "ssat r8, #8, r8",
+            "ssat r9, #8, r9",
+            "ssat r10, #8, r10",
+            "bfi r5, r8, #8, #8",
+            "bfi r5, r9, #16, #8",
+            "bfi r5, r10, #24, #8",
+            $clamp,
+            "ldrd r0, r1, [lr, #40]",
+            "str r5, [r7]",
+            "add r7, r7, r1",
+            "add r4, r4, r0",
+            "ldr r0, [sp]",
+            "cmp r7, r0",
+            "bne 6b",
+            "pop {{r0, r6, r7, r12}}",
+            in("r12") core::ptr::from_mut($s),
+            out("r0") _,
+            out("r1") _,
+            out("r2") _,
+            out("r3") _,
+            out("r4") _,
+            out("r5") _,
+            out("r8") _,
+            out("r9") _,
+            out("r10") _,
+            out("r11") _,
+            out("lr") _,
+        )
+    };
+}
+
+/// [`Clamp::four`] in [`depthwise_row_asm!`]: the words at `s + 32`, the packed outputs in r5.
+#[cfg(all(target_arch = "arm", feature = "dsp"))]
+macro_rules! clamp_row {
+    () => {
+        "ldrd r6, r11, [lr, #32]\nssub8 r12, r5, r6\nsel r5, r5, r6\nssub8 r12, r5, r11\nsel r5, r11, r5"
+    };
+}
+
+/// [`Clamp::four`] in [`rows_2x2_asm!`]: the words at `s + 36`, the packed outputs in r4.
+#[cfg(all(target_arch = "arm", feature = "dsp"))]
+macro_rules! clamp_2x2 {
+    () => {
+        "ldrd r2, r3, [lr, #36]\nssub8 r6, r4, r2\nsel r4, r4, r2\nssub8 r6, r4, r3\nsel r4, r3, r4"
     };
 }
 
@@ -1401,18 +1476,42 @@ impl Simd for Dsp {
         // SAFETY: reads the rows and writes the outputs `s` describes (the caller's
         // guarantee), and `s` itself; r6/r7 and the stack are restored before the block ends.
         unsafe {
-            if s.wide.is_null() && s.tail == 0 {
-                rows_2x2_asm!(s, "", int8_ends!(), int8_start!(), int8_quads!())
-            } else if s.wide.is_null() {
-                rows_2x2_asm!(
+            let clamp = s.clamp != Clamp::WHOLE_WORDS;
+            match (s.wide.is_null(), s.tail == 0, clamp) {
+                (true, true, true) => {
+                    rows_2x2_asm!(
+                        s,
+                        "",
+                        int8_ends!(),
+                        int8_start!(),
+                        int8_quads!(),
+                        clamp_2x2!()
+                    )
+                }
+                (true, true, false) => {
+                    rows_2x2_asm!(s, "", int8_ends!(), int8_start!(), int8_quads!(), "")
+                }
+                (true, false, _) => rows_2x2_asm!(
                     s,
                     rows_2x2_tail!(),
                     int8_ends!(),
                     int8_start!(),
-                    int8_quads!()
-                )
-            } else {
-                rows_2x2_asm!(s, "", wide_ends!(), wide_start!(), wide_quads!())
+                    int8_quads!(),
+                    clamp_2x2!()
+                ),
+                (false, _, true) => {
+                    rows_2x2_asm!(
+                        s,
+                        "",
+                        wide_ends!(),
+                        wide_start!(),
+                        wide_quads!(),
+                        clamp_2x2!()
+                    )
+                }
+                (false, _, false) => {
+                    rows_2x2_asm!(s, "", wide_ends!(), wide_start!(), wide_quads!(), "")
+                }
             }
         }
         true
@@ -1516,64 +1615,11 @@ impl Simd for Dsp {
         // describes (the caller's guarantee), and `s` itself; r6, r7 and the stack are
         // restored before the block ends.
         unsafe {
-            core::arch::asm!(
-                "push {{r6, r7, r12}}",
-                "ldrd r4, r7, [r12, #52]",
-                "ldrd r0, r1, [r12, #44]",
-                "mla r0, r0, r1, r7",
-                "push {{r0}}",
-                "6:",
-                "ldr lr, [sp, #12]",
-                "ldm lr, {{r1, r2, r3, r5, r8, r9, r10}}",
-                "mov r0, r4",
-                depthwise_3x3_row!(),
-                "add r0, r0, r3",
-                depthwise_3x3_row!(),
-                "add r0, r0, r3",
-                depthwise_3x3_row!(),
-                "ldr lr, [sp, #12]",
-                "ldr r0, [lr, #28]",
-                "ldm r0!, {{r1, r2, r3, r6}}",
-                narrow_requant!("r5", "r1", "r2", "r3", "r6", "r3"),
-                "ldm r0!, {{r1, r2, r3, r6}}",
-                narrow_requant!("r8", "r1", "r2", "r3", "r6", "r3"),
-                "ldm r0!, {{r1, r2, r3, r6}}",
-                narrow_requant!("r9", "r1", "r2", "r3", "r6", "r3"),
-                "ldm r0!, {{r1, r2, r3, r6}}",
-                narrow_requant!("r10", "r1", "r2", "r3", "r6", "r3"),
-                "ssat r5, #8, r5",
-                "ssat r8, #8, r8",
-                "ssat r9, #8, r9",
-                "ssat r10, #8, r10",
-                "bfi r5, r8, #8, #8",
-                "bfi r5, r9, #16, #8",
-                "bfi r5, r10, #24, #8",
-                "ldrd r6, r11, [lr, #32]",
-                "ssub8 r12, r5, r6",
-                "sel r5, r5, r6",
-                "ssub8 r12, r5, r11",
-                "sel r5, r11, r5",
-                "ldrd r0, r1, [lr, #40]",
-                "str r5, [r7]",
-                "add r7, r7, r1",
-                "add r4, r4, r0",
-                "ldr r0, [sp]",
-                "cmp r7, r0",
-                "bne 6b",
-                "pop {{r0, r6, r7, r12}}",
-                in("r12") core::ptr::from_mut(s),
-                out("r0") _,
-                out("r1") _,
-                out("r2") _,
-                out("r3") _,
-                out("r4") _,
-                out("r5") _,
-                out("r8") _,
-                out("r9") _,
-                out("r10") _,
-                out("r11") _,
-                out("lr") _,
-            );
+            if s.clamp != Clamp::WHOLE_WORDS {
+                depthwise_row_asm!(s, clamp_row!())
+            } else {
+                depthwise_row_asm!(s, "")
+            }
         }
         true
     }
