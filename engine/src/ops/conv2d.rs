@@ -765,36 +765,61 @@ fn gather_patches(
     };
     let row_len = k_w * in_c;
     let row_step = w.dil_h as usize * in_w * in_c;
-    for patch in patches.chunks_exact_mut(slot.max(1)).take(count) {
-        // The padding after `depth` is left as it is: its products are zero (the padded
-        // filter's values), whatever it holds.
-        let patch = &mut patch[..depth.min(slot)];
-        // Inside the image: the window's start, when its last row ends inside the input (one
-        // check for the whole patch).
-        let start = (rows.contains(&oy) && cols.contains(&ox) && k_h > 0)
-            .then(|| {
-                let y0 = oy * w.stride_h as usize - w.pad_h as usize;
-                let x0 = ox * w.stride_w as usize - w.pad_w as usize;
-                ((b * in_h + y0) * in_w + x0) * in_c
-            })
-            .filter(|&start| start + (k_h - 1) * row_step + row_len <= input.len());
-        if let (Some(start), true) = (start, patch.len() == k_h * row_len) {
-            let (src, dst) = (input.as_ptr(), patch.as_mut_ptr());
-            for fy in 0..k_h {
-                // SAFETY: row fy reads `row_len` bytes from `start + fy * row_step`, inside
-                // `input` (`fits`), and writes them at `fy * row_len`, inside `patch`.
-                unsafe {
-                    copy_row(
-                        src.add(start + fy * row_step),
-                        dst.add(fy * row_len),
-                        row_len,
-                    )
-                };
-            }
+    let x_step = w.stride_w as usize * in_c;
+    let slot = slot.max(1);
+    let whole = depth <= slot && depth == k_h * row_len && k_h > 0;
+    let mut n = 0;
+    while n < count {
+        // A run of windows inside the image along an output row: one start, stepped along,
+        // when the run's last window ends inside the input (one check for the run).
+        let run = if whole && rows.contains(&oy) && cols.contains(&ox) {
+            let run = (cols.end - ox).min(count - n);
+            let y0 = oy * w.stride_h as usize - w.pad_h as usize;
+            let x0 = ox * w.stride_w as usize - w.pad_w as usize;
+            let start = ((b * in_h + y0) * in_w + x0) * in_c;
+            let end = start + (run - 1) * x_step + (k_h - 1) * row_step + row_len;
+            (end <= input.len() && (n + run) * slot <= patches.len()).then_some((run, start))
         } else {
-            im2col(w, input, b, oy, ox, zero_point, patch);
-        }
-        ox += 1;
+            None
+        };
+        let step = match run {
+            Some((run, start)) => {
+                let (src, dst) = (input.as_ptr(), patches.as_mut_ptr());
+                for p in 0..run {
+                    let (from, to) = (start + p * x_step, (n + p) * slot);
+                    for fy in 0..k_h {
+                        // SAFETY: row fy of window p reads `row_len` bytes from `from + fy *
+                        // row_step`, inside `input` (the run's check), and writes them at
+                        // `to + fy * row_len`, inside patch n + p (`depth <= slot`).
+                        unsafe {
+                            copy_row(
+                                src.add(from + fy * row_step),
+                                dst.add(to + fy * row_len),
+                                row_len,
+                            )
+                        };
+                    }
+                }
+                run
+            }
+            None => {
+                // The padding after `depth` is left as it is: its products are zero (the
+                // padded filter's values), whatever it holds.
+                let patch = &mut patches[n * slot..][..slot];
+                im2col(
+                    w,
+                    input,
+                    b,
+                    oy,
+                    ox,
+                    zero_point,
+                    &mut patch[..depth.min(slot)],
+                );
+                1
+            }
+        };
+        n += step;
+        ox += step;
         if ox == out_w {
             ox = 0;
             oy += 1;
