@@ -774,12 +774,15 @@ macro_rules! quad_2x2 {
 /// [`clamp_2x2!`], or empty where the clamp is the whole int8 range (SSAT's own).
 #[cfg(all(target_arch = "arm", feature = "dsp"))]
 macro_rules! rows_2x2_asm {
-    ($s:expr, $tail:expr, $ends:expr, $start:expr, $quads:expr, $clamp:expr) => {
+    ($s:expr, $tail:expr, $ends:expr, $frame:expr, $start:expr, $quads:expr, $clamp:expr) => {
         core::arch::asm!(
             "push {{r6, r7}}",
-            "sub sp, #16",
-            // Once: `s`, the end of the filter rows' quads, the step from one pair's rows
-            // (at their ends) to the next pair's, the end of the outputs.
+            "sub sp, #56",
+            // A frame of 56 bytes, filled once: `s` (0), the end of the filter's quads (4), the
+            // step from one pair's rows (at their ends) to the next pair's (8), the end of the
+            // outputs (12), what a pair's start loads at once (16 to 36: `$frame`), channel
+            // 0's requantization (36; channel 1's 20 bytes on), the clamp words (40), the
+            // current output and the channels (48).
             "mov lr, r0",
             "str lr, [sp]",
             "ldr r10, [lr, #20]",
@@ -791,30 +794,34 @@ macro_rules! rows_2x2_asm {
             "sub r2, r2, r3",
             "str r2, [sp, #8]",
             "ldrd r2, r3, [lr, #24]",
+            "strd r2, r3, [sp, #48]",
             "ldr r1, [lr, #44]",
             "mul r1, r1, r3",
             "add r2, r2, r1, lsl #1",
             "str r2, [sp, #12]",
-            // The rows stay in r0 and r1 from pair to pair.
-            "ldrd r0, r1, [lr]",
-            // A pixel pair: filter rows, the accumulators from the channels' offsets, the entry
-            // into the quads.
-            "1:",
+            "ldrd r2, r3, [lr, #36]",
+            "strd r2, r3, [sp, #40]",
             "ldr r12, [lr, #32]",
             "ldr r4, [r12]",
             "ldr r5, [r12, #20]",
+            "add r12, r12, #4",
+            "str r12, [sp, #36]",
+            $frame,
+            // The rows stay in r0 and r1 from pair to pair.
+            "ldrd r0, r1, [lr]",
+            // A pixel pair: filter pointer(s), the accumulators from the channels' offsets, the
+            // entry into the quads.
+            "1:",
+            "add r12, sp, #16",
+            $start,
             "mov r8, r4",
             "mov r9, r5",
-            $start,
-            "ldr r10, [lr, #20]",
             "ands r12, r10, #3",
             $quads,
             $tail,
             // Channel 0 (pixels 0, 1 in r4, r8), then channel 1 (r5, r9): mult, left, add,
             // right by one LDM each.
-            "ldr lr, [sp]",
-            "ldr r12, [lr, #32]",
-            "add r12, r12, #4",
+            "ldr r12, [sp, #36]",
             "ldm r12!, {{r3, r6, r7, r10}}",
             narrow_requant!("r4", "r3", "r6", "r7", "r10", "r2"),
             narrow_requant!("r8", "r3", "r6", "r7", "r10", "r2"),
@@ -832,18 +839,18 @@ macro_rules! rows_2x2_asm {
             "bfi r4, r9, #24, #8",
             $clamp,
             // Stored; the output and the rows move on a pair.
-            "ldrd r2, r3, [lr, #24]",
+            "ldrd r2, r3, [sp, #48]",
             "strh r4, [r2]",
             "lsrs r4, r4, #16",
             "strh r4, [r2, r3]",
             "add r2, r2, r3, lsl #1",
-            "str r2, [lr, #24]",
+            "str r2, [sp, #48]",
             "ldrd r3, r4, [sp, #8]",
             "add r0, r0, r3",
             "add r1, r1, r3",
             "cmp r2, r4",
             "bne 1b",
-            "add sp, #16",
+            "add sp, #56",
             "pop {{r6, r7}}",
             inout("r0") $s as *mut Rows2x2 => _,
             out("r1") _,
@@ -889,30 +896,43 @@ macro_rules! rows_2x2_tail {
 macro_rules! depthwise_row_asm {
     ($s:expr, $clamp:expr) => {
         core::arch::asm!(
+            // A frame of 40 bytes: the accumulators' start (0), the constants' pointer (16),
+            // the window and output steps (20, 24), the end of the outputs (28), the clamp
+            // words (32).
             "push {{r6, r7, r12}}",
-            "ldrd r4, r7, [r12, #52]",
-            "ldrd r0, r1, [r12, #44]",
+            "sub sp, #40",
+            "mov lr, r12",
+            "add r0, lr, #12",
+            "ldm r0, {{r1, r2, r3, r5, r6}}",
+            "stm sp, {{r1, r2, r3, r5, r6}}",
+            "ldrd r0, r1, [lr, #40]",
+            "strd r0, r1, [sp, #20]",
+            "ldrd r2, r3, [lr, #32]",
+            "strd r2, r3, [sp, #32]",
+            "ldrd r4, r7, [lr, #52]",
+            "ldr r0, [lr, #48]",
             "mla r0, r0, r1, r7",
-            "push {{r0}}",
+            "str r0, [sp, #28]",
+            // The filter pointer and the column and row steps stay in r1-r3.
+            "ldm lr, {{r1, r2, r3}}",
             "6:",
-            "ldr lr, [sp, #12]",
-            "ldm lr, {{r1, r2, r3, r5, r8, r9, r10}}",
+            "ldm sp, {{r5, r8, r9, r10}}",
             "mov r0, r4",
             depthwise_3x3_row!(),
             "add r0, r0, r3",
             depthwise_3x3_row!(),
             "add r0, r0, r3",
             depthwise_3x3_row!(),
-            "ldr lr, [sp, #12]",
-            "ldr r0, [lr, #28]",
-            "ldm r0!, {{r1, r2, r3, r6}}",
-            narrow_requant!("r5", "r1", "r2", "r3", "r6", "r3"),
-            "ldm r0!, {{r1, r2, r3, r6}}",
-            narrow_requant!("r8", "r1", "r2", "r3", "r6", "r3"),
-            "ldm r0!, {{r1, r2, r3, r6}}",
-            narrow_requant!("r9", "r1", "r2", "r3", "r6", "r3"),
-            "ldm r0!, {{r1, r2, r3, r6}}",
-            narrow_requant!("r10", "r1", "r2", "r3", "r6", "r3"),
+            "sub r1, r1, #36",
+            "ldr r0, [sp, #16]",
+            "ldm r0!, {{r6, r11, r12, lr}}",
+            narrow_requant!("r5", "r6", "r11", "r12", "lr", "r12"),
+            "ldm r0!, {{r6, r11, r12, lr}}",
+            narrow_requant!("r8", "r6", "r11", "r12", "lr", "r12"),
+            "ldm r0!, {{r6, r11, r12, lr}}",
+            narrow_requant!("r9", "r6", "r11", "r12", "lr", "r12"),
+            "ldm r0!, {{r6, r11, r12, lr}}",
+            narrow_requant!("r10", "r6", "r11", "r12", "lr", "r12"),
             "ssat r5, #8, r5",
             "ssat r8, #8, r8",
             "ssat r9, #8, r9",
@@ -921,14 +941,15 @@ macro_rules! depthwise_row_asm {
             "bfi r5, r9, #16, #8",
             "bfi r5, r10, #24, #8",
             $clamp,
-            "ldrd r0, r1, [lr, #40]",
+            "ldrd r0, r6, [sp, #20]",
             "str r5, [r7]",
-            "add r7, r7, r1",
+            "add r7, r7, r6",
             "add r4, r4, r0",
-            "ldr r0, [sp]",
+            "ldr r0, [sp, #28]",
             "cmp r7, r0",
             "bne 6b",
-            "pop {{r0, r6, r7, r12}}",
+            "add sp, #40",
+            "pop {{r6, r7, r12}}",
             in("r12") core::ptr::from_mut($s),
             out("r0") _,
             out("r1") _,
@@ -945,34 +966,41 @@ macro_rules! depthwise_row_asm {
     };
 }
 
-/// [`Clamp::four`] in [`depthwise_row_asm!`]: the words at `s + 32`, the packed outputs in r5.
+/// [`Clamp::four`] in [`depthwise_row_asm!`]: the words at `sp + 32`, the packed outputs in r5.
 #[cfg(all(target_arch = "arm", feature = "dsp"))]
 macro_rules! clamp_row {
     () => {
-        "ldrd r6, r11, [lr, #32]\nssub8 r12, r5, r6\nsel r5, r5, r6\nssub8 r12, r5, r11\nsel r5, r11, r5"
+        "ldrd r6, r11, [sp, #32]\nssub8 r12, r5, r6\nsel r5, r5, r6\nssub8 r12, r5, r11\nsel r5, r11, r5"
     };
 }
 
-/// [`Clamp::four`] in [`rows_2x2_asm!`]: the words at `s + 36`, the packed outputs in r4.
+/// [`Clamp::four`] in [`rows_2x2_asm!`]: the words at `sp + 40`, the packed outputs in r4.
 #[cfg(all(target_arch = "arm", feature = "dsp"))]
 macro_rules! clamp_2x2 {
     () => {
-        "ldrd r2, r3, [lr, #36]\nssub8 r6, r4, r2\nsel r4, r4, r2\nssub8 r6, r4, r3\nsel r4, r3, r4"
+        "ldrd r2, r3, [sp, #40]\nssub8 r6, r4, r2\nsel r4, r4, r2\nssub8 r6, r4, r3\nsel r4, r3, r4"
     };
 }
 
-/// [`rows_2x2_asm!`] over the int8 filter rows `s.f`: their end, a pair's two pointers, the
-/// quads' loop (its test against the end on the stack).
+/// [`rows_2x2_asm!`] over the int8 filter rows `s.f`: their end, the frame, a pair's start
+/// (the two pointers in r2, r3), the quads' loop (its test against the end on the stack).
 #[cfg(all(target_arch = "arm", feature = "dsp"))]
 macro_rules! int8_ends {
     () => {
         "ldr r2, [lr, #8]\nadd r2, r2, r10, lsl #2"
     };
 }
+/// The frame's words 16 to 36: the two filter rows, the two offsets (in r4, r5), the quads.
+#[cfg(all(target_arch = "arm", feature = "dsp"))]
+macro_rules! int8_frame {
+    () => {
+        "ldrd r2, r3, [lr, #8]\nstrd r2, r3, [sp, #16]\nstrd r4, r5, [sp, #24]\nstr r10, [sp, #32]"
+    };
+}
 #[cfg(all(target_arch = "arm", feature = "dsp"))]
 macro_rules! int8_start {
     () => {
-        "ldrd r2, r3, [lr, #8]"
+        "ldm r12, {{r2, r3, r4, r5, r10}}"
     };
 }
 #[cfg(all(target_arch = "arm", feature = "dsp"))]
@@ -985,25 +1013,32 @@ macro_rules! int8_quads {
     };
 }
 
-/// [`rows_2x2_asm!`] over the widened filter pair `s.wide` ([`Rows2x2::wide`]): its end, its
-/// pointer (r2) with the end in lr, the quads' loop.
+/// [`rows_2x2_asm!`] over the widened filter pair `s.wide` ([`Rows2x2::wide`]): its end, the
+/// frame, a pair's start (the pointer in r2, the end in lr), the quads' loop.
 #[cfg(all(target_arch = "arm", feature = "dsp"))]
 macro_rules! wide_ends {
     () => {
         "ldr r2, [lr, #52]\nadd r2, r2, r10, lsl #4"
     };
 }
+/// The frame's words 16 to 36: the widened rows, the two offsets (in r4, r5), the quads, the
+/// rows' end (the frame's word 4).
+#[cfg(all(target_arch = "arm", feature = "dsp"))]
+macro_rules! wide_frame {
+    () => {
+        "ldr r2, [sp, #4]\nstr r2, [sp, #32]\nldr r2, [lr, #52]\nstr r2, [sp, #16]\nstrd r4, r5, [sp, #20]\nstr r10, [sp, #28]"
+    };
+}
 #[cfg(all(target_arch = "arm", feature = "dsp"))]
 macro_rules! wide_start {
     () => {
-        "ldr r2, [lr, #52]"
+        "ldm r12, {{r2, r4, r5, r10, lr}}"
     };
 }
 #[cfg(all(target_arch = "arm", feature = "dsp"))]
 macro_rules! wide_quads {
     () => {
         concat!(
-            "ldr lr, [sp, #4]\n",
             "beq 2f\n",
             "cmp r12, #2\n",
             "blo 5f\n",
@@ -1483,18 +1518,28 @@ impl Simd for Dsp {
                         s,
                         "",
                         int8_ends!(),
+                        int8_frame!(),
                         int8_start!(),
                         int8_quads!(),
                         clamp_2x2!()
                     )
                 }
                 (true, true, false) => {
-                    rows_2x2_asm!(s, "", int8_ends!(), int8_start!(), int8_quads!(), "")
+                    rows_2x2_asm!(
+                        s,
+                        "",
+                        int8_ends!(),
+                        int8_frame!(),
+                        int8_start!(),
+                        int8_quads!(),
+                        ""
+                    )
                 }
                 (true, false, _) => rows_2x2_asm!(
                     s,
                     rows_2x2_tail!(),
                     int8_ends!(),
+                    int8_frame!(),
                     int8_start!(),
                     int8_quads!(),
                     clamp_2x2!()
@@ -1504,13 +1549,22 @@ impl Simd for Dsp {
                         s,
                         "",
                         wide_ends!(),
+                        wide_frame!(),
                         wide_start!(),
                         wide_quads!(),
                         clamp_2x2!()
                     )
                 }
                 (false, _, false) => {
-                    rows_2x2_asm!(s, "", wide_ends!(), wide_start!(), wide_quads!(), "")
+                    rows_2x2_asm!(
+                        s,
+                        "",
+                        wide_ends!(),
+                        wide_frame!(),
+                        wide_start!(),
+                        wide_quads!(),
+                        ""
+                    )
                 }
             }
         }
