@@ -890,6 +890,92 @@ macro_rules! rows_2x2_tail {
     };
 }
 
+/// The assembly of [`Dsp::rows_1x4_narrow`], with `$clamp` ([`clamp_1x4!`], or empty where
+/// the clamp is the whole int8 range, SSAT's own).
+#[cfg(all(target_arch = "arm", feature = "dsp"))]
+macro_rules! rows_1x4_asm {
+    ($s:expr, $clamp:expr) => {
+        core::arch::asm!(
+            "push {{r6, r12}}",
+            "6:",
+            "ldr lr, [sp, #4]",
+            "ldm lr, {{r0, r1, r2, r3, r4}}",
+            "ldr r11, [lr, #20]",
+            "movs r5, #0",
+            "mov r8, #0",
+            "mov r9, #0",
+            "mov r10, #0",
+            "lsls r11, r11, #31",
+            "bcc 1f",
+            "bmi 3f",
+            "b 4f",
+            "1:",
+            "bmi 5f",
+            "2:",
+            quad_1x4!(),
+            "3:",
+            quad_1x4!(),
+            "4:",
+            quad_1x4!(),
+            "5:",
+            quad_1x4!(),
+            "cmp r0, r4",
+            "bne 2b",
+            // Row 0 is `stride` on: the next group starts three strides further.
+            "ldr lr, [sp, #4]",
+            "add r1, r1, r3",
+            "str r1, [lr, #4]",
+            "add r0, lr, #28",
+            "ldm r0, {{r0, r2, r3, r4}}",
+            requant_1x4!("r5", "0"),
+            requant_1x4!("r8", "4"),
+            requant_1x4!("r9", "8"),
+            requant_1x4!("r10", "12"),
+            "ssat r5, #8, r5",
+            "ssat r8, #8, r8",
+            "ssat r9, #8, r9",
+            "ssat r10, #8, r10",
+            "bfi r5, r8, #8, #8",
+            "bfi r5, r9, #16, #8",
+            "bfi r5, r10, #24, #8",
+            $clamp,
+            "ldr r6, [lr, #24]",
+            "str r5, [r6], #4",
+            "str r6, [lr, #24]",
+            "adds r0, #16",
+            "adds r2, #16",
+            "adds r3, #16",
+            "add r12, lr, #28",
+            "stm r12, {{r0, r2, r3}}",
+            "ldr r6, [lr, #52]",
+            "subs r6, #1",
+            "str r6, [lr, #52]",
+            "bne 6b",
+            "pop {{r6, r12}}",
+            in("r12") core::ptr::from_mut($s),
+            out("r0") _,
+            out("r1") _,
+            out("r2") _,
+            out("r3") _,
+            out("r4") _,
+            out("r5") _,
+            out("r8") _,
+            out("r9") _,
+            out("r10") _,
+            out("r11") _,
+            out("lr") _,
+        )
+    };
+}
+
+/// [`Clamp::four`] in [`rows_1x4_asm!`]: the words at `s + 44`, the packed outputs in r5.
+#[cfg(all(target_arch = "arm", feature = "dsp"))]
+macro_rules! clamp_1x4 {
+    () => {
+        "ldrd r6, r11, [lr, #44]\nssub8 r12, r5, r6\nsel r5, r5, r6\nssub8 r12, r5, r11\nsel r5, r11, r5"
+    };
+}
+
 /// The assembly of [`Dsp::depthwise_row_3x3_narrow`], with `$clamp` ([`clamp_row!`], or
 /// empty where the clamp is the whole int8 range, SSAT's own).
 #[cfg(all(target_arch = "arm", feature = "dsp"))]
@@ -1580,80 +1666,11 @@ impl Simd for Dsp {
         // SAFETY: reads the row, rows, constants and writes the outputs `s` describes (the
         // caller's guarantee), and `s` itself; r6 and the stack are restored before the end.
         unsafe {
-            core::arch::asm!(
-                "push {{r6, r12}}",
-                "6:",
-                "ldr lr, [sp, #4]",
-                "ldm lr, {{r0, r1, r2, r3, r4}}",
-                "ldr r11, [lr, #20]",
-                "movs r5, #0",
-                "mov r8, #0",
-                "mov r9, #0",
-                "mov r10, #0",
-                "lsls r11, r11, #31",
-                "bcc 1f",
-                "bmi 3f",
-                "b 4f",
-                "1:",
-                "bmi 5f",
-                "2:",
-                quad_1x4!(),
-                "3:",
-                quad_1x4!(),
-                "4:",
-                quad_1x4!(),
-                "5:",
-                quad_1x4!(),
-                "cmp r0, r4",
-                "bne 2b",
-                // Row 0 is `stride` on: the next group starts three strides further.
-                "ldr lr, [sp, #4]",
-                "add r1, r1, r3",
-                "str r1, [lr, #4]",
-                "add r0, lr, #28",
-                "ldm r0, {{r0, r2, r3, r4}}",
-                requant_1x4!("r5", "0"),
-                requant_1x4!("r8", "4"),
-                requant_1x4!("r9", "8"),
-                requant_1x4!("r10", "12"),
-                "ssat r5, #8, r5",
-                "ssat r8, #8, r8",
-                "ssat r9, #8, r9",
-                "ssat r10, #8, r10",
-                "bfi r5, r8, #8, #8",
-                "bfi r5, r9, #16, #8",
-                "bfi r5, r10, #24, #8",
-                "ldrd r6, r11, [lr, #44]",
-                "ssub8 r12, r5, r6",
-                "sel r5, r5, r6",
-                "ssub8 r12, r5, r11",
-                "sel r5, r11, r5",
-                "ldr r6, [lr, #24]",
-                "str r5, [r6], #4",
-                "str r6, [lr, #24]",
-                "adds r0, #16",
-                "adds r2, #16",
-                "adds r3, #16",
-                "add r12, lr, #28",
-                "stm r12, {{r0, r2, r3}}",
-                "ldr r6, [lr, #52]",
-                "subs r6, #1",
-                "str r6, [lr, #52]",
-                "bne 6b",
-                "pop {{r6, r12}}",
-                in("r12") core::ptr::from_mut(s),
-                out("r0") _,
-                out("r1") _,
-                out("r2") _,
-                out("r3") _,
-                out("r4") _,
-                out("r5") _,
-                out("r8") _,
-                out("r9") _,
-                out("r10") _,
-                out("r11") _,
-                out("lr") _,
-            );
+            if s.clamp != Clamp::WHOLE_WORDS {
+                rows_1x4_asm!(s, clamp_1x4!())
+            } else {
+                rows_1x4_asm!(s, "")
+            }
         }
         true
     }

@@ -45,7 +45,7 @@ pub trait Sink {
     ) -> bool {
         false
     }
-    /// Channels `0..4 * groups` of one left-hand row `x` (pixel 0; filter rows at
+    /// Channels `0..4 * groups` of one left-hand row `x` (pixel `p`; filter rows at
     /// `f[c * depth]`), four at a time, where the sink has a loop for them
     /// ([`Simd::rows_1x4_narrow`]). `false` (nothing done) otherwise.
     #[inline(always)]
@@ -55,6 +55,7 @@ pub trait Sink {
         _f: &[i8],
         _depth: usize,
         _groups: usize,
+        _p: usize,
     ) -> bool {
         false
     }
@@ -141,8 +142,9 @@ pub struct Requantized<'a, 'b, R> {
 
 /// Pixel pairs from which a channel pair's filter rows are widened ([`Rows2x2::wide`]): the
 /// widening costs about 12 cycles a quad, each pixel pair then saves about 2.6 on the M4, and
-/// the rows' later reads come from RAM rather than flash (measured: 4 pairs already gain).
-const WIDE_MIN_PAIRS: usize = 4;
+/// the rows' later reads come from RAM rather than flash (measured on VWW, KWS and IC: 3 pairs
+/// gain, 2 and 5 lose).
+const WIDE_MIN_PAIRS: usize = 3;
 
 /// Two channels' constants: offset and requantization.
 pub type PairConstants<R> = [WithOffset<R>; 2];
@@ -265,6 +267,7 @@ impl<R: Requantizer> Sink for Requantized<'_, '_, R> {
         f: &[i8],
         depth: usize,
         groups: usize,
+        p: usize,
     ) -> bool {
         let st = &self.stage;
         // The loop takes per-channel NarrowRequant constants and whole quads.
@@ -275,8 +278,9 @@ impl<R: Requantizer> Sink for Requantized<'_, '_, R> {
             return false;
         }
         let n = 4 * groups;
+        let at = p * self.channels;
         // Everything the loop reads and writes lies inside the slices.
-        assert!(x.len() >= depth && f.len() >= n * depth && self.out.len() >= n);
+        assert!(x.len() >= depth && f.len() >= n * depth && self.out.len() >= at + n);
         assert!(self.offsets.len() >= n && st.shift.len() >= n);
         let x = x.as_ptr().cast::<i8>();
         let mut s = Rows1x4 {
@@ -286,7 +290,7 @@ impl<R: Requantizer> Sink for Requantized<'_, '_, R> {
             stride3: 3 * depth,
             x_end: x.wrapping_add(depth),
             quads: depth / 4,
-            out: self.out.as_mut_ptr(),
+            out: self.out[at..].as_mut_ptr(),
             offsets: self.offsets.as_ptr(),
             mult: st.mult.as_ptr(),
             shift: st.shift.as_ptr(),
@@ -489,7 +493,7 @@ pub fn mat_mult<S: Simd, T: Lhs>(
     let mut c = 0;
     if pixels == 1 {
         // One pixel (FULLY_CONNECTED with one batch): four filter rows share each input word.
-        if sink.rows_1x4::<S, T>(x(0), rhs, depth, channels / 4) {
+        if sink.rows_1x4::<S, T>(x(0), rhs, depth, channels / 4, 0) {
             c = channels / 4 * 4;
         }
         while c + 4 <= channels {
@@ -517,6 +521,9 @@ pub fn mat_mult<S: Simd, T: Lhs>(
         if pixels % 2 == 1 {
             let p = pixels - 1;
             let mut k = 0;
+            if sink.rows_1x4::<S, T>(x(p), rhs, depth, c / 4, p) {
+                k = c / 4 * 4;
+            }
             while k + 4 <= c {
                 let [acc] = block::<S, T, 1, 4>(x(p), lhs_stride, f(k), depth);
                 sink.put_1x4(p, k, acc);
