@@ -904,35 +904,6 @@ unsafe fn copy_row(src: *const i8, dst: *mut i8, n: usize) {
     let _ = at;
 }
 
-/// `dst.copy_from_slice(src)` (equal lengths), without a call when the row is short: below 32
-/// bytes as straight-line copies of 16, 8, 4, 2 and 1 bytes picked by the length's bits (fixed
-/// sizes the compiler expands into loads and stores; a loop it turns back into a memcpy call,
-/// which costs more than the few bytes of a 3 x 3 x 3 patch's row).
-#[inline(always)]
-pub(crate) fn copy_short(dst: &mut [i8], src: &[i8]) {
-    let n = dst.len();
-    if n >= 32 || src.len() != n {
-        dst.copy_from_slice(src);
-        return;
-    }
-    let mut at = 0;
-    macro_rules! piece {
-        ($size:literal) => {
-            if n & $size != 0 {
-                let s: &[i8; $size] = src[at..at + $size].try_into().unwrap();
-                dst[at..at + $size].copy_from_slice(s);
-                at += $size;
-            }
-        };
-    }
-    piece!(16);
-    piece!(8);
-    piece!(4);
-    piece!(2);
-    piece!(1);
-    debug_assert_eq!(at, n);
-}
-
 /// The int8 convolution loop of TFLite Micro's `ConvPerChannel`: acc over the window of
 /// filter * (input + input_offset), plus bias, then `finish(channel, acc)`. The reference the
 /// fast paths are tested against.
@@ -1226,16 +1197,6 @@ mod tests {
             narrow || depth > 10_000,
             "narrow should hold for depth {depth}"
         );
-    }
-
-    #[test]
-    fn short_copies_copy_every_length() {
-        for n in 0..=40 {
-            let src: Vec<i8> = (0..n).map(|i| (i * 7 + 3) as i8).collect();
-            let mut dst = std::vec![0x55i8; n];
-            copy_short(&mut dst, &src);
-            assert_eq!(dst, src, "length {n}");
-        }
     }
 
     #[test]

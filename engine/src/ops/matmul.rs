@@ -236,7 +236,7 @@ impl<R: Requantizer> Sink for Requantized<'_, '_, R> {
         let x = x.as_ptr().cast::<i8>();
         let quads = depth / 4;
         let wide = match self.wide.get_mut(..4 * quads) {
-            Some(wide) if pairs >= WIDE_MIN_PAIRS && depth.is_multiple_of(4) => {
+            Some(wide) if S::WIDE_ROWS && pairs >= WIDE_MIN_PAIRS && depth.is_multiple_of(4) => {
                 widen_pair::<S>(f, &f[depth..], quads, wide);
                 wide.as_ptr()
             }
