@@ -300,6 +300,22 @@ macro_rules! narrow_requant {
 #[cfg(all(target_arch = "arm", feature = "dsp"))]
 pub(crate) use narrow_requant;
 
+/// Four channels' [`NarrowRequant`]s in a row, as Armv7E-M assembly text: per accumulator (`$a0`
+/// to `$a3`) one LDM of its channel's four constants from `$p` (post-incremented) into `$mult`,
+/// `$left`, `$add`, `$right` (ascending registers), then [`narrow_requant!`] with `$add` as the
+/// sum's register.
+#[cfg(all(target_arch = "arm", feature = "dsp"))]
+macro_rules! narrow_requant_quad {
+    ($p:literal, [$($a:literal),*], $mult:literal, $left:literal, $add:literal, $right:literal) => {
+        concat!($(
+            "ldm ", $p, "!, {{", $mult, ", ", $left, ", ", $add, ", ", $right, "}}\n",
+            narrow_requant!($a, $mult, $left, $add, $right, $add),
+        )*)
+    };
+}
+#[cfg(all(target_arch = "arm", feature = "dsp"))]
+pub(crate) use narrow_requant_quad;
+
 impl Requantizer for Requant {
     #[inline(always)]
     fn new(mult: i32, shift: i32, output_offset: i32) -> Self {
@@ -339,14 +355,7 @@ impl Requantizer for NarrowRequant {
         // SAFETY: reads the 64 bytes of `q`; register-only otherwise.
         unsafe {
             core::arch::asm!(
-                "ldm r0!, {{r5, r8, r9, r10}}",
-                narrow_requant!("r1", "r5", "r8", "r9", "r10", "r9"),
-                "ldm r0!, {{r5, r8, r9, r10}}",
-                narrow_requant!("r2", "r5", "r8", "r9", "r10", "r9"),
-                "ldm r0!, {{r5, r8, r9, r10}}",
-                narrow_requant!("r3", "r5", "r8", "r9", "r10", "r9"),
-                "ldm r0!, {{r5, r8, r9, r10}}",
-                narrow_requant!("r4", "r5", "r8", "r9", "r10", "r9"),
+                narrow_requant_quad!("r0", ["r1", "r2", "r3", "r4"], "r5", "r8", "r9", "r10"),
                 inout("r0") q.as_ptr() => _,
                 inout("r1") a0,
                 inout("r2") a1,

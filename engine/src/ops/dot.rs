@@ -8,7 +8,7 @@
 //! runs the same algorithm on emulated instructions to test that.
 
 #[cfg(all(target_arch = "arm", feature = "dsp"))]
-use crate::quant::narrow_requant;
+use crate::quant::{narrow_requant, narrow_requant_quad};
 use crate::quant::{Clamp, NarrowRequant, Requantizer, WithOffset};
 
 /// The reference: what TFLite Micro's kernels compute.
@@ -1066,14 +1066,7 @@ macro_rules! depthwise_row_asm {
             depthwise_3x3_row!(),
             "sub r1, r1, #36",
             "ldr r0, [sp, #16]",
-            "ldm r0!, {{r6, r11, r12, lr}}",
-            narrow_requant!("r5", "r6", "r11", "r12", "lr", "r12"),
-            "ldm r0!, {{r6, r11, r12, lr}}",
-            narrow_requant!("r8", "r6", "r11", "r12", "lr", "r12"),
-            "ldm r0!, {{r6, r11, r12, lr}}",
-            narrow_requant!("r9", "r6", "r11", "r12", "lr", "r12"),
-            "ldm r0!, {{r6, r11, r12, lr}}",
-            narrow_requant!("r10", "r6", "r11", "r12", "lr", "r12"),
+            narrow_requant_quad!("r0", ["r5", "r8", "r9", "r10"], "r6", "r11", "r12", "lr"),
             "ssat r5, #8, r5",
             "ssat r8, #8, r8",
             "ssat r9, #8, r9",

@@ -663,38 +663,27 @@ mod tests {
                                 stage.apply(c, dot + bias[c])
                             })
                             .collect();
-                        for emulated in [true, false] {
+                        let paths = [
+                            requantized_product::<Emulated>,
+                            requantized_product::<super::super::dot::Scalar>,
+                        ];
+                        for (emulated, product) in [true, false].into_iter().zip(paths) {
                             let mut got = std::vec![0x55i8; channels];
-                            if emulated {
-                                requantized_product::<Emulated>(
-                                    &x,
-                                    depth,
-                                    1,
-                                    &rhs,
-                                    depth,
-                                    channels,
-                                    &mut got,
-                                    &offsets,
-                                    stage,
-                                    &mut [],
-                                );
-                            } else {
-                                requantized_product::<super::super::dot::Scalar>(
-                                    &x,
-                                    depth,
-                                    1,
-                                    &rhs,
-                                    depth,
-                                    channels,
-                                    &mut got,
-                                    &offsets,
-                                    stage,
-                                    &mut [],
-                                );
-                            }
+                            product(
+                                &x,
+                                depth,
+                                1,
+                                &rhs,
+                                depth,
+                                channels,
+                                &mut got,
+                                &offsets,
+                                stage,
+                                &mut [],
+                            );
                             assert_eq!(
                                 got, want,
-                                "{channels} x {depth}, per-channel {per_channel}, narrow {narrow}"
+                                "{channels} x {depth}, per-channel {per_channel}, narrow {narrow}, emulated {emulated}"
                             );
                         }
                         narrow_cases += narrow as usize;
