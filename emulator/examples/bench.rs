@@ -9,7 +9,7 @@
 //! Besides wall-clock MIPS it prints MIPS per second of CPU time actually received (Linux
 //! /proc/self/schedstat), which is what to compare on a machine shared with other jobs.
 
-use emulator::timing::{cortex_m0plus, cortex_m4, memory};
+use emulator::timing::{cortex_m0plus, cortex_m4};
 use emulator::{
     CoreKind, CycleModel, Machine, MachineConfig, MemoryMap, NullTiming, Region, RegionKind,
     StopReason, Timing,
@@ -42,7 +42,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         let model = match core {
             // The fixture is linked at 0x0800_0000: STM32L4R5 flash, reset configuration.
-            CoreKind::M4F => CycleModel::new(&cortex_m4::TABLE, &memory::STM32L4R5),
+            CoreKind::M4F => CycleModel::new(
+                &cortex_m4::TABLE,
+                emulator::chips::Chip::STM32L4R5.memory_timing(),
+            ),
             CoreKind::M0Plus => CycleModel::zero_wait(&cortex_m0plus::TABLE),
         };
         run(core, file, "cycle", &elf, iterations, model)?;

@@ -197,14 +197,17 @@ fn cortex_m0plus() {
 #[test]
 fn rp2040_io_port_is_single_cycle() {
     // M0+ TRM §3.3 / RP2040 datasheet §2.3.1: the SIO sits on the single-cycle I/O port.
-    let model = CycleModel::new(&cortex_m0plus::TABLE, &emulator::timing::memory::RP2040);
+    let model = CycleModel::new(
+        &cortex_m0plus::TABLE,
+        emulator::chips::Chip::RP2040.memory_timing(),
+    );
     let mut m = machine_with(
         CoreKind::M0Plus,
         0x1000_0000,
         RAM,
         M0P_IOPORT,
         model,
-        Some(Chip::Rp2040),
+        Some(Chip::RP2040),
         |m| m.cpu.r[1] = 0xD000_0000,
     );
     assert!(matches!(m.run(100), StopReason::Breakpoint { .. }));
@@ -213,14 +216,17 @@ fn rp2040_io_port_is_single_cycle() {
 
 /// `M4_LOOP` (100 iterations) in an STM32L4R5's flash with FLASH_ACR = `acr`, not yet run.
 fn stm32_loop_machine(acr: u32) -> Machine<CycleModel> {
-    let model = CycleModel::new(&cortex_m4::TABLE, &emulator::timing::memory::STM32L4R5);
+    let model = CycleModel::new(
+        &cortex_m4::TABLE,
+        emulator::chips::Chip::STM32L4R5.memory_timing(),
+    );
     machine_with(
         CoreKind::M4F,
         0x0800_0000,
         0x0800_0400,
         M4_LOOP,
         model,
-        Some(Chip::Stm32l4r5),
+        Some(Chip::STM32L4R5),
         |m| assert!(m.bus_write32(0x4002_2000, acr)),
     )
 }
@@ -256,14 +262,17 @@ fn stm32_flash_wait_states_and_art_accelerator() {
 
 #[test]
 fn rp2040_xip_cache_misses_cost_a_qspi_transfer() {
-    let model = CycleModel::new(&cortex_m0plus::TABLE, &emulator::timing::memory::RP2040);
+    let model = CycleModel::new(
+        &cortex_m0plus::TABLE,
+        emulator::chips::Chip::RP2040.memory_timing(),
+    );
     let mut m = machine_with(
         CoreKind::M0Plus,
         0x1000_0000,
         0x1000_0100,
         M0P_LOOP,
         model,
-        Some(Chip::Rp2040),
+        Some(Chip::RP2040),
         |_| {},
     );
     assert!(matches!(m.run(10_000), StopReason::Breakpoint { .. }));

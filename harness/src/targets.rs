@@ -208,49 +208,14 @@ pub struct MeterSetup {
 /// The gate pins the firmware can drive on `chip`: how many, and their numbering (the firmware's
 /// `board::gate_init`). `None` for a chip the firmware does not know (a user's own board).
 pub fn gate_pins(chip: &str) -> Option<(u32, &'static str)> {
-    use emulator::chips::Chip;
-    Some(match Chip::from_name(chip)? {
-        Chip::Stm32l4r5 => (
-            144,
-            "16 x port + pin: PA0 = 0, PA3 = 3, PB7 = 23 ... PI15 = 143",
-        ),
-        Chip::Nrf52840 => (
-            48,
-            "32 x port + pin: P0.00 = 0 ... P0.31 = 31, P1.00 = 32 ... P1.15 = 47",
-        ),
-        Chip::Apollo3 => (50, "the pad number, 0 to 49"),
-        Chip::Rp2040 => (30, "the GPIO number, GP0 = 0 to GP29 = 29"),
-    })
+    Some(emulator::chips::Chip::from_name(chip)?.gpio_pins())
 }
 
 /// Why `pin` cannot be the gate on `chip`, on the boards of targets.toml: the debug probe's or
 /// the firmware's transport pins (the gate would take them from the probe or the UART), and
 /// pins that need a supply or a UICR setting the firmware does not make. `None`: free to use.
 pub fn gate_pin_taken(chip: &str, pin: u32) -> Option<&'static str> {
-    use emulator::chips::Chip;
-    match (Chip::from_name(chip)?, pin) {
-        // RM0432, GPIO chapter (I/O pin alternate function after reset): PA13 and PA14 are
-        // SWDIO and SWCLK, wired to the NUCLEO's ST-LINK.
-        (Chip::Stm32l4r5, 13) => Some("PA13 is SWDIO, the ST-LINK's debug line"),
-        (Chip::Stm32l4r5, 14) => Some("PA14 is SWCLK, the ST-LINK's debug clock"),
-        // RM0432, PWR chapter (independent I/O supply VDDIO2): PG[15:2] are supplied by VDDIO2
-        // and isolated until PWR_CR2 IOSV is set, which the firmware does not do.
-        (Chip::Stm32l4r5, 98..=111) => {
-            Some("PG2 to PG15 are on the VDDIO2 supply, which the firmware leaves isolated (PWR_CR2 IOSV)")
-        }
-        // nRF52840 PS v1.7, UICR NFCPINS: P0.09 and P0.10 are the NFC antenna pads until
-        // UICR.NFCPINS.PROTECT is cleared, which the firmware does not do.
-        (Chip::Nrf52840, 9 | 10) => {
-            Some("P0.09 and P0.10 are the NFC antenna pads (UICR.NFCPINS), not usable as GPIOs as flashed")
-        }
-        // Apollo3 datasheet, pad function table: pads 20 and 21 are SWDCK and SWDIO after reset;
-        // the firmware's report goes out on UART0, pads 48 (TX) and 49 (RX).
-        (Chip::Apollo3, 20 | 21) => Some("pads 20 and 21 are SWDCK and SWDIO"),
-        (Chip::Apollo3, 48 | 49) => {
-            Some("pads 48 and 49 are UART0 TX and RX, the firmware's report to the host")
-        }
-        _ => None,
-    }
+    emulator::chips::Chip::from_name(chip)?.reserved_pin(pin)
 }
 
 impl Energy {

@@ -21,10 +21,10 @@ fn kernels_run_on_every_chip_deterministically() {
     let m4 = fixture("calibrate-m4f.elf");
     let m0 = fixture("calibrate-m0plus.elf");
     for (elf, core, chip) in [
-        (&m4, CoreKind::M4F, Chip::Stm32l4r5),
-        (&m4, CoreKind::M4F, Chip::Nrf52840),
-        (&m4, CoreKind::M4F, Chip::Apollo3),
-        (&m0, CoreKind::M0Plus, Chip::Rp2040),
+        (&m4, CoreKind::M4F, Chip::STM32L4R5),
+        (&m4, CoreKind::M4F, Chip::NRF52840),
+        (&m4, CoreKind::M4F, Chip::APOLLO3),
+        (&m0, CoreKind::M0Plus, Chip::RP2040),
     ] {
         let a = run_kernels(elf, core, chip).unwrap();
         let b = run_kernels(elf, core, chip).unwrap();

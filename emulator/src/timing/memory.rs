@@ -90,101 +90,6 @@ pub struct ChipMemoryTiming {
     pub small_multiplier: bool,
 }
 
-/// STM32L4R5 (RM0432 rev 9): flash at 0x0800_0000 read 64 bits at a time (§3.3.1), LATENCY
-/// wait states from FLASH_ACR (5 at 120 MHz, range 1 boost, Table 12), the ART accelerator's
-/// prefetch buffer, instruction cache (1 KB: "32 lines of 4 x 64 bits") and data cache
-/// (256 bytes: "8 lines of 4 x 64 bits"), §3.3.4. The ART's associativity is not documented:
-/// modelled as 4-way with LRU on 64-bit lines (the unit a flash read fills).
-pub const STM32L4R5: ChipMemoryTiming = ChipMemoryTiming {
-    chip: "STM32L4R5ZI",
-    flash: (0x0800_0000, 0x0820_0000),
-    fetch_bytes: 8,
-    fixed_wait_states: 0,
-    icache: CacheGeometry {
-        line_bytes: 8,
-        sets: 32,
-        ways: 4,
-    },
-    dcache: Some(CacheGeometry {
-        line_bytes: 8,
-        sets: 8,
-        ways: 4,
-    }),
-    config: FlashConfig::Stm32FlashAcr { addr: 0x4002_2000 },
-    // RM0432 §3.7.1: ICEN and DCEN set at reset, LATENCY 0, PRFTEN 0.
-    config_reset: 0x0000_0600,
-    io_port: (0, 0),
-    small_multiplier: false,
-};
-
-/// nRF52840 (Product Specification v1.7): flash at 0 read 32 bits at a time through the NVMC,
-/// whose instruction cache is switched on by ICACHECNF.CACHEEN. The PS gives neither the
-/// flash wait states at 64 MHz nor the cache geometry: modelled as 2 wait states and a 2-way,
-/// 16-byte-line, 8 KB cache (assumptions, stated in docs/TIMING.md).
-pub const NRF52840: ChipMemoryTiming = ChipMemoryTiming {
-    chip: "nRF52840",
-    flash: (0x0000_0000, 0x0010_0000),
-    fetch_bytes: 4,
-    fixed_wait_states: 2,
-    icache: CacheGeometry {
-        line_bytes: 16,
-        sets: 256,
-        ways: 2,
-    },
-    dcache: None,
-    config: FlashConfig::NrfIcachecnf { addr: 0x4001_E540 },
-    config_reset: 0,
-    io_port: (0, 0),
-    small_multiplier: false,
-};
-
-/// Apollo3 Blue (datasheet DS-A3-0p9p1, CACHECTRL): 1 MB flash at 0 behind a 16 KB cache of
-/// 128-bit lines (1-way x 1024 or 2-way x 512 per CACHECFG.CONFIG), on instruction and/or data
-/// reads per CACHECFG.ICACHE/DCACHE. Flash reads without the cache are modelled as 3 wait
-/// states at 48 MHz (an assumption: the datasheet gives no figure).
-pub const APOLLO3: ChipMemoryTiming = ChipMemoryTiming {
-    chip: "Apollo3",
-    flash: (0x0000_0000, 0x0010_0000),
-    fetch_bytes: 16,
-    fixed_wait_states: 3,
-    icache: CacheGeometry {
-        line_bytes: 16,
-        sets: 1024,
-        ways: 1,
-    },
-    dcache: None,
-    config: FlashConfig::Apollo3Cachecfg { addr: 0x4001_8000 },
-    config_reset: 0,
-    io_port: (0, 0),
-    small_multiplier: false,
-};
-
-/// RP2040 (datasheet build 2023-06): XIP flash at 0x1000_0000 (cached alias, 16 MB window)
-/// behind a 16 KB 2-way set-associative cache of 8-byte lines (§2.6.3); a miss is a QSPI
-/// transfer costing "roughly 50-60" core cycles at 125 MHz with the serial clock at half the
-/// system clock: 55 modelled. SRAM is single-cycle; the SIO at 0xD000_0000 is the M0+'s
-/// single-cycle I/O port (§2.3.1). The M0+ has the fast (single-cycle) multiplier (§2.3).
-pub const RP2040: ChipMemoryTiming = ChipMemoryTiming {
-    chip: "RP2040",
-    flash: (0x1000_0000, 0x1100_0000),
-    fetch_bytes: 8,
-    fixed_wait_states: 55,
-    icache: CacheGeometry {
-        line_bytes: 8,
-        sets: 1024,
-        ways: 2,
-    },
-    dcache: None,
-    config: FlashConfig::Rp2040XipCtrl { addr: 0x1400_0000 },
-    // §2.6.4 CTRL: EN (bit 0) and ERR_BADWRITE (bit 1) set at reset.
-    config_reset: 0x3,
-    io_port: (0xD000_0000, 0xD000_1000),
-    small_multiplier: false,
-};
-
-/// Every chip with memory timing.
-pub const ALL_CHIPS: [ChipMemoryTiming; 4] = [STM32L4R5, NRF52840, APOLLO3, RP2040];
-
 /// Hits and misses of one cache.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CacheStats {
@@ -404,7 +309,7 @@ impl MemoryTiming {
 
     /// Memory with no wait states anywhere (no chip data).
     pub fn zero_wait() -> MemoryTiming {
-        let mut m = MemoryTiming::new(&STM32L4R5);
+        let mut m = MemoryTiming::new(crate::chips::Chip::STM32L4R5.memory_timing());
         m.flash_lo = 0;
         m.flash_hi = 0;
         m.chip.flash = (0, 0);
@@ -632,7 +537,7 @@ mod tests {
 
     #[test]
     fn stm32_reads_flash_acr() {
-        let mut m = MemoryTiming::new(&STM32L4R5);
+        let mut m = MemoryTiming::new(crate::chips::Chip::STM32L4R5.memory_timing());
         assert_eq!(m.wait_states, 0);
         assert!(m.icache_on && m.dcache_on && !m.prefetch);
         m.apply(0x705);

@@ -1,0 +1,203 @@
+//! nRF52840 (Product Specification v1.7): CLOCK/POWER, NVMC, the GPIO ports P0 and P1, FICR
+//! and UICR.
+
+use super::{Block, Chip, ChipModel, Regs};
+use crate::timing::memory::{CacheGeometry, FlashConfig};
+use crate::timing::ChipMemoryTiming;
+
+impl Chip {
+    /// nRF52840 (Product Specification v1.7).
+    pub const NRF52840: Chip = Chip::new("nRF52840", &Nrf52840);
+}
+
+/// The nRF52840's model.
+struct Nrf52840;
+
+/// nRF52840 (Product Specification v1.7): flash at 0 read 32 bits at a time through the NVMC,
+/// whose instruction cache is switched on by ICACHECNF.CACHEEN. The PS gives neither the
+/// flash wait states at 64 MHz nor the cache geometry: modelled as 2 wait states and a 2-way,
+/// 16-byte-line, 8 KB cache (assumptions, stated in docs/TIMING.md).
+pub const TIMING: ChipMemoryTiming = ChipMemoryTiming {
+    chip: "nRF52840",
+    flash: (0x0000_0000, 0x0010_0000),
+    fetch_bytes: 4,
+    fixed_wait_states: 2,
+    icache: CacheGeometry {
+        line_bytes: 16,
+        sets: 256,
+        ways: 2,
+    },
+    dcache: None,
+    config: FlashConfig::NrfIcachecnf { addr: 0x4001_E540 },
+    config_reset: 0,
+    io_port: (0, 0),
+    small_multiplier: false,
+};
+
+// Register addresses used by the dynamic behaviour below (the blocks list the rest).
+/// GPIO P0 at 0x5000_0000 and P1 at 0x5000_0300 (PS §6.9.2): OUT +0x504, OUTSET +0x508,
+/// OUTCLR +0x50C, DIR +0x514, DIRSET +0x518, DIRCLR +0x51C, PIN_CNF[n] +0x700 + 4n (DIR is
+/// its bit 0).
+const GPIO: u32 = 0x5000_0000;
+/// CLOCK TASKS_HFCLKSTART / TASKS_HFCLKSTOP / TASKS_LFCLKSTART (PS §5.4.4).
+const TASKS_HFCLKSTART: u32 = 0x4000_0000;
+const TASKS_HFCLKSTOP: u32 = 0x4000_0004;
+const TASKS_LFCLKSTART: u32 = 0x4000_0008;
+const EVENTS_HFCLKSTARTED: u32 = 0x4000_0100;
+const EVENTS_LFCLKSTARTED: u32 = 0x4000_0104;
+/// HFCLKSTAT: SRC bit 0 (1 = Xtal), STATE bit 16.
+const HFCLKSTAT: u32 = 0x4000_040C;
+/// LFCLKSTAT: STATE bit 16.
+const LFCLKSTAT: u32 = 0x4000_0418;
+/// NVMC READY (PS §4.3.4): 1, the NVMC is always ready here.
+const NVMC_READY: u32 = 0x4001_E400;
+
+const BLOCKS: &[Block] = &[
+    Block::new("CLOCK/POWER", 0x4000_0000, 0x1000),
+    Block::new("NVMC", 0x4001_E000, 0x1000),
+    Block::new("P0", 0x5000_0000, 0x1000),
+    Block::new("FICR", 0x1000_0000, 0x1000),
+    Block::new("UICR", 0x1000_1000, 0x1000),
+];
+
+impl ChipModel for Nrf52840 {
+    fn accepts(&self, name: &str) -> bool {
+        name.starts_with("nrf52840")
+    }
+
+    fn memory_timing(&self) -> &'static ChipMemoryTiming {
+        &TIMING
+    }
+
+    fn blocks(&self) -> &'static [Block] {
+        BLOCKS
+    }
+
+    fn reset_values(&self, regs: &mut Regs) {
+        regs.set_all(&[
+            (NVMC_READY, 1),
+            (0x1000_0100, 0x0005_2840), // FICR INFO.PART
+        ]);
+    }
+
+    fn gpio_pins(&self) -> (u32, &'static str) {
+        (
+            48,
+            "32 x port + pin: P0.00 = 0 ... P0.31 = 31, P1.00 = 32 ... P1.15 = 47",
+        )
+    }
+
+    fn reserved_pin(&self, pin: u32) -> Option<&'static str> {
+        match pin {
+            // nRF52840 PS v1.7, UICR NFCPINS: P0.09 and P0.10 are the NFC antenna pads until
+            // UICR.NFCPINS.PROTECT is cleared, which the firmware does not do.
+            9 | 10 => Some(
+                "P0.09 and P0.10 are the NFC antenna pads (UICR.NFCPINS), not usable as GPIOs as flashed",
+            ),
+            _ => None,
+        }
+    }
+
+    /// A port (0 or 1): pins 32 x port ..
+    fn gpio_bank(&self, addr: u32) -> Option<u32> {
+        let off = addr.wrapping_sub(GPIO);
+        if (0x504..0x780).contains(&off) {
+            Some(0)
+        } else if (0x804..0xA80).contains(&off) {
+            Some(1)
+        } else {
+            None
+        }
+    }
+
+    fn gpio_levels(&self, regs: &Regs, port: u32) -> (u32, u64) {
+        let base = GPIO + 0x300 * port;
+        let out = regs.get(base + 0x504) & regs.get(base + 0x514);
+        (32 * port, u64::from(out))
+    }
+
+    /// OUTSET/OUTCLR act on OUT, DIRSET/DIRCLR and PIN_CNF on DIR.
+    fn gpio_write(&self, regs: &mut Regs, addr: u32, value: u32) {
+        let off = addr - GPIO;
+        let port = if off >= 0x800 { GPIO + 0x300 } else { GPIO };
+        match addr - port {
+            0x508 => regs.update(port + 0x504, |out| out | value),
+            0x50C => regs.update(port + 0x504, |out| out & !value),
+            0x518 => regs.update(port + 0x514, |dir| dir | value),
+            0x51C => regs.update(port + 0x514, |dir| dir & !value),
+            o @ 0x700..=0x77C => {
+                let bit = 1 << ((o - 0x700) / 4);
+                regs.update(port + 0x514, |dir| {
+                    if value & 1 != 0 {
+                        dir | bit
+                    } else {
+                        dir & !bit
+                    }
+                });
+            }
+            _ => return,
+        }
+        // OUTSET/OUTCLR read as OUT, DIRSET/DIRCLR as DIR.
+        for (alias, target) in [
+            (0x508, 0x504),
+            (0x50C, 0x504),
+            (0x518, 0x514),
+            (0x51C, 0x514),
+        ] {
+            let v = regs.get(port + target);
+            regs.set(port + alias, v);
+        }
+    }
+
+    // HFCLKSTAT and LFCLKSTAT read as stored: the start and stop tasks set them.
+
+    fn write_reg(&self, regs: &mut Regs, addr: u32, value: u32) {
+        match addr {
+            TASKS_HFCLKSTART if value & 1 != 0 => {
+                regs.set(EVENTS_HFCLKSTARTED, 1);
+                regs.set(HFCLKSTAT, (1 << 16) | 1);
+            }
+            TASKS_HFCLKSTOP if value & 1 != 0 => {
+                regs.set(HFCLKSTAT, 0);
+            }
+            TASKS_LFCLKSTART if value & 1 != 0 => {
+                regs.set(EVENTS_LFCLKSTARTED, 1);
+                regs.set(LFCLKSTAT, 1 << 16);
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chips::tests::{gpio_changes, rd, wr, wr7};
+    use crate::chips::ChipPeripherals;
+
+    #[test]
+    fn nrf_gpio_outputs_follow_outset_and_pin_cnf() {
+        let changes = gpio_changes(Chip::NRF52840, |p| {
+            let p1 = 0x5000_0300;
+            wr7(p, p1 + 0x508, 1 << 1); // P1.01 high, but still an input
+            wr7(p, p1 + 0x700 + 4, 0b11); // PIN_CNF[1]: output
+            assert_eq!(rd(p, p1 + 0x508), 1 << 1, "OUTSET reads OUT");
+            wr7(p, p1 + 0x50C, 1 << 1);
+            wr7(p, 0x5000_0518, 1 << 27); // P0.27 output, low: no change
+        });
+        assert_eq!(changes, [(33, true), (33, false)]);
+    }
+
+    #[test]
+    fn nrf52840_hfclk_start_task_raises_its_event() {
+        let mut p = ChipPeripherals::new(Chip::NRF52840, 64_000_000);
+        assert_eq!(rd(&mut p, EVENTS_HFCLKSTARTED), 0);
+        wr(&mut p, TASKS_HFCLKSTART, 1);
+        assert_eq!(rd(&mut p, EVENTS_HFCLKSTARTED), 1);
+        assert_eq!(
+            rd(&mut p, HFCLKSTAT),
+            (1 << 16) | 1,
+            "running from the crystal"
+        );
+    }
+}
