@@ -103,7 +103,13 @@ pub fn class_of(op: Op) -> InsnClass {
         | Vneg | Vabs | Vcmp | VcvtToInt | VcvtFromInt | VcvtFixed | VcvtHalf => InsnClass::Fpu,
         Mrs | Msr | Cps | Nop | Wfi | Wfe | Sev | Svc | Bkpt | Udf | It | Clrex | NotDecoded
         | Undefined | Unpredictable => InsnClass::System,
-        _ => InsnClass::Alu,
+        // Every op is listed (no wildcard): a new op does not compile until it has a class.
+        AndImm | AndReg | BicImm | BicReg | OrrImm | OrrReg | OrnImm | OrnReg | EorImm | EorReg
+        | TstImm | TstReg | TeqImm | TeqReg | MovImm | MovReg | MvnImm | MvnReg | AddImm
+        | AddReg | AdcImm | AdcReg | SubImm | SubReg | SbcImm | SbcReg | RsbImm | RsbReg
+        | CmpImm | CmpReg | CmnImm | CmnReg | ShiftReg | Movt | Clz | Rbit | Rev | Rev16
+        | Revsh | Extend | Bfi | Bfc | Ubfx | Sbfx | Pkh | Sel | Ssat | Usat | Ssat16 | Usat16
+        | Qadd | Qsub | Qdadd | Qdsub | Parallel => InsnClass::Alu,
     }
 }
 

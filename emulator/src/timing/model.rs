@@ -209,7 +209,14 @@ impl CycleModel {
                 }
                 Mrs | Msr => (t.system, Kind::Plain),
                 Nop => (t.alu, Kind::Hint),
-                _ => (t.alu, Kind::Plain),
+                AndImm | AndReg | BicImm | BicReg | OrrImm | OrrReg | OrnImm | OrnReg | EorImm
+                | EorReg | TstImm | TstReg | TeqImm | TeqReg | MovImm | MovReg | MvnImm
+                | MvnReg | AddImm | AddReg | AdcImm | AdcReg | SubImm | SubReg | SbcImm
+                | SbcReg | RsbImm | RsbReg | CmpImm | CmpReg | CmnImm | CmnReg | ShiftReg
+                | Movt | Clz | Rbit | Rev | Rev16 | Revsh | Extend | Bfi | Bfc | Ubfx | Sbfx
+                | Pkh | Sel | Ssat | Usat | Ssat16 | Usat16 | Qadd | Qsub | Qdadd | Qdsub
+                | Parallel | NotDecoded | Undefined | Unpredictable | Clrex | It | Cps | Wfi
+                | Wfe | Sev | Svc | Bkpt | Udf => (t.alu, Kind::Plain),
             };
             entry.base = b;
             entry.kind = k;
