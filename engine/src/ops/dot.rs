@@ -307,7 +307,7 @@ pub trait Simd {
 }
 
 /// The state of [`Simd::rows_2x2_narrow`], in the order its assembly loads it (`repr(C)`,
-/// word offsets in the comments).
+/// byte offsets in the comments).
 #[repr(C)]
 pub struct Rows2x2 {
     /// 0, 4: the current pixel pair's left-hand rows (`quads` quads each).
