@@ -904,10 +904,9 @@ fn depthwise_int8_dm1_banded<S: super::dot::Simd, R: Requantizer>(
 /// library's memset call cost more than the bytes).
 #[inline(always)]
 fn fill_short(dst: &mut [i8], v: i8) {
-    let word = (v as u8 as u32) * 0x0101_0101;
     let mut words = dst.chunks_exact_mut(4);
     for w in &mut words {
-        w.copy_from_slice(&(word as i32).to_le_bytes().map(|b| b as i8));
+        w.copy_from_slice(&[v; 4]);
     }
     for b in words.into_remainder() {
         *b = v;
