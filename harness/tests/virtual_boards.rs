@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use emulator::chips::Chip;
 use mcubench::deploy::emulator::{End, Limits, VirtualBoard};
 use mcubench::firmware;
 use mcubench::project::Project;
@@ -57,6 +58,16 @@ fn every_board_reports_done_through_its_transport() {
             assert!(
                 used > 64 && used < size,
                 "{}: stack {used} of {size}",
+                board.name
+            );
+            // The flash configuration calibrate and the cycle model assume for the board is the
+            // one its bring-up writes (the chip file's `FlashConfig::firmware`).
+            let chip = Chip::from_name(&board.chip).unwrap();
+            let config = chip.memory_timing().config;
+            assert_eq!(
+                vb.machine.bus_read32(config.addr),
+                Some(config.firmware.unwrap_or(config.reset)),
+                "{}: the flash configuration register after bring-up",
                 board.name
             );
             cycles_of_runs.push((m.cycles.clone(), run.instructions));

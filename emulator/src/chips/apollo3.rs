@@ -2,7 +2,7 @@
 //! UART0, PWRCTRL and MCUCTRL.
 
 use super::{Block, Chip, ChipModel, Regs};
-use crate::timing::memory::{CacheGeometry, FlashConfig};
+use crate::timing::memory::{CacheGeometry, FlashConfig, FlashSettings};
 use crate::timing::ChipMemoryTiming;
 
 impl Chip {
@@ -28,11 +28,35 @@ pub const TIMING: ChipMemoryTiming = ChipMemoryTiming {
         ways: 1,
     },
     dcache: None,
-    config: FlashConfig::Apollo3Cachecfg { addr: 0x4001_8000 },
-    config_reset: 0,
+    config: FlashConfig {
+        addr: 0x4001_8000,
+        reset: 0,
+        decode: cachecfg,
+        // 1-way 1024 entries, I + D cache, clock gating, ENABLE (firmware/src/board/apollo3.rs).
+        firmware: Some((8 << 4) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 20) | 1),
+    },
     io_port: (0, 0),
     small_multiplier: false,
 };
+
+/// CACHECTRL CACHECFG (datasheet, CACHECTRL): ENABLE bit 0, CONFIG bits 7:4 (8: 1-way, 1024
+/// entries of 128 bits; otherwise 2-way, 512 sets), ICACHE bit 8 (instructions cached), DCACHE
+/// bit 9 (data cached). The wait states are fixed.
+fn cachecfg(chip: &ChipMemoryTiming, value: u32) -> FlashSettings {
+    let enable = value & 1 != 0;
+    let ways = if (value >> 4) & 0xf == 8 { 1 } else { 2 };
+    FlashSettings {
+        wait_states: chip.fixed_wait_states,
+        prefetch: false,
+        icache: enable && value & (1 << 8) != 0,
+        dcache: enable && value & (1 << 9) != 0,
+        icache_geometry: Some(CacheGeometry {
+            line_bytes: 16,
+            sets: 1024 / ways,
+            ways,
+        }),
+    }
+}
 
 // Register addresses used by the dynamic behaviour below (the blocks list the rest).
 /// GPIO (datasheet, GPIO registers): PADREGx +0x00 (a byte per pad, FNCSEL 5:3, 3 = GPIO),

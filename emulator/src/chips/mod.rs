@@ -430,6 +430,9 @@ impl ChipPeripherals {
             uart: UartPort::default(),
             clock_hz,
         };
+        // The flash configuration register reads as the timing model assumes it at reset.
+        let config = chip.memory_timing().config;
+        regs.set(config.addr, config.reset);
         chip.model.reset_values(&mut regs);
         ChipPeripherals {
             chip,

@@ -2,7 +2,7 @@
 //! and UICR.
 
 use super::{Block, Chip, ChipModel, Regs};
-use crate::timing::memory::{CacheGeometry, FlashConfig};
+use crate::timing::memory::{CacheGeometry, FlashConfig, FlashSettings};
 use crate::timing::ChipMemoryTiming;
 
 impl Chip {
@@ -28,11 +28,29 @@ pub const TIMING: ChipMemoryTiming = ChipMemoryTiming {
         ways: 2,
     },
     dcache: None,
-    config: FlashConfig::NrfIcachecnf { addr: 0x4001_E540 },
-    config_reset: 0,
+    config: FlashConfig {
+        addr: 0x4001_E540,
+        reset: 0,
+        decode: icachecnf,
+        // CACHEEN (firmware/src/board/nrf52840.rs).
+        firmware: Some(1),
+    },
     io_port: (0, 0),
     small_multiplier: false,
 };
+
+/// NVMC ICACHECNF (PS v1.7 §4.3.10.8): CACHEEN bit 0 (reset 0); the wait states are fixed.
+/// The cache sits on the flash interface: data reads go through it too.
+fn icachecnf(chip: &ChipMemoryTiming, value: u32) -> FlashSettings {
+    let on = value & 1 != 0;
+    FlashSettings {
+        wait_states: chip.fixed_wait_states,
+        prefetch: false,
+        icache: on,
+        dcache: on,
+        icache_geometry: None,
+    }
+}
 
 // Register addresses used by the dynamic behaviour below (the blocks list the rest).
 /// GPIO P0 at 0x5000_0000 and P1 at 0x5000_0300 (PS §6.9.2): OUT +0x504, OUTSET +0x508,

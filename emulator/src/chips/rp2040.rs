@@ -2,7 +2,7 @@
 //! the PLLs, TIMER, WATCHDOG, ROSC, VREG_AND_CHIP_RESET, XIP_CTRL, SSI and SIO.
 
 use super::{AtomicOp, Block, Chip, ChipModel, Regs};
-use crate::timing::memory::{CacheGeometry, FlashConfig};
+use crate::timing::memory::{CacheGeometry, FlashConfig, FlashSettings};
 use crate::timing::ChipMemoryTiming;
 
 impl Chip {
@@ -29,12 +29,30 @@ pub const TIMING: ChipMemoryTiming = ChipMemoryTiming {
         ways: 2,
     },
     dcache: None,
-    config: FlashConfig::Rp2040XipCtrl { addr: 0x1400_0000 },
-    // §2.6.4 CTRL: EN (bit 0) and ERR_BADWRITE (bit 1) set at reset.
-    config_reset: 0x3,
+    config: FlashConfig {
+        addr: 0x1400_0000,
+        // §2.6.4 CTRL: EN (bit 0) and ERR_BADWRITE (bit 1) set at reset.
+        reset: 0x3,
+        decode: xip_ctrl,
+        // The XIP cache is on from reset and the firmware leaves it so.
+        firmware: None,
+    },
     io_port: (0xD000_0000, 0xD000_1000),
     small_multiplier: false,
 };
+
+/// XIP_CTRL CTRL (datasheet §2.6.3.1): EN bit 0 (reset 1): cache on, for instructions and
+/// data. A miss is a QSPI transfer of fixed cost.
+fn xip_ctrl(chip: &ChipMemoryTiming, value: u32) -> FlashSettings {
+    let on = value & 1 != 0;
+    FlashSettings {
+        wait_states: chip.fixed_wait_states,
+        prefetch: false,
+        icache: on,
+        dcache: on,
+        icache_geometry: None,
+    }
+}
 
 // Register addresses used by the dynamic behaviour below (the blocks list the rest).
 const CLK_REF_CTRL: u32 = 0x4000_8030;

@@ -1,7 +1,7 @@
 //! STM32L4R5 (RM0432): PWR, RCC, FLASH, the GPIO ports A-I and DBGMCU.
 
 use super::{Block, Chip, ChipModel, Regs};
-use crate::timing::memory::{CacheGeometry, FlashConfig};
+use crate::timing::memory::{CacheGeometry, FlashConfig, FlashSettings};
 use crate::timing::ChipMemoryTiming;
 
 impl Chip {
@@ -32,12 +32,29 @@ pub const TIMING: ChipMemoryTiming = ChipMemoryTiming {
         sets: 8,
         ways: 4,
     }),
-    config: FlashConfig::Stm32FlashAcr { addr: 0x4002_2000 },
-    // RM0432 §3.7.1: ICEN and DCEN set at reset, LATENCY 0, PRFTEN 0.
-    config_reset: 0x0000_0600,
+    config: FlashConfig {
+        addr: 0x4002_2000,
+        // RM0432 §3.7.1: ICEN and DCEN set at reset, LATENCY 0, PRFTEN 0.
+        reset: 0x0000_0600,
+        decode: flash_acr,
+        // LATENCY 5, PRFTEN, ICEN, DCEN (firmware/src/board/stm32l4r5.rs).
+        firmware: Some(0x0000_0705),
+    },
     io_port: (0, 0),
     small_multiplier: false,
 };
+
+/// FLASH_ACR (RM0432 §3.7.1): LATENCY bits 3:0 = wait states, PRFTEN bit 8, ICEN bit 9,
+/// DCEN bit 10.
+pub(super) fn flash_acr(_: &ChipMemoryTiming, value: u32) -> FlashSettings {
+    FlashSettings {
+        wait_states: value & 0xf,
+        prefetch: value & (1 << 8) != 0,
+        icache: value & (1 << 9) != 0,
+        dcache: value & (1 << 10) != 0,
+        icache_geometry: None,
+    }
+}
 
 // Register addresses used by the dynamic behaviour below (the blocks list the rest).
 /// GPIO ports A-I (RM0432 §8.5): MODER +0x00 (01 = output), ODR +0x14, BSRR +0x18 (set
@@ -88,7 +105,6 @@ impl ChipModel for Stm32l4r5 {
             (0x4002_100C, 0x0000_1000), // RCC_PLLCFGR: PLLN = 16
             (0x4000_7000, 0x0000_0200), // PWR_CR1: VOS = range 1
             (0x4000_7080, 0x0000_0100), // PWR_CR5: R1MODE = 1 (range 1 normal)
-            (0x4002_2000, 0x0000_0600), // FLASH_ACR: ICEN, DCEN (RM0432 §3.7.1)
             // GPIOx_MODER (§8.5.1): analog mode, but the debug pins of ports A and B.
             (GPIO, 0xABFF_FFFF),
             (GPIO + 0x400, 0xFFFF_FEBF),

@@ -23,44 +23,58 @@ impl CacheGeometry {
     }
 }
 
-/// Which register configures the chip's flash timing and how its bits read.
+/// What a value of a chip's flash configuration register means for the timing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FlashConfig {
-    /// STM32L4 FLASH_ACR (RM0432 §3.7.1): LATENCY bits 3:0 = wait states, PRFTEN bit 8,
-    /// ICEN bit 9, DCEN bit 10.
-    Stm32FlashAcr {
-        /// Register address.
-        addr: u32,
-    },
-    /// nRF52840 NVMC ICACHECNF (PS v1.7 §4.3.10.8): CACHEEN bit 0 (reset 0). Wait states fixed.
-    NrfIcachecnf {
-        /// Register address.
-        addr: u32,
-    },
-    /// Apollo3 CACHECTRL CACHECFG (Apollo3 Blue datasheet, CACHECTRL): ENABLE bit 0,
-    /// CONFIG bits 7:4 (8: 1-way, 1024 entries of 128 bits; otherwise 2-way, 512 sets),
-    /// ICACHE bit 8 (instructions cached), DCACHE bit 9 (data cached). Wait states fixed.
-    Apollo3Cachecfg {
-        /// Register address.
-        addr: u32,
-    },
-    /// RP2040 XIP_CTRL CTRL (datasheet §2.6.3.1): EN bit 0 (reset 1): cache on. A miss is a
-    /// QSPI transfer of fixed cost.
-    Rp2040XipCtrl {
-        /// Register address.
-        addr: u32,
-    },
+pub struct FlashSettings {
+    /// Cycles one flash read costs beyond a zero-wait-state access.
+    pub wait_states: u32,
+    /// Prefetch buffer on (STM32 PRFTEN).
+    pub prefetch: bool,
+    /// Instruction fetches cached.
+    pub icache: bool,
+    /// Data reads cached (in the data cache, or in the unified cache).
+    pub dcache: bool,
+    /// The instruction (or unified) cache's geometry, where the register chooses it (Apollo3's
+    /// CACHECFG.CONFIG); `None`: [`ChipMemoryTiming::icache`].
+    pub icache_geometry: Option<CacheGeometry>,
 }
 
-impl FlashConfig {
-    /// The register that configures the timing.
-    pub const fn addr(&self) -> u32 {
-        match *self {
-            FlashConfig::Stm32FlashAcr { addr }
-            | FlashConfig::NrfIcachecnf { addr }
-            | FlashConfig::Apollo3Cachecfg { addr }
-            | FlashConfig::Rp2040XipCtrl { addr } => addr,
-        }
+/// The register that configures a chip's flash timing: where it is, its reset value, what its
+/// bits mean (a function in the chip's file) and the value the benchmark firmware's bring-up
+/// writes for the board's rated clock (what `mcubench calibrate` assumes).
+#[derive(Clone, Copy)]
+pub struct FlashConfig {
+    /// Register address.
+    pub addr: u32,
+    /// Its reset value.
+    pub reset: u32,
+    /// What a value of it means.
+    pub decode: fn(&ChipMemoryTiming, u32) -> FlashSettings,
+    /// The value the firmware's bring-up leaves in it (wait states for the rated clock,
+    /// accelerators and caches on); `None`: it keeps its reset value. The harness's tests run
+    /// the firmware on each virtual board and check that it does.
+    pub firmware: Option<u32>,
+}
+
+impl PartialEq for FlashConfig {
+    /// Equal when the register, its reset value and the firmware's value are (a chip's decode
+    /// is its own: two chips never share a configuration register's address and reset value
+    /// and differ in meaning).
+    fn eq(&self, other: &FlashConfig) -> bool {
+        (self.addr, self.reset, self.firmware) == (other.addr, other.reset, other.firmware)
+    }
+}
+
+impl Eq for FlashConfig {}
+
+impl std::fmt::Debug for FlashConfig {
+    /// The data, without `decode` (a function's address differs from build to build).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlashConfig")
+            .field("addr", &format_args!("{:#x}", self.addr))
+            .field("reset", &format_args!("{:#x}", self.reset))
+            .field("firmware", &self.firmware.map(|v| format!("{v:#x}")))
+            .finish()
     }
 }
 
@@ -80,10 +94,8 @@ pub struct ChipMemoryTiming {
     pub icache: CacheGeometry,
     /// Separate data cache, if the chip has one.
     pub dcache: Option<CacheGeometry>,
-    /// The register that configures wait states and caches, and its reset value.
+    /// The register that configures wait states and caches.
     pub config: FlashConfig,
-    /// Reset value of that register.
-    pub config_reset: u32,
     /// Single-cycle I/O port `[start, end)` (Cortex-M0+ IOPORT: loads and stores in 1 cycle).
     pub io_port: (u32, u32),
     /// Cortex-M0+ built with the small (32-cycle) multiplier instead of the fast one.
@@ -303,7 +315,7 @@ impl MemoryTiming {
             fetch_stall_cycles: 0,
             data_stall_cycles: 0,
         };
-        m.apply(chip.config_reset);
+        m.apply(chip.config.reset);
         m
     }
 
@@ -326,35 +338,15 @@ impl MemoryTiming {
     /// The firmware wrote the configuration register: take the new value.
     pub fn apply(&mut self, value: u32) {
         let (was_i, was_d) = (self.icache_on, self.dcache_on);
-        match self.chip.config {
-            FlashConfig::Stm32FlashAcr { .. } => {
-                self.wait_states = value & 0xf;
-                self.prefetch = value & (1 << 8) != 0;
-                self.icache_on = value & (1 << 9) != 0;
-                self.dcache_on = value & (1 << 10) != 0;
-            }
-            FlashConfig::NrfIcachecnf { .. } => {
-                self.icache_on = value & 1 != 0;
-                // The NVMC cache sits on the flash interface: data reads go through it too.
-                self.dcache_on = self.icache_on;
-            }
-            FlashConfig::Apollo3Cachecfg { .. } => {
-                let enable = value & 1 != 0;
-                self.icache_on = enable && value & (1 << 8) != 0;
-                self.dcache_on = enable && value & (1 << 9) != 0;
-                let ways = if (value >> 4) & 0xf == 8 { 1 } else { 2 };
-                if ways != self.chip.icache.ways {
-                    self.chip.icache = CacheGeometry {
-                        line_bytes: 16,
-                        sets: 1024 / ways,
-                        ways,
-                    };
-                    self.icache = Cache::new(self.chip.icache, self.chip.flash);
-                }
-            }
-            FlashConfig::Rp2040XipCtrl { .. } => {
-                self.icache_on = value & 1 != 0;
-                self.dcache_on = self.icache_on;
+        let settings = (self.chip.config.decode)(&self.chip, value);
+        self.wait_states = settings.wait_states;
+        self.prefetch = settings.prefetch;
+        self.icache_on = settings.icache;
+        self.dcache_on = settings.dcache;
+        if let Some(g) = settings.icache_geometry {
+            if g != self.chip.icache {
+                self.chip.icache = g;
+                self.icache = Cache::new(g, self.chip.flash);
             }
         }
         // A cache switched on starts empty (the firmware resets it first on every chip).

@@ -480,9 +480,9 @@ impl Timing for CycleModel {
     }
 
     fn on_peripheral_write(&mut self, addr: u32, register: &dyn Fn(u32) -> Option<u32>) {
-        let config = self.memory.chip.config.addr();
-        if addr & !3 == config {
-            let value = register(config).unwrap_or(self.memory.chip.config_reset);
+        let config = self.memory.chip.config;
+        if addr & !3 == config.addr {
+            let value = register(config.addr).unwrap_or(config.reset);
             self.memory.apply(value);
         }
     }

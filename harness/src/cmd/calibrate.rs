@@ -14,7 +14,6 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use emulator::chips::Chip;
-use emulator::timing::{ChipMemoryTiming, FlashConfig};
 use emulator::{
     CoreKind, CycleModel, Machine, MachineConfig, MemoryMap, Region, RegionKind, StopReason,
     CYCLE_MODEL_VERSION,
@@ -62,22 +61,6 @@ impl Measure {
     }
 }
 
-/// The flash configuration register value the benchmark firmware writes on `chip`.
-fn firmware_flash_config(timing: &ChipMemoryTiming) -> Option<u32> {
-    match timing.config {
-        // LATENCY 5, PRFTEN, ICEN, DCEN (firmware/src/board/stm32l4r5.rs).
-        FlashConfig::Stm32FlashAcr { .. } => Some(0x705),
-        // CACHEEN (nrf52840.rs).
-        FlashConfig::NrfIcachecnf { .. } => Some(1),
-        // 1-way 1024 entries, I + D cache, clock gating, ENABLE (apollo3.rs).
-        FlashConfig::Apollo3Cachecfg { .. } => {
-            Some((8 << 4) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 20) | 1)
-        }
-        // The XIP cache is on from reset and the firmware leaves it so.
-        FlashConfig::Rp2040XipCtrl { .. } => None,
-    }
-}
-
 fn core_of(board: &Board) -> CoreKind {
     match board.core {
         targets::Core::CortexM0Plus => CoreKind::M0Plus,
@@ -92,7 +75,7 @@ pub fn run_kernels(elf: &[u8], core: CoreKind, chip: Chip) -> Result<Vec<Measure
     let mut timing = *chip.memory_timing();
     timing.flash = flash;
     let mut model = CycleModel::new(core_table(core), &timing);
-    if let Some(value) = firmware_flash_config(&timing) {
+    if let Some(value) = timing.config.firmware {
         model.memory.apply(value);
     }
     let map = MemoryMap::new(vec![
