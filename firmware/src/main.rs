@@ -8,7 +8,7 @@
 mod board;
 mod model;
 mod reg;
-#[cfg(not(feature = "sparkfun-artemis"))]
+#[cfg(mcubench_transport = "rtt")]
 mod rtt;
 mod stack;
 mod workload;

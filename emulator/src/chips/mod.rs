@@ -25,6 +25,7 @@ use crate::timing::ChipMemoryTiming;
 mod apollo3;
 mod nrf52840;
 mod rp2040;
+mod stm32l476;
 mod stm32l4r5;
 
 /// A chip with a model, named as in targets.toml's `chip`: a handle on its [`ChipModel`]. The
@@ -37,8 +38,13 @@ pub struct Chip {
 
 impl Chip {
     /// Every chip with a model, in the order [`Chip::from_name`] tries them.
-    pub const ALL: &'static [Chip] =
-        &[Chip::STM32L4R5, Chip::NRF52840, Chip::APOLLO3, Chip::RP2040];
+    pub const ALL: &'static [Chip] = &[
+        Chip::STM32L4R5,
+        Chip::NRF52840,
+        Chip::APOLLO3,
+        Chip::RP2040,
+        Chip::STM32L476,
+    ];
 
     /// Names accepted by [`Chip::from_name`], for error messages: the names of [`Chip::ALL`].
     pub const KNOWN: &'static str = match std::str::from_utf8(&KNOWN_BYTES) {
@@ -641,12 +647,15 @@ mod tests {
 
     #[test]
     fn known_names_every_chip_once() {
+        let names: Vec<&str> = Chip::ALL.iter().map(|c| c.name()).collect();
         assert_eq!(
             Chip::KNOWN,
-            "STM32L4R5*, nRF52840, Apollo3 Blue, RP2040",
+            names.join(", "),
             "the list error messages give"
         );
         for (i, a) in Chip::ALL.iter().enumerate() {
+            // Each name, as an error message shows it, selects its own chip.
+            assert_eq!(Chip::from_name(&a.name().replace('*', "")), Some(*a));
             for b in &Chip::ALL[i + 1..] {
                 assert_ne!(a, b, "two chips named {}", a.name());
             }

@@ -140,63 +140,89 @@ impl ChipModel for Stm32l4r5 {
         }
     }
 
-    /// A port (0 = A): pins 16 x port ..
     fn gpio_bank(&self, addr: u32) -> Option<u32> {
-        let off = addr.wrapping_sub(GPIO);
-        (off < 0x400 * GPIO_PORTS).then_some(off / 0x400)
+        gpio_bank(addr, GPIO_PORTS)
     }
 
     fn gpio_levels(&self, regs: &Regs, port: u32) -> (u32, u64) {
-        let base = GPIO + 0x400 * port;
-        let (moder, odr) = (regs.get(base), regs.get(base + 0x14));
-        let outputs = (0..16)
-            .filter(|i| (moder >> (2 * i)) & 0b11 == 0b01)
-            .fold(0u64, |m, i| m | (1 << i));
-        (16 * port, u64::from(odr) & outputs)
+        gpio_levels(regs, port)
     }
 
-    /// BSRR and BRR act on ODR and read 0.
     fn gpio_write(&self, regs: &mut Regs, addr: u32, value: u32) {
-        let (port, off) = (addr & !0x3FF, addr & 0x3FF);
-        match off {
-            0x18 => {
-                regs.update(port + 0x14, |odr| (odr & !(value >> 16)) | (value & 0xFFFF));
-                regs.set(addr, 0);
-            }
-            0x28 => {
-                regs.update(port + 0x14, |odr| odr & !(value & 0xFFFF));
-                regs.set(addr, 0);
-            }
-            _ => {}
-        }
+        gpio_write(regs, addr, value)
     }
 
     fn read_reg(&self, regs: &mut Regs, addr: u32, _cycles: u64) -> u32 {
-        let stored = regs.get(addr);
-        match addr {
-            RCC_CR => {
-                // Each xxxRDY follows its xxxON.
-                let mut v = stored
-                    & !((1 << 1) | (1 << 10) | (1 << 17) | (1 << 25) | (1 << 27) | (1 << 29));
-                for (on, rdy) in [(0, 1), (8, 10), (16, 17), (24, 25), (26, 27), (28, 29)] {
-                    if stored & (1 << on) != 0 {
-                        v |= 1 << rdy;
-                    }
-                }
-                v
-            }
-            RCC_CFGR => (stored & !0b1100) | ((stored & 0b11) << 2),
-            RCC_BDCR | RCC_CSR | RCC_CRRCR => (stored & !0b10) | ((stored & 1) << 1),
-            PWR_SR2 => stored & !(1 << 10),
-            _ => stored,
-        }
+        read_reg(regs, addr)
     }
 
-    /// A GPIO port whose clock is off (RM0432 §6.4.17, RCC_AHB2ENR) ignores writes.
     fn write_dropped(&self, regs: &Regs, addr: u32) -> bool {
-        let port = addr.wrapping_sub(GPIO) / 0x400;
-        addr >= GPIO && port < GPIO_PORTS && regs.get(RCC_AHB2ENR) >> port & 1 == 0
+        write_dropped(regs, addr, GPIO_PORTS)
     }
+}
+
+// The behaviour below is the STM32L4 family's (RM0432 for the L4+, RM0351 for the
+// L47x/L48x: the same RCC, PWR, FLASH and GPIO registers at the same addresses); the other
+// L4 chips' files use it.
+
+/// A GPIO port (0 = A) of `ports`: pins 16 x port ..
+pub(super) fn gpio_bank(addr: u32, ports: u32) -> Option<u32> {
+    let off = addr.wrapping_sub(GPIO);
+    (off < 0x400 * ports).then_some(off / 0x400)
+}
+
+/// The pins of `port` that MODER makes outputs, at their ODR levels.
+pub(super) fn gpio_levels(regs: &Regs, port: u32) -> (u32, u64) {
+    let base = GPIO + 0x400 * port;
+    let (moder, odr) = (regs.get(base), regs.get(base + 0x14));
+    let outputs = (0..16)
+        .filter(|i| (moder >> (2 * i)) & 0b11 == 0b01)
+        .fold(0u64, |m, i| m | (1 << i));
+    (16 * port, u64::from(odr) & outputs)
+}
+
+/// BSRR and BRR act on ODR and read 0.
+pub(super) fn gpio_write(regs: &mut Regs, addr: u32, value: u32) {
+    let (port, off) = (addr & !0x3FF, addr & 0x3FF);
+    match off {
+        0x18 => {
+            regs.update(port + 0x14, |odr| (odr & !(value >> 16)) | (value & 0xFFFF));
+            regs.set(addr, 0);
+        }
+        0x28 => {
+            regs.update(port + 0x14, |odr| odr & !(value & 0xFFFF));
+            regs.set(addr, 0);
+        }
+        _ => {}
+    }
+}
+
+/// RCC's ready bits follow their enables, SWS follows SW, and voltage scaling completes at once.
+pub(super) fn read_reg(regs: &mut Regs, addr: u32) -> u32 {
+    let stored = regs.get(addr);
+    match addr {
+        RCC_CR => {
+            // Each xxxRDY follows its xxxON.
+            let mut v =
+                stored & !((1 << 1) | (1 << 10) | (1 << 17) | (1 << 25) | (1 << 27) | (1 << 29));
+            for (on, rdy) in [(0, 1), (8, 10), (16, 17), (24, 25), (26, 27), (28, 29)] {
+                if stored & (1 << on) != 0 {
+                    v |= 1 << rdy;
+                }
+            }
+            v
+        }
+        RCC_CFGR => (stored & !0b1100) | ((stored & 0b11) << 2),
+        RCC_BDCR | RCC_CSR | RCC_CRRCR => (stored & !0b10) | ((stored & 1) << 1),
+        PWR_SR2 => stored & !(1 << 10),
+        _ => stored,
+    }
+}
+
+/// A GPIO port of `ports` whose clock is off (RCC_AHB2ENR, RM0432 §6.4.17) ignores writes.
+pub(super) fn write_dropped(regs: &Regs, addr: u32, ports: u32) -> bool {
+    let port = addr.wrapping_sub(GPIO) / 0x400;
+    addr >= GPIO && port < ports && regs.get(RCC_AHB2ENR) >> port & 1 == 0
 }
 
 #[cfg(test)]

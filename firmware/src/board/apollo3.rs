@@ -31,6 +31,9 @@
 //!
 //! plus the DWT registers of `super::dwt`.
 
+#[cfg(not(mcubench_transport = "uart"))]
+compile_error!("the Apollo3 module reports over UART0 only: give the board transport = { kind = \"uart\", ... } in targets.toml");
+
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::reg::{wait_for, NotReady, Reg};

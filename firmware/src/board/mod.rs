@@ -1,5 +1,5 @@
-//! Board support: one module per chip, chosen by the board's cargo feature, each behind the
-//! same small interface:
+//! Board support: one module per chip (`<chip>.rs`, chosen by build.rs from the board's `chip`
+//! in targets.toml), each behind the same small interface:
 //!
 //! - `init() -> Result<(), NotReady>`: the transport first (so that a later failure can be
 //!   reported), then clocks, flash wait states and caches, then the cycle counter;
@@ -20,51 +20,14 @@ pub mod config {
     include!(concat!(env!("OUT_DIR"), "/board.rs"));
 }
 
-#[cfg(not(any(
-    feature = "nucleo-l4r5zi",
-    feature = "nrf52840-dk",
-    feature = "sparkfun-artemis",
-    feature = "pico"
-)))]
-compile_error!(
-    "select a board with exactly one feature: nucleo-l4r5zi, nrf52840-dk, sparkfun-artemis, pico"
-);
-
-#[cfg(any(
-    all(
-        feature = "nucleo-l4r5zi",
-        any(
-            feature = "nrf52840-dk",
-            feature = "sparkfun-artemis",
-            feature = "pico"
-        )
-    ),
-    all(
-        feature = "nrf52840-dk",
-        any(feature = "sparkfun-artemis", feature = "pico")
-    ),
-    all(feature = "sparkfun-artemis", feature = "pico"),
-))]
-compile_error!("several board features are enabled: select exactly one");
-
-#[cfg(not(feature = "pico"))]
+#[cfg(not(mcubench_chip = "rp2040"))]
 mod dwt;
 
-#[cfg(feature = "nucleo-l4r5zi")]
-#[path = "stm32l4r5.rs"]
-mod chip;
+#[cfg(any(mcubench_chip = "stm32l4r5", mcubench_chip = "stm32l476"))]
+mod stm32l4_gpio;
 
-#[cfg(feature = "nrf52840-dk")]
-#[path = "nrf52840.rs"]
-mod chip;
-
-#[cfg(feature = "sparkfun-artemis")]
-#[path = "apollo3.rs"]
-mod chip;
-
-#[cfg(feature = "pico")]
-#[path = "rp2040.rs"]
-mod chip;
+// The chip module of the board (src/board/<chip>.rs), chosen by build.rs from its chip.
+include!(concat!(env!("OUT_DIR"), "/chip.rs"));
 
 pub use chip::{cycles, gate_init, init, quiesce, read, write};
 
@@ -97,7 +60,7 @@ pub enum GateError {
     /// A pin number this chip does not have; `pins` says the chip's numbering.
     NoSuchPin { pin: u32, pins: &'static str },
     /// A block the pin needs did not come out of reset (RP2040's IO and pad banks).
-    #[cfg_attr(not(feature = "pico"), allow(dead_code))]
+    #[cfg_attr(not(mcubench_chip = "rp2040"), allow(dead_code))]
     NotReady(crate::reg::NotReady),
 }
 

@@ -16,6 +16,9 @@
 //!
 //! plus the DWT registers of `super::dwt`.
 
+#[cfg(not(mcubench_transport = "rtt"))]
+compile_error!("this chip module reports over RTT only: give the board transport = { kind = \"rtt\" } in targets.toml");
+
 use crate::reg::{wait_for, NotReady, Reg};
 use crate::rtt;
 

@@ -33,6 +33,9 @@
 //! | 0xE000_E010 | SYST_CSR            | ENABLE + TICKINT + CLKSOURCE (processor clock); 0 at the end |
 //! | 0xE000_ED04 | ICSR                | read: PENDSTSET (bit 26) while reading the counter    |
 
+#[cfg(not(mcubench_transport = "rtt"))]
+compile_error!("this chip module reports over RTT only: give the board transport = { kind = \"rtt\" } in targets.toml");
+
 use core::sync::atomic::{compiler_fence, AtomicU32, Ordering};
 
 use cortex_m_rt::exception;

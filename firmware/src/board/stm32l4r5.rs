@@ -21,6 +21,9 @@
 //! plus the DWT registers of `super::dwt`, and, with an energy meter's gate (`gate_init`),
 //! RCC_AHB2ENR (0x4002_104C), GPIOx_MODER and GPIOx_BSRR.
 
+#[cfg(not(mcubench_transport = "rtt"))]
+compile_error!("this chip module reports over RTT only: give the board transport = { kind = \"rtt\" } in targets.toml");
+
 use crate::reg::{wait_for, NotReady, Reg};
 use crate::rtt;
 
@@ -139,39 +142,7 @@ pub use rtt::{read, write};
 
 pub fn quiesce() {}
 
-/// RCC_AHB2ENR (RM0432 §6.4.17): GPIOxEN, bits 0 (port A) to 8 (port I).
-const RCC_AHB2ENR: Reg = unsafe { Reg::at(0x4002_104C) };
-/// GPIO ports A to I (RM0432 §2.2.2, memory map): 0x400 apart from 0x4800_0000.
-const GPIO_BASE: usize = 0x4800_0000;
-const GPIO_PORT_STRIDE: usize = 0x400;
-const GPIO_PORTS: u32 = 9;
-/// GPIOx_MODER (§8.5.1): two bits per pin, 01 = general-purpose output.
-const GPIO_MODER: usize = 0x00;
-/// GPIOx_BSRR (§8.5.7): bits 15:0 set, bits 31:16 reset the pin.
-const GPIO_BSRR: usize = 0x18;
-
-/// The gate GPIO: `pin` = 16 x port + pin (PA0 = 0, PB7 = 23 ...), a push-pull output driven
-/// low (OTYPER resets to push-pull, §8.5.2). Registers: RCC_AHB2ENR (the port's clock, read
-/// back so that it is on before the port is touched), GPIOx_BSRR (low), GPIOx_MODER.
+/// The gate GPIO: `pin` = 16 x port + pin (PA0 = 0, PB7 = 23 ... PI15 = 143).
 pub fn gate_init(pin: u32) -> Result<super::Gate, super::GateError> {
-    if pin >= GPIO_PORTS * 16 {
-        return Err(super::GateError::NoSuchPin {
-            pin,
-            pins: "16 x port + pin, PA0 = 0 to PI15 = 143",
-        });
-    }
-    let (port, bit) = (pin / 16, pin % 16);
-    RCC_AHB2ENR.modify(|v| v | (1 << port));
-    let _ = RCC_AHB2ENR.read();
-    let base = GPIO_BASE + port as usize * GPIO_PORT_STRIDE;
-    // SAFETY: GPIO port registers of RM0432 §8.5 (port < 9).
-    let (moder, bsrr) = unsafe { (Reg::at(base + GPIO_MODER), Reg::at(base + GPIO_BSRR)) };
-    bsrr.write(1 << (bit + 16));
-    moder.modify(|v| (v & !(0b11 << (2 * bit))) | (0b01 << (2 * bit)));
-    Ok(super::Gate {
-        set: bsrr,
-        set_value: 1 << bit,
-        clear: bsrr,
-        clear_value: 1 << (bit + 16),
-    })
+    super::stm32l4_gpio::gate_init(pin, 9, "16 x port + pin, PA0 = 0 to PI15 = 143")
 }

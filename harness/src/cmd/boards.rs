@@ -12,12 +12,26 @@ pub struct Args {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Print one line per board: its name, the Rust target and the cargo features its firmware
+    /// is built with (what `mcubench build` passes; CI lints the firmware of each line).
+    #[arg(long, conflicts_with = "json")]
+    pub firmware_builds: bool,
 }
 
 pub fn run(project: &Project, args: &Args) -> Result<()> {
     let targets = project.targets()?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&targets)?);
+    } else if args.firmware_builds {
+        let options = crate::firmware::Options::default();
+        for b in &targets.boards {
+            println!(
+                "{} {} {}",
+                b.name,
+                b.core.rust_target(),
+                options.features(b)
+            );
+        }
     } else {
         print!("{}", table(&targets));
     }
