@@ -155,13 +155,27 @@ pub enum Deploy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Bootloader {
+    /// The SparkFun Variable Loader of the Artemis boards (`deploy/svl.rs`).
     SparkfunVariableLoader,
+    /// The Apollo3's Ambiq secure bootloader in ROM, over its UART wired update protocol
+    /// (SparkFun Edge; `deploy/ambiq_sbl.rs`).
+    AmbiqSbl,
+    /// Arduino's SAM-BA bootloader over USB CDC, as bossac talks to it (Arduino Nano 33 BLE;
+    /// `deploy/bossa.rs`).
+    ArduinoBossa,
+}
+
+impl Bootloader {
+    /// The names targets.toml knows, in the order of the error messages.
+    pub const NAMES: [&'static str; 3] = ["sparkfun-variable-loader", "ambiq-sbl", "arduino-bossa"];
 }
 
 impl fmt::Display for Bootloader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Bootloader::SparkfunVariableLoader => f.write_str("SparkFun Variable Loader"),
+            Bootloader::AmbiqSbl => f.write_str("Ambiq secure bootloader"),
+            Bootloader::ArduinoBossa => f.write_str("Arduino SAM-BA bootloader"),
         }
     }
 }
@@ -641,10 +655,16 @@ impl Validator<'_> {
             (None, Some(bootloader)) => {
                 let kind = match bootloader.get_ref().as_str() {
                     "sparkfun-variable-loader" => Bootloader::SparkfunVariableLoader,
+                    "ambiq-sbl" => Bootloader::AmbiqSbl,
+                    "arduino-bossa" => Bootloader::ArduinoBossa,
                     other => {
                         return Err(self.error(
                             bootloader.span(),
-                            format!("{}: unknown bootloader \"{other}\" (known: sparkfun-variable-loader)", field("bootloader")),
+                            format!(
+                                "{}: unknown bootloader \"{other}\" (known: {})",
+                                field("bootloader"),
+                                Bootloader::NAMES.join(", ")
+                            ),
                         ))
                     }
                 };
@@ -665,8 +685,9 @@ impl Validator<'_> {
             (None, None) => Err(self.error(
                 span,
                 format!(
-                    "{}: missing; give probe_rs_chip (e.g. \"nRF52840_xxAA\") or bootloader (\"sparkfun-variable-loader\")",
-                    field("probe_rs_chip")
+                    "{}: missing; give probe_rs_chip (e.g. \"nRF52840_xxAA\") or bootloader (one of {})",
+                    field("probe_rs_chip"),
+                    Bootloader::NAMES.join(", ")
                 ),
             )),
         }

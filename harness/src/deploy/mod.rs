@@ -9,6 +9,8 @@ use std::sync::Arc;
 use crate::stream::{Measurements, RecordStream};
 use crate::targets::{Board, Deploy};
 
+pub mod ambiq_sbl;
+pub mod bossa;
 pub mod emulator;
 pub mod image;
 pub mod metered;
@@ -18,6 +20,9 @@ pub mod rtt;
 pub mod serial;
 pub mod svl;
 pub mod virtual_artemis;
+pub mod virtual_bossa;
+pub mod virtual_sbl;
+pub mod virtual_serial;
 
 pub use emulator::{End, Limits};
 

@@ -1,17 +1,23 @@
 //! The serial back end: flash through a serial bootloader (the SparkFun Variable Loader on the
-//! Artemis), then read the protocol records from the UART at the baud of targets.toml. The
-//! record reader serves any board whose transport is a UART.
+//! Artemis, the Ambiq secure bootloader on the SparkFun Edge, Arduino's SAM-BA bootloader over
+//! USB on the Nano 33 BLE), then read the protocol records from the UART at the baud of
+//! targets.toml: on the flash port, or on a port of its own (the Nano's TX pin through a
+//! USB-serial adapter while the bootloader speaks over the board's USB). The record reader
+//! serves any board whose transport is a UART.
 //!
 //! The port is reached through [`SerialLink`], so the same code drives a USB-serial adapter
 //! (`serialport`, no system library) or a pseudo-terminal with an emulated board behind it
-//! (`virtual_artemis`, in tests).
+//! (`virtual_serial`, in tests).
 
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::{image, svl, DeployError, Deployer, DeviceJob, DeviceRun, End, HostInput, Limits};
+use super::{
+    ambiq_sbl, bossa, image, svl, DeployError, Deployer, DeviceJob, DeviceRun, End, HostInput,
+    Limits,
+};
 use crate::stream::RecordStream;
 use crate::targets::{Board, Bootloader, Deploy, Transport};
 
@@ -32,6 +38,11 @@ pub enum ResetWiring {
     /// DTR through a capacitor to nRESET (SparkFun Artemis boards, Arduino style): asserting
     /// DTR after a pause gives the reset pulse.
     DtrPulse,
+    /// DTR to nRESET and RTS to the Apollo3's boot pin through an RC (the SparkFun Edge 2, or
+    /// an Edge on a SparkFun Serial Basic): both asserted hold the chip in reset, both released
+    /// let it out of reset while the boot pin is still high (ambiq_bin2board.py: 5 ms, then
+    /// DTR and RTS off, then 100 ms before HELLO).
+    AmbiqBoot,
 }
 
 /// Opens the port at a path and baud.
@@ -82,6 +93,14 @@ impl SerialLink for SystemPort {
                 self.0.write_data_terminal_ready(true)?;
                 Ok(())
             }
+            ResetWiring::AmbiqBoot => {
+                self.0.write_data_terminal_ready(true)?;
+                self.0.write_request_to_send(true)?;
+                std::thread::sleep(Duration::from_millis(5));
+                self.0.write_data_terminal_ready(false)?;
+                self.0.write_request_to_send(false)?;
+                Ok(())
+            }
         }
     }
 }
@@ -98,6 +117,15 @@ pub struct SerialOptions {
     pub attempts: u32,
     /// The board sent nothing for this long: it stopped (mid-record, or hung).
     pub idle_timeout: Duration,
+    /// How long the Ambiq bootloader may take to acknowledge a message: it may write a whole
+    /// piece to flash before it answers (uart_wired_update.py: 12 s).
+    pub ack_timeout: Duration,
+    /// How long a SAM-BA erase or CRC may take (Samba.cpp's TIMEOUT_LONG: 5 s).
+    pub long_timeout: Duration,
+    /// After the 1200-baud touch: a pause while the board's USB port goes away, then how long
+    /// to wait for it to come back (arduino-cli waits up to 10 s).
+    pub touch_settle: Duration,
+    pub port_return: Duration,
 }
 
 impl Default for SerialOptions {
@@ -107,8 +135,19 @@ impl Default for SerialOptions {
             packet_timeout: Duration::from_millis(500),
             attempts: 3,
             idle_timeout: Duration::from_secs(60),
+            ack_timeout: Duration::from_secs(12),
+            long_timeout: Duration::from_secs(5),
+            touch_settle: Duration::from_millis(500),
+            port_return: Duration::from_secs(10),
         }
     }
+}
+
+/// What flashing took: data packets sent, and those sent again.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Flashed {
+    pub packets: usize,
+    pub resends: u32,
 }
 
 /// A board flashed through its serial bootloader, reporting over its UART.
@@ -175,9 +214,17 @@ impl SerialDeployer {
         })
     }
 
-    /// Resets the board into its bootloader and writes `image` from the application origin.
-    pub fn flash(&self, link: &mut dyn SerialLink, image: &[u8]) -> Result<svl::Sent, DeployError> {
-        let Bootloader::SparkfunVariableLoader = self.bootloader;
+    /// Resets the board into its bootloader (the Nano 33 BLE: already entered by
+    /// [`SerialDeployer::open_bossa`]) and writes `image` from the application origin.
+    pub fn flash(&self, link: &mut dyn SerialLink, image: &[u8]) -> Result<Flashed, DeployError> {
+        match self.bootloader {
+            Bootloader::SparkfunVariableLoader => self.flash_svl(link, image),
+            Bootloader::AmbiqSbl => self.flash_sbl(link, image),
+            Bootloader::ArduinoBossa => self.flash_bossa(link, image),
+        }
+    }
+
+    fn flash_svl(&self, link: &mut dyn SerialLink, image: &[u8]) -> Result<Flashed, DeployError> {
         if !svl::BAUDS.contains(&self.flash_baud) {
             return Err(DeployError::new(format!(
                 "deploy.baud {} cannot be detected by the SparkFun Variable Loader (it knows {:?})",
@@ -201,11 +248,15 @@ impl SerialDeployer {
             link.clear_input().map_err(io)?;
             match svl::enter(&mut Link(link)) {
                 Ok(_version) => {
-                    return svl::send_image(&mut Link(link), image).map_err(|e| match e {
+                    let sent = svl::send_image(&mut Link(link), image).map_err(|e| match e {
                         svl::SvlError::Closed { .. } => DeployError::new(format!(
                             "flashing through {port} failed: {e}; the board was unplugged or reset"
                         )),
                         e => DeployError::transient(format!("flashing through {port} failed: {e}")),
+                    })?;
+                    return Ok(Flashed {
+                        packets: sent.frames,
+                        resends: sent.resends,
                     });
                 }
                 Err(svl::SvlError::Closed { source, .. }) => {
@@ -220,6 +271,120 @@ impl SerialDeployer {
             "the board on {port} did not enter the SparkFun Variable Loader after {} resets ({last}): check the port, that the board has the SVL bootloader (burn it with Arduino's \"Burn Bootloader\" if not), and that no other program holds the port{no_reset}",
             o.attempts.max(1)
         )))
+    }
+
+    fn flash_sbl(&self, link: &mut dyn SerialLink, image: &[u8]) -> Result<Flashed, DeployError> {
+        let port = &self.flash_port;
+        let storage = ambiq_sbl::storage_for(image.len())
+            .map_err(|e| DeployError::new(format!("cannot flash through {port}: {e}")))?;
+        let wired =
+            ambiq_sbl::wired_blob(&ambiq_sbl::ota_blob(image, ambiq_sbl::APP_ORIGIN), storage);
+        let o = self.options;
+        let io = |e: io::Error| DeployError::transient(format!("serial port {port}: {e}"));
+        let mut last = String::new();
+        let mut no_reset = String::new();
+        for _ in 0..o.attempts.max(1) {
+            link.set_timeout(o.packet_timeout).map_err(io)?;
+            if let Err(e) = link.reset(ResetWiring::AmbiqBoot) {
+                no_reset = format!("; DTR/RTS could not reset the board ({e})");
+            }
+            std::thread::sleep(o.boot_wait);
+            link.clear_input().map_err(io)?;
+            match ambiq_sbl::hello(&mut Link(link)) {
+                Ok(_status) => {
+                    link.set_timeout(o.ack_timeout).map_err(io)?;
+                    let sent = ambiq_sbl::program(&mut Link(link), &wired).map_err(|e| match e {
+                        ambiq_sbl::SblError::Closed { .. } => DeployError::new(format!(
+                            "flashing through {port} failed: {e}; the board was unplugged or reset"
+                        )),
+                        e => DeployError::transient(format!("flashing through {port} failed: {e}")),
+                    })?;
+                    return Ok(Flashed {
+                        packets: sent.data_messages,
+                        resends: sent.resends,
+                    });
+                }
+                Err(ambiq_sbl::SblError::Closed { source, .. }) => {
+                    return Err(DeployError::new(format!(
+                        "serial port {port} closed while entering the bootloader ({source}): the board was unplugged"
+                    )))
+                }
+                Err(e) => last = e.to_string(),
+            }
+        }
+        Err(DeployError::transient(format!(
+            "the board on {port} did not answer the Ambiq secure bootloader after {} resets ({last}): to enter it on a SparkFun Edge, hold button 14, press and release RST, and keep 14 held until flashing starts (on an Edge 2, or with DTR/RTS wired to reset and boot as on a SparkFun Serial Basic, mcubench does this itself); check deploy.port and that deploy.baud is the bootloader's (SparkFun sets the Edge to 921600, AmbiqSuite's script defaults to 115200){no_reset}",
+            o.attempts.max(1)
+        )))
+    }
+
+    /// The 1200-baud touch on the flash port, then the port opened again once the board's
+    /// bootloader has enumerated.
+    pub fn open_bossa(&self) -> Result<Box<dyn SerialLink>, DeployError> {
+        let port = &self.flash_port;
+        let o = self.options;
+        match (self.opener)(port, bossa::TOUCH_BAUD) {
+            // Closing the port at 1200 baud resets the sketch into the bootloader.
+            Ok(link) => drop(link),
+            // No port: the board may already be in its bootloader, enumerating.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(_) => {
+                self.open(port, bossa::TOUCH_BAUD)?;
+            }
+        }
+        std::thread::sleep(o.touch_settle);
+        let deadline = Instant::now() + o.port_return;
+        loop {
+            match (self.opener)(port, self.flash_baud) {
+                Ok(link) => return Ok(link),
+                Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                    return Err(self.open(port, self.flash_baud).err().unwrap_or_else(|| {
+                        DeployError::new(format!("serial port {port}: {e}"))
+                    }))
+                }
+                Err(e) if Instant::now() >= deadline => {
+                    return Err(DeployError::transient(format!(
+                        "serial port {port} did not come back within {} s of the 1200-baud touch ({e}): is deploy.port the board's USB port (e.g. /dev/ttyACM0)? Double-tap the board's reset button (the LED pulses) to enter the bootloader by hand",
+                        o.port_return.as_secs_f64()
+                    )))
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+
+    fn flash_bossa(&self, link: &mut dyn SerialLink, image: &[u8]) -> Result<Flashed, DeployError> {
+        let port = &self.flash_port;
+        let o = self.options;
+        let io = |e: io::Error| DeployError::transient(format!("serial port {port}: {e}"));
+        link.set_timeout(o.packet_timeout.max(Duration::from_secs(1)))
+            .map_err(io)?;
+        link.clear_input().map_err(io)?;
+        match bossa::connect(&mut Link(link)) {
+            Ok(_) => {}
+            Err(bossa::BossaError::Closed { source, .. }) => {
+                return Err(DeployError::new(format!(
+                    "serial port {port} closed while entering the bootloader ({source}): the board was unplugged"
+                )))
+            }
+            Err(e @ (bossa::BossaError::Timeout { .. } | bossa::BossaError::Unexpected { .. })) => {
+                return Err(DeployError::transient(format!(
+                    "the board on {port} did not answer Arduino's SAM-BA bootloader after the 1200-baud touch ({e}): double-tap the board's reset button (the LED pulses) to enter the bootloader by hand, check that deploy.port is the board's USB port (e.g. /dev/ttyACM0) and not the UART adapter of transport.port, and that no other program holds the port"
+                )))
+            }
+            Err(e) => return Err(DeployError::new(format!("flashing through {port} failed: {e}"))),
+        }
+        link.set_timeout(o.long_timeout).map_err(io)?;
+        let sent = bossa::flash(&mut Link(link), image).map_err(|e| match e {
+            bossa::BossaError::Closed { .. } => DeployError::new(format!(
+                "flashing through {port} failed: {e}; the board was unplugged or reset"
+            )),
+            e => DeployError::transient(format!("flashing through {port} failed: {e}")),
+        })?;
+        Ok(Flashed {
+            packets: sent.blocks,
+            resends: sent.rewrites,
+        })
     }
 
     /// Reads the report from `link` into `stream` until it ends or a limit is hit.
@@ -400,25 +565,43 @@ impl Deployer for SerialDeployer {
                 board.name
             ))
         })?;
-        if flash.origin != svl::APP_ORIGIN {
+        let origin = match self.bootloader {
+            Bootloader::SparkfunVariableLoader => svl::APP_ORIGIN,
+            Bootloader::AmbiqSbl => ambiq_sbl::APP_ORIGIN,
+            Bootloader::ArduinoBossa => bossa::APP_ORIGIN,
+        };
+        if flash.origin != origin {
             return Err(DeployError::new(format!(
-                "board \"{}\": the SparkFun Variable Loader writes from {:#x}, but region {} starts at {:#x}",
-                board.name,
-                svl::APP_ORIGIN,
-                flash.name,
-                flash.origin
+                "board \"{}\": the {} writes from {origin:#x}, but region {} starts at {:#x}",
+                board.name, self.bootloader, flash.name, flash.origin
             )));
         }
         let firmware = image::flat_image(elf, flash.origin, flash.end())
             .map_err(|e| DeployError::new(format!("the firmware ELF: {e}")))?;
-        // The bootloader writes one block from 0x1_0000: firmware, erased gap, partition.
+        // The bootloader writes one block from the origin: firmware, erased gap, partition.
         let block = image::with_partition(&firmware, flash.origin, partition, model.origin)
             .map_err(|e| DeployError::new(e.to_string()))?;
-        let mut link = self.open(&self.flash_port, self.flash_baud)?;
+        // A record port of its own is opened first: the firmware prints as soon as the
+        // bootloader hands over.
+        let mut record = if self.port == self.flash_port {
+            None
+        } else {
+            let mut link = self.open(&self.port, self.baud)?;
+            link.clear_input()
+                .map_err(|e| DeployError::transient(format!("serial port {}: {e}", self.port)))?;
+            Some(link)
+        };
+        let mut link = match self.bootloader {
+            Bootloader::ArduinoBossa => self.open_bossa()?,
+            _ => self.open(&self.flash_port, self.flash_baud)?,
+        };
         self.flash(link.as_mut(), &block)?;
-        // After DONE the board resets, waits out the bootloader's 200 ms and starts the
-        // firmware, which prints at the transport's baud.
-        let mut link = if self.port == self.flash_port {
+        // After the last packet the board resets into the firmware, which prints at the
+        // transport's baud.
+        let mut link = if let Some(record) = record.take() {
+            drop(link);
+            record
+        } else {
             if let Err(e) = link.set_baud(self.baud) {
                 // EIO or a broken pipe: the port is gone, as when a read finds it closed.
                 let gone = e.kind() == io::ErrorKind::BrokenPipe || e.raw_os_error() == Some(5);
@@ -436,9 +619,6 @@ impl Deployer for SerialDeployer {
                 return Err(DeployError::new(reason));
             }
             link
-        } else {
-            drop(link);
-            self.open(&self.port, self.baud)?
         };
         let mut stream = RecordStream::new();
         let end = self.read_into(link.as_mut(), limits, cancel, &mut stream, input);
