@@ -281,3 +281,59 @@ fn each_job_resets_the_board_and_sends_firmware_and_its_partition_again() {
     assert_eq!((stats.resets, stats.flashes), (2, 2));
     assert_eq!(cycles[0], cycles[1], "the same job, the same cycles");
 }
+
+/// The SparkFun Edge of targets.toml: its firmware flashed through the Ambiq secure bootloader
+/// (a virtual Edge behind a pseudo-terminal), run on the emulator after the SBL installed it at
+/// 0xC000, reports the same cycles as the same job on the virtual board directly.
+#[test]
+fn the_edge_is_flashed_over_the_ambiq_sbl_and_reports_the_emulators_cycles() {
+    use mcubench::deploy::virtual_sbl::SblPeer;
+    use mcubench::deploy::virtual_serial::{PeerConfig, VirtualSerialBoard};
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let project = Project::discover(Some(&root)).unwrap();
+    let targets = project.targets().unwrap();
+    let board = targets.board("sparkfun-edge").unwrap().clone();
+    let fw = firmware::build(&project, &board).unwrap();
+    let elf = std::fs::read(&fw.elf).unwrap();
+    let size = size::measure(&fw.elf, &board).unwrap();
+    let workloads = Workload::load_all(&project.root).unwrap();
+    let digits = workloads.iter().find(|w| w.name == "digits").unwrap();
+    let variant = digits
+        .variants
+        .iter()
+        .find(|v| v.variant == Variant::Fiq)
+        .unwrap();
+    let timeout = Duration::from_secs(120);
+    let prepared = job::prepare(&board, digits, variant, &settings(timeout)).unwrap();
+
+    let peer = VirtualSerialBoard::start(&board, Box::new(SblPeer), PeerConfig::default()).unwrap();
+    let deployer = SerialDeployer::with_opener(&board, peer.opener()).unwrap();
+    let run = |deployer: &dyn mcubench::deploy::Deployer| {
+        job::execute(
+            &board,
+            deployer,
+            &elf,
+            &size,
+            &prepared,
+            &settings(timeout),
+            &AtomicBool::new(false),
+        )
+    };
+    let (result, log, _) = run(&deployer);
+    assert_eq!(
+        result.status,
+        JobStatus::Ok,
+        "{:?}\n{}",
+        result.failure,
+        String::from_utf8_lossy(&log)
+    );
+    assert_eq!(result.correct, Some(true));
+    let stats = peer.stats();
+    assert_eq!((stats.flashes, stats.last_image_origin), (1, 0xC000));
+
+    let (direct, _, _) = run(&EmulatorDeployer);
+    assert_eq!(direct.status, JobStatus::Ok);
+    assert_eq!(result.latency, direct.latency);
+    assert_eq!(result.ram, direct.ram);
+}
