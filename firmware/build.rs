@@ -191,6 +191,21 @@ fn main() {
         };
         let _ = writeln!(rs, "/// The UART transport's baud rate.");
         let _ = writeln!(rs, "pub const UART_BAUD: u32 = {baud};");
+        let pin = |name: &str| match transport.get(name) {
+            None => None,
+            Some(Value::Integer(pin)) if *pin >= 0 && *pin < 256 => Some(*pin),
+            _ => board.fail(&format!("transport.{name}"), "is not a pin number"),
+        };
+        let pins = match (pin("tx_pin"), pin("rx_pin")) {
+            (Some(tx), Some(rx)) => format!("Some(({tx}, {rx}))"),
+            _ => "None".to_owned(),
+        };
+        let _ = writeln!(
+            rs,
+            "/// The UART's TX and RX pins (transport.tx_pin, rx_pin), where the chip routes it."
+        );
+        let _ = writeln!(rs, "#[allow(dead_code)]");
+        let _ = writeln!(rs, "pub const UART_PINS: Option<(u32, u32)> = {pins};");
     }
     write(&out_dir.join("board.rs"), &rs);
 
@@ -210,6 +225,8 @@ fn main() {
     println!("cargo:rerun-if-changed=src/board");
     println!("cargo::rustc-check-cfg=cfg(mcubench_transport, values(\"rtt\", \"uart\"))");
     println!("cargo::rustc-check-cfg=cfg(mcubench_chip, values(any()))");
+    println!("cargo::rustc-check-cfg=cfg(mcubench_board, values(any()))");
+    println!("cargo:rustc-cfg=mcubench_board=\"{}\"", board.name);
     println!("cargo:rustc-cfg=mcubench_transport=\"{transport_kind}\"");
     println!("cargo:rustc-cfg=mcubench_chip=\"{chip_module}\"");
 

@@ -83,6 +83,8 @@ struct RawTransport {
     kind: TransportKind,
     port: Option<String>,
     baud: Option<Spanned<u32>>,
+    tx_pin: Option<Spanned<u32>>,
+    rx_pin: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -185,7 +187,21 @@ impl fmt::Display for Bootloader {
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Transport {
     Rtt,
-    Uart { port: String, baud: u32 },
+    Uart {
+        port: String,
+        baud: u32,
+        /// The chip's TX and RX pins (its GPIO numbering), for chips whose UART can be routed
+        /// to any pin (`tx_pin`, `rx_pin`); `None` where the chip module has fixed pins.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pins: Option<UartPins>,
+    },
+}
+
+/// The pins a UART transport is routed to, in the chip's GPIO numbering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct UartPins {
+    pub tx: u32,
+    pub rx: u32,
 }
 
 /// Run-mode current of the core, for the estimated energy model.
@@ -515,7 +531,7 @@ impl Validator<'_> {
             }
         }
         let deploy = self.deploy(&name, raw.deploy)?;
-        let transport = self.transport(&name, raw.transport)?;
+        let transport = self.transport(&name, &raw.chip, raw.transport)?;
         let energy = self.energy(&name, &raw.chip, raw.energy)?;
         Ok(Board {
             name,
@@ -710,6 +726,7 @@ impl Validator<'_> {
     fn transport(
         &self,
         board: &str,
+        chip: &str,
         raw: Spanned<RawTransport>,
     ) -> Result<Transport, TargetsError> {
         let span = raw.span();
@@ -717,11 +734,12 @@ impl Validator<'_> {
         let field = |f: &str| format!("board \"{board}\", field `transport.{f}`");
         match t.kind {
             TransportKind::Rtt => {
-                if t.port.is_some() || t.baud.is_some() {
+                if t.port.is_some() || t.baud.is_some() || t.tx_pin.is_some() || t.rx_pin.is_some()
+                {
                     return Err(self.error(
                         span,
                         format!(
-                            "{}: RTT takes no port or baud; remove them or use kind = \"uart\"",
+                            "{}: RTT takes no port, baud or pins; remove them or use kind = \"uart\"",
                             field("kind")
                         ),
                     ));
@@ -738,8 +756,40 @@ impl Validator<'_> {
                         ),
                     )
                 })?;
-                let baud = self.baud(t.baud, span, &field("baud"))?;
-                Ok(Transport::Uart { port, baud })
+                let baud = self.baud(t.baud, span.clone(), &field("baud"))?;
+                let pins = match (t.tx_pin, t.rx_pin) {
+                    (None, None) => None,
+                    (Some(tx), Some(rx)) => {
+                        for (name, pin) in [("tx_pin", &tx), ("rx_pin", &rx)] {
+                            if let Some((count, numbering)) = gate_pins(chip) {
+                                if *pin.get_ref() >= count {
+                                    return Err(self.error(
+                                        pin.span(),
+                                        format!(
+                                            "{}: chip {chip} has no pin {} (its numbering: {numbering})",
+                                            field(name),
+                                            pin.get_ref()
+                                        ),
+                                    ));
+                                }
+                            }
+                        }
+                        Some(UartPins {
+                            tx: *tx.get_ref(),
+                            rx: *rx.get_ref(),
+                        })
+                    }
+                    _ => {
+                        return Err(self.error(
+                            span,
+                            format!(
+                                "{}: give both tx_pin and rx_pin, or neither",
+                                field("tx_pin")
+                            ),
+                        ))
+                    }
+                };
+                Ok(Transport::Uart { port, baud, pins })
             }
         }
     }

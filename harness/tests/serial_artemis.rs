@@ -282,18 +282,20 @@ fn each_job_resets_the_board_and_sends_firmware_and_its_partition_again() {
     assert_eq!(cycles[0], cycles[1], "the same job, the same cycles");
 }
 
-/// The SparkFun Edge of targets.toml: its firmware flashed through the Ambiq secure bootloader
-/// (a virtual Edge behind a pseudo-terminal), run on the emulator after the SBL installed it at
-/// 0xC000, reports the same cycles as the same job on the virtual board directly.
-#[test]
-fn the_edge_is_flashed_over_the_ambiq_sbl_and_reports_the_emulators_cycles() {
-    use mcubench::deploy::virtual_sbl::SblPeer;
+/// `board` of targets.toml: its firmware flashed through its serial bootloader (`peer`, a
+/// virtual board behind pseudo-terminals), run on the emulator once the bootloader installed it
+/// at `origin`, reports the same cycles as the same job on the virtual board directly.
+fn flashed_over_its_bootloader_reports_the_emulators_cycles(
+    board: &str,
+    peer: Box<dyn mcubench::deploy::virtual_serial::BootloaderPeer>,
+    origin: u32,
+) {
     use mcubench::deploy::virtual_serial::{PeerConfig, VirtualSerialBoard};
 
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let project = Project::discover(Some(&root)).unwrap();
     let targets = project.targets().unwrap();
-    let board = targets.board("sparkfun-edge").unwrap().clone();
+    let board = targets.board(board).unwrap().clone();
     let fw = firmware::build(&project, &board).unwrap();
     let elf = std::fs::read(&fw.elf).unwrap();
     let size = size::measure(&fw.elf, &board).unwrap();
@@ -307,8 +309,9 @@ fn the_edge_is_flashed_over_the_ambiq_sbl_and_reports_the_emulators_cycles() {
     let timeout = Duration::from_secs(120);
     let prepared = job::prepare(&board, digits, variant, &settings(timeout)).unwrap();
 
-    let peer = VirtualSerialBoard::start(&board, Box::new(SblPeer), PeerConfig::default()).unwrap();
-    let deployer = SerialDeployer::with_opener(&board, peer.opener()).unwrap();
+    let peer = VirtualSerialBoard::start(&board, peer, PeerConfig::default()).unwrap();
+    let mut deployer = SerialDeployer::with_opener(&board, peer.opener()).unwrap();
+    deployer.options.touch_settle = Duration::from_millis(50);
     let run = |deployer: &dyn mcubench::deploy::Deployer| {
         job::execute(
             &board,
@@ -324,16 +327,40 @@ fn the_edge_is_flashed_over_the_ambiq_sbl_and_reports_the_emulators_cycles() {
     assert_eq!(
         result.status,
         JobStatus::Ok,
-        "{:?}\n{}",
+        "{}: {:?}\n{}",
+        board.name,
         result.failure,
         String::from_utf8_lossy(&log)
     );
     assert_eq!(result.correct, Some(true));
     let stats = peer.stats();
-    assert_eq!((stats.flashes, stats.last_image_origin), (1, 0xC000));
+    assert_eq!((stats.flashes, stats.last_image_origin), (1, origin));
 
     let (direct, _, _) = run(&EmulatorDeployer);
     assert_eq!(direct.status, JobStatus::Ok);
     assert_eq!(result.latency, direct.latency);
     assert_eq!(result.ram, direct.ram);
+}
+
+/// The SparkFun Edge through the Ambiq secure bootloader, at 0xC000.
+#[test]
+fn the_edge_is_flashed_over_the_ambiq_sbl_and_reports_the_emulators_cycles() {
+    use mcubench::deploy::virtual_sbl::SblPeer;
+    flashed_over_its_bootloader_reports_the_emulators_cycles(
+        "sparkfun-edge",
+        Box::new(SblPeer),
+        0xC000,
+    );
+}
+
+/// The Nano 33 BLE through Arduino's SAM-BA bootloader (1200-baud touch), at 0x1_0000, its
+/// records on a UART port of their own.
+#[test]
+fn the_nano_is_flashed_over_bossa_and_reports_the_emulators_cycles() {
+    use mcubench::deploy::virtual_bossa::BossaPeer;
+    flashed_over_its_bootloader_reports_the_emulators_cycles(
+        "nano33-ble",
+        Box::new(BossaPeer),
+        0x1_0000,
+    );
 }

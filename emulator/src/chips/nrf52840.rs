@@ -69,9 +69,22 @@ const HFCLKSTAT: u32 = 0x4000_040C;
 const LFCLKSTAT: u32 = 0x4000_0418;
 /// NVMC READY (PS §4.3.4): 1, the NVMC is always ready here.
 const NVMC_READY: u32 = 0x4001_E400;
+/// UART0 (PS §6.33, the byte-at-a-time UART sharing base 0x4000_2000 with UARTE0): tasks,
+/// events, ENABLE (4 = UART; UARTE0's EasyDMA mode, 8, is not modelled), RXD, TXD.
+const UART_TASKS_STARTRX: u32 = 0x4000_2000;
+const UART_TASKS_STOPRX: u32 = 0x4000_2004;
+const UART_TASKS_STARTTX: u32 = 0x4000_2008;
+const UART_TASKS_STOPTX: u32 = 0x4000_200C;
+const UART_EVENTS_RXDRDY: u32 = 0x4000_2108;
+const UART_EVENTS_TXDRDY: u32 = 0x4000_211C;
+const UART_ENABLE: u32 = 0x4000_2500;
+const UART_ENABLE_UART: u32 = 4;
+const UART_RXD: u32 = 0x4000_2518;
+const UART_TXD: u32 = 0x4000_251C;
 
 const BLOCKS: &[Block] = &[
     Block::new("CLOCK/POWER", 0x4000_0000, 0x1000),
+    Block::new("UART0", 0x4000_2000, 0x1000),
     Block::new("NVMC", 0x4001_E000, 0x1000),
     Block::new("P0", 0x5000_0000, 0x1000),
     Block::new("FICR", 0x1000_0000, 0x1000),
@@ -169,8 +182,36 @@ impl ChipModel for Nrf52840 {
 
     // HFCLKSTAT and LFCLKSTAT read as stored: the start and stop tasks set them.
 
+    /// UART0: EVENTS_RXDRDY is set while a received byte waits in RXD (the receiver started,
+    /// the UART enabled); reading RXD takes it.
+    fn read_reg(&self, regs: &mut Regs, addr: u32, _cycles: u64) -> u32 {
+        let uart_on = regs.get(UART_ENABLE) == UART_ENABLE_UART;
+        match addr {
+            UART_EVENTS_RXDRDY
+                if uart_on && regs.get(UART_TASKS_STARTRX) == 1 && !regs.uart_rx_empty() =>
+            {
+                1
+            }
+            UART_RXD if uart_on => u32::from(regs.uart_receive().unwrap_or(0)),
+            _ => regs.get(addr),
+        }
+    }
+
     fn write_reg(&self, regs: &mut Regs, addr: u32, value: u32) {
         match addr {
+            // A start task's register remembers it until the stop task (and the reverse).
+            UART_TASKS_STARTTX if value & 1 != 0 => regs.set(UART_TASKS_STOPTX, 0),
+            UART_TASKS_STOPTX if value & 1 != 0 => regs.set(UART_TASKS_STARTTX, 0),
+            UART_TASKS_STARTRX if value & 1 != 0 => regs.set(UART_TASKS_STOPRX, 0),
+            UART_TASKS_STOPRX if value & 1 != 0 => regs.set(UART_TASKS_STARTRX, 0),
+            // The byte leaves at once and TXDRDY is generated (PS §6.33.4).
+            UART_TXD
+                if regs.get(UART_ENABLE) == UART_ENABLE_UART
+                    && regs.get(UART_TASKS_STARTTX) == 1 =>
+            {
+                regs.uart_send(value as u8);
+                regs.set(UART_EVENTS_TXDRDY, 1);
+            }
             TASKS_HFCLKSTART if value & 1 != 0 => {
                 regs.set(EVENTS_HFCLKSTARTED, 1);
                 regs.set(HFCLKSTAT, (1 << 16) | 1);
@@ -192,6 +233,35 @@ mod tests {
     use super::*;
     use crate::chips::tests::{gpio_changes, rd, wr, wr7};
     use crate::chips::ChipPeripherals;
+
+    #[test]
+    fn nrf_uart0_is_a_byte_stream_both_ways() {
+        let mut p = ChipPeripherals::new(Chip::NRF52840, 64_000_000);
+        let port = p.uart();
+        // Not enabled: a byte written to TXD goes nowhere.
+        wr(&mut p, UART_TXD, u32::from(b'x'));
+        assert!(port.take_tx().is_empty());
+        wr(&mut p, UART_ENABLE, UART_ENABLE_UART);
+        wr(&mut p, UART_TASKS_STARTTX, 1);
+        wr(&mut p, UART_TASKS_STARTRX, 1);
+        for &b in b"ok" {
+            wr(&mut p, UART_EVENTS_TXDRDY, 0);
+            wr(&mut p, UART_TXD, u32::from(b));
+            assert_eq!(rd(&mut p, UART_EVENTS_TXDRDY), 1);
+        }
+        assert_eq!(port.take_tx(), b"ok");
+        assert_eq!(rd(&mut p, UART_EVENTS_RXDRDY), 0);
+        port.push_rx(b"hi");
+        let mut got = Vec::new();
+        while rd(&mut p, UART_EVENTS_RXDRDY) != 0 {
+            wr(&mut p, UART_EVENTS_RXDRDY, 0);
+            got.push(rd(&mut p, UART_RXD) as u8);
+        }
+        assert_eq!(got, b"hi");
+        wr(&mut p, UART_TASKS_STOPTX, 1);
+        wr(&mut p, UART_TXD, u32::from(b'z'));
+        assert!(port.take_tx().is_empty(), "stopped");
+    }
 
     #[test]
     fn nrf_gpio_outputs_follow_outset_and_pin_cnf() {

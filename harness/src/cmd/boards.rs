@@ -105,6 +105,6 @@ fn deploy_cell(d: &Deploy) -> String {
 fn transport_cell(t: &Transport) -> String {
     match t {
         Transport::Rtt => "RTT".to_owned(),
-        Transport::Uart { port, baud } => format!("UART {port} {baud} baud"),
+        Transport::Uart { port, baud, .. } => format!("UART {port} {baud} baud"),
     }
 }

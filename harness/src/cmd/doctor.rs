@@ -104,7 +104,7 @@ pub fn diagnose(
                     }
                 }
             }
-            if let Transport::Uart { port, baud } = &board.transport {
+            if let Transport::Uart { port, baud, .. } = &board.transport {
                 expects.push(format!("records on UART {port} at {baud} baud"));
                 let same = matches!(&board.deploy, Deploy::Serial { port: p, .. } if p == port);
                 if !same && !has_port(port) {

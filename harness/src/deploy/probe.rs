@@ -389,7 +389,7 @@ impl ProbeDeployer {
         // A board whose records come over a UART (a user's own board): open it before the
         // reset so that nothing the firmware prints is lost.
         let mut uart = match &board.transport {
-            Transport::Uart { port, baud } => {
+            Transport::Uart { port, baud, .. } => {
                 let mut link = SystemPort::open(port, *baud).map_err(|e| {
                     DeployError::new(format!(
                         "cannot open serial port {port} (transport.port): {e}; `mcubench doctor` lists the serial ports"

@@ -185,7 +185,7 @@ impl SerialDeployer {
                 board.name
             ));
         };
-        let Transport::Uart { port, baud } = &board.transport else {
+        let Transport::Uart { port, baud, .. } = &board.transport else {
             return Err(format!(
                 "board \"{}\": a serial bootloader needs transport = {{ kind = \"uart\", ... }} for the records",
                 board.name
