@@ -58,7 +58,9 @@ impl Deployer for Metered {
     fn run(&self, job: DeviceJob<'_>) -> Result<DeviceRun, DeployError> {
         let partition = gated(job.partition, self.gate_gpio).map_err(DeployError::new)?;
         let mut meter = self.meter.lock().unwrap_or_else(|e| e.into_inner());
-        meter.start().map_err(DeployError::transient)?;
+        meter
+            .start()
+            .map_err(|e| DeployError::transient(e.to_string()))?;
         let run = self.inner.run(DeviceJob {
             board: job.board,
             elf: job.elf,
@@ -73,7 +75,7 @@ impl Deployer for Metered {
             return Ok(run);
         }
         let runs = run.stream.measurements.cycles.len();
-        match samples.and_then(|s| {
+        match samples.map_err(|e| e.to_string()).and_then(|s| {
             gated_energy(&s, self.input, self.voltage_v, self.sample_rate_hz)
                 .map_err(|e| e.to_string())
         }) {
@@ -100,7 +102,7 @@ impl Deployer for Metered {
 mod tests {
     use super::*;
     use crate::deploy::Limits;
-    use crate::energy::Sample;
+    use crate::energy::{MeterError, Sample};
     use crate::stream::RecordStream;
     use std::sync::atomic::AtomicBool;
 
@@ -115,10 +117,10 @@ mod tests {
         fn identity(&self) -> String {
             "playback meter".into()
         }
-        fn start(&mut self) -> Result<(), String> {
+        fn start(&mut self) -> Result<(), MeterError> {
             Ok(())
         }
-        fn stop(&mut self) -> Result<Vec<Sample>, String> {
+        fn stop(&mut self) -> Result<Vec<Sample>, MeterError> {
             Ok(self.0.clone())
         }
     }

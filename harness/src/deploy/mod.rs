@@ -176,7 +176,7 @@ pub fn deployer_for(
         None => Ok(inner),
         Some(setup) => {
             let meter = crate::energy::ppk2::Ppk2::open(&setup.port, board.energy.voltage_v)
-                .map_err(DeployError::new)?;
+                .map_err(|e| DeployError::new(e.to_string()))?;
             Ok(Arc::new(metered::Metered {
                 inner,
                 meter: std::sync::Mutex::new(Box::new(meter)),
