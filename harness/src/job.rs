@@ -285,7 +285,8 @@ pub fn execute(
                 .and_then(|()| match &job.test {
                     Some(test) => test
                         .evaluate(&m.samples)
-                        .map(|accuracy| result.accuracy = Some(accuracy)),
+                        .map(|accuracy| result.accuracy = Some(accuracy))
+                        .map_err(|e| e.to_string()),
                     None => Ok(()),
                 }),
             Err(e) => Err(e.to_string()),
