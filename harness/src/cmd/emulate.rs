@@ -185,7 +185,7 @@ fn workload_partition(
         limits: Limits::default(),
         accuracy: None,
     };
-    let job = job::prepare(board, w, v, &settings).map_err(|e| anyhow::anyhow!(e))?;
+    let job = job::prepare(board, w, v, &settings)?;
     Ok(job.partition)
 }
 
