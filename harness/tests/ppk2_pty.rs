@@ -201,7 +201,7 @@ impl Deployer for WiredToPpk2 {
     fn run(&self, job: DeviceJob<'_>) -> Result<DeviceRun, DeployError> {
         let (board, limits) = (job.board, job.limits);
         let mut vb = VirtualBoard::with_partition(board, job.elf, job.partition)
-            .map_err(DeployError::new)?;
+            .map_err(|e| DeployError::new(e.to_string()))?;
         let run = vb.run(limits, |_| {});
         let edges: Vec<(u64, bool)> = vb
             .gpio()

@@ -131,7 +131,7 @@ impl Deployer for EmulatorDeployer {
 
     fn run(&self, job: DeviceJob<'_>) -> Result<DeviceRun, DeployError> {
         let mut vb = emulator::VirtualBoard::with_partition(job.board, job.elf, job.partition)
-            .map_err(DeployError::new)?;
+            .map_err(|e| DeployError::new(e.to_string()))?;
         let run = vb.run_with_input(job.limits, job.cancel, |_| {}, job.input);
         Ok(DeviceRun {
             end: run.end,
