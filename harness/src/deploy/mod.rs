@@ -158,7 +158,7 @@ pub fn deployer_for(
             #[cfg(feature = "probe-rs")]
             Deploy::ProbeRs { .. } => Arc::new(
                 probe::ProbeDeployer::for_board(board)
-                    .map_err(DeployError::new)?
+                    .map_err(|e| DeployError::new(e.to_string()))?
                     .with_probe(probe.map(str::to_owned)),
             ),
             #[cfg(not(feature = "probe-rs"))]
