@@ -56,14 +56,14 @@ pub enum Ppk2Error {
         #[source]
         source: serialport::Error,
     },
-    #[error("PPK2 on {port}: {source}")]
+    #[error("PPK2 on {port}: {source}; check its USB cable, and that no other program (nRF Connect's Power Profiler) holds the port")]
     Io {
         port: String,
         #[source]
         source: io::Error,
     },
     /// The port would not give a second handle for the reader thread.
-    #[error("PPK2 on {port}: {source}")]
+    #[error("PPK2 on {port}: {source}; check its USB cable, and that no other program (nRF Connect's Power Profiler) holds the port")]
     Port {
         port: String,
         #[source]
