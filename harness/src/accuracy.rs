@@ -12,12 +12,60 @@ use std::path::{Path, PathBuf};
 
 use engine::{Interpreter, Model, TensorType};
 
-use crate::golden::{check_output, tensor_input};
+use crate::golden::{check_output, tensor_input, GoldenError};
 use crate::model_file::AlignedModel;
-use crate::npy::Array;
+use crate::npy::{Array, NpyError};
 use crate::results::Accuracy;
-use crate::stream::SampleOutput;
+use crate::stream::{OutputError, SampleOutput};
 use crate::workloads::{Metric, Workload};
+
+/// Why a test set cannot be streamed or scored: what failed, and the file it came from.
+#[derive(Debug, thiserror::Error)]
+pub enum AccuracyError {
+    #[error(transparent)]
+    Npy(#[from] NpyError),
+    /// The model's tensors, or the host reference's engine.
+    #[error(transparent)]
+    Engine(#[from] engine::Error),
+    #[error("{inputs} has {input_rows} rows but {labels} has {label_rows}: one label per test input", inputs = .inputs.display(), labels = .labels.display())]
+    RowCounts {
+        inputs: PathBuf,
+        input_rows: usize,
+        labels: PathBuf,
+        label_rows: usize,
+    },
+    /// A test input that does not fit the model's input tensor (the model's name is in the
+    /// source).
+    #[error("{}: {source}", .path.display())]
+    Input {
+        path: PathBuf,
+        #[source]
+        source: GoldenError,
+    },
+    #[error("cannot read {}: {source}", .path.display())]
+    ReadModel {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("accuracy mode: the firmware answered {answered} of {inputs} inputs")]
+    Unanswered { answered: usize, inputs: usize },
+    #[error("accuracy mode: answer {answer} is for input {input} (out of order)")]
+    OutOfOrder { answer: usize, input: u32 },
+    #[error(transparent)]
+    Sample(#[from] OutputError),
+    #[error(transparent)]
+    Metric(#[from] AucError),
+}
+
+/// Why the AUC of a set of scores is not defined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AucError {
+    #[error("AUC needs both classes among the samples ({positives} positive, {negatives} negative): stream more samples")]
+    OneClass { positives: usize, negatives: usize },
+    #[error("an anomaly score is NaN")]
+    NanScore,
+}
 
 /// The part of a workload's test set a job streams, as the model's input tensor takes it.
 #[derive(Debug, Clone)]
@@ -44,29 +92,22 @@ impl TestSet {
         model_path: &Path,
         model: &Model,
         limit: usize,
-    ) -> Result<Option<TestSet>, String> {
+    ) -> Result<Option<TestSet>, AccuracyError> {
         let Some(labels_path) = &workload.test_labels else {
             return Ok(None);
         };
-        let inputs = Array::read(&workload.test_inputs).map_err(|e| e.to_string())?;
-        let labels = Array::read(labels_path).map_err(|e| e.to_string())?;
-        let input_info = model
-            .input_tensor(0)
-            .and_then(|t| model.tensor(t))
-            .map_err(|e| e.to_string())?;
-        let output_info = model
-            .output_tensor(0)
-            .and_then(|t| model.tensor(t))
-            .map_err(|e| e.to_string())?;
+        let inputs = Array::read(&workload.test_inputs)?;
+        let labels = Array::read(labels_path)?;
+        let input_info = model.input_tensor(0).and_then(|t| model.tensor(t))?;
+        let output_info = model.output_tensor(0).and_then(|t| model.tensor(t))?;
         let n = inputs.rows().min(labels.rows()).min(limit);
         if inputs.rows() != labels.rows() {
-            return Err(format!(
-                "{} has {} rows but {} has {}: one label per test input",
-                workload.test_inputs.display(),
-                inputs.rows(),
-                labels_path.display(),
-                labels.rows()
-            ));
+            return Err(AccuracyError::RowCounts {
+                inputs: workload.test_inputs.clone(),
+                input_rows: inputs.rows(),
+                labels: labels_path.clone(),
+                label_rows: labels.rows(),
+            });
         }
         let floats = inputs.to_f64();
         let row_len = floats.len() / inputs.rows().max(1);
@@ -82,11 +123,11 @@ impl TestSet {
         };
         for k in 0..n {
             let raw = inputs.row(k).unwrap_or(&[]);
-            let input = tensor_input(raw, inputs.elem, &input_info).map_err(|e| {
-                format!(
-                    "{}: {e}",
-                    workload.test_inputs.display() // the model's name is in `e`
-                )
+            let input = tensor_input(raw, inputs.elem, &input_info).map_err(|source| {
+                AccuracyError::Input {
+                    path: workload.test_inputs.clone(),
+                    source,
+                }
             })?;
             set.inputs.push(input);
             set.float_inputs.push(
@@ -122,7 +163,7 @@ impl TestSet {
     }
 
     /// The workload's metric over `outputs` (one per sample, in order).
-    pub fn metric(&self, outputs: &[Vec<u8>]) -> Result<f64, String> {
+    pub fn metric(&self, outputs: &[Vec<u8>]) -> Result<f64, AucError> {
         match self.metric {
             Metric::Top1 => {
                 let hits = outputs
@@ -156,16 +197,15 @@ impl TestSet {
     }
 
     /// The host reference: the engine on the host, each sample's output.
-    pub fn host_outputs(&self) -> Result<Vec<Vec<u8>>, String> {
-        let file = AlignedModel::read(&self.model)
-            .map_err(|e| format!("cannot read {}: {e}", self.model.display()))?;
-        let model = Model::parse("host reference", file.bytes()).map_err(|e| e.to_string())?;
-        let needed = Interpreter::arena_bytes(&model)
-            .map_err(|e| e.to_string())?
-            .total_bytes()
-            + engine::ARENA_ALIGN;
+    pub fn host_outputs(&self) -> Result<Vec<Vec<u8>>, AccuracyError> {
+        let file = AlignedModel::read(&self.model).map_err(|source| AccuracyError::ReadModel {
+            path: self.model.clone(),
+            source,
+        })?;
+        let model = Model::parse("host reference", file.bytes())?;
+        let needed = Interpreter::arena_bytes(&model)?.total_bytes() + engine::ARENA_ALIGN;
         let mut arena = vec![0u8; needed];
-        let mut interp = Interpreter::new(&model, &mut arena).map_err(|e| e.to_string())?;
+        let mut interp = Interpreter::new(&model, &mut arena)?;
         let mut outputs = Vec::with_capacity(self.len());
         for input in &self.inputs {
             let run = |interp: &mut Interpreter| -> Result<Vec<u8>, engine::Error> {
@@ -173,30 +213,29 @@ impl TestSet {
                 interp.invoke()?;
                 Ok(interp.output_bytes(0)?.to_vec())
             };
-            outputs.push(run(&mut interp).map_err(|e| e.to_string())?);
+            outputs.push(run(&mut interp)?);
         }
         Ok(outputs)
     }
 
     /// The device's samples checked (every input answered, in order, intact) and scored
     /// against the host reference.
-    pub fn evaluate(&self, samples: &[SampleOutput]) -> Result<Accuracy, String> {
+    pub fn evaluate(&self, samples: &[SampleOutput]) -> Result<Accuracy, AccuracyError> {
         if samples.len() != self.len() {
-            return Err(format!(
-                "accuracy mode: the firmware answered {} of {} inputs",
-                samples.len(),
-                self.len()
-            ));
+            return Err(AccuracyError::Unanswered {
+                answered: samples.len(),
+                inputs: self.len(),
+            });
         }
         let mut device = Vec::with_capacity(samples.len());
         for (k, s) in samples.iter().enumerate() {
             if s.index as usize != k {
-                return Err(format!(
-                    "accuracy mode: answer {k} is for input {} (out of order)",
-                    s.index
-                ));
+                return Err(AccuracyError::OutOfOrder {
+                    answer: k,
+                    input: s.index,
+                });
             }
-            device.push(s.checked().map_err(|e| e.to_string())?.to_vec());
+            device.push(s.checked()?.to_vec());
         }
         let host = self.host_outputs()?;
         let agreeing = device
@@ -230,16 +269,17 @@ fn argmax(values: &[f32]) -> Option<usize> {
 
 /// Area under the ROC curve of `scores` for `labels` (1 = positive): the Mann-Whitney
 /// statistic with tied scores sharing their average rank, as scikit-learn's roc_auc_score.
-pub fn auc(scores: &[f64], labels: &[i64]) -> Result<f64, String> {
+pub fn auc(scores: &[f64], labels: &[i64]) -> Result<f64, AucError> {
     let positives = labels.iter().filter(|&&l| l == 1).count();
     let negatives = labels.len() - positives;
     if positives == 0 || negatives == 0 {
-        return Err(format!(
-            "AUC needs both classes among the samples ({positives} positive, {negatives} negative): stream more samples"
-        ));
+        return Err(AucError::OneClass {
+            positives,
+            negatives,
+        });
     }
     if scores.iter().any(|s| s.is_nan()) {
-        return Err("an anomaly score is NaN".into());
+        return Err(AucError::NanScore);
     }
     let mut order: Vec<usize> = (0..scores.len()).collect();
     order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
@@ -314,9 +354,16 @@ mod tests {
         assert_eq!(auc(&[0.5, 0.5, 0.2, 0.9], &[0, 1, 0, 1]), Ok(0.875));
         assert_eq!(auc(&[1.0, 2.0], &[0, 1]), Ok(1.0));
         assert_eq!(auc(&[2.0, 1.0], &[0, 1]), Ok(0.0));
-        assert!(auc(&[1.0, 2.0], &[1, 1])
-            .unwrap_err()
-            .contains("both classes"));
+        let e = auc(&[1.0, 2.0], &[1, 1]).unwrap_err();
+        assert_eq!(
+            e,
+            AucError::OneClass {
+                positives: 2,
+                negatives: 0
+            }
+        );
+        assert!(e.to_string().contains("both classes"), "{e}");
+        assert_eq!(auc(&[f64::NAN, 1.0], &[0, 1]), Err(AucError::NanScore));
     }
 
     #[test]
@@ -368,6 +415,45 @@ mod tests {
         for line in lines {
             assert!(protocol::parse_line(line.as_bytes()).unwrap().is_some());
         }
+    }
+
+    #[test]
+    fn missing_or_reordered_answers_are_refused_before_scoring() {
+        let test = set(vec![vec![0u8; 3]; 2]);
+        let answer = |index: u32| SampleOutput {
+            index,
+            ..SampleOutput::default()
+        };
+        let e = test.evaluate(&[answer(0)]).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                AccuracyError::Unanswered {
+                    answered: 1,
+                    inputs: 2
+                }
+            ),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "accuracy mode: the firmware answered 1 of 2 inputs"
+        );
+        let e = test.evaluate(&[answer(1), answer(0)]).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                AccuracyError::OutOfOrder {
+                    answer: 0,
+                    input: 1
+                }
+            ),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "accuracy mode: answer 0 is for input 1 (out of order)"
+        );
     }
 
     #[test]

@@ -1,18 +1,19 @@
 //! One job: a workload variant on a board. Prepared on the host (checks that reject what cannot
 //! run, the model partition), executed on a virtual board, turned into a `JobResult`.
 
+use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
 
 use engine::{Interpreter, Model, TensorType};
-use protocol::partition::{Header, FLAG_ACCURACY};
+use protocol::partition::{Header, PartitionError, FLAG_ACCURACY};
 
-use crate::accuracy::{Feed, TestSet};
+use crate::accuracy::{AccuracyError, Feed, TestSet};
 use crate::deploy::{Deployer, DeviceJob, End, Limits};
-use crate::golden::{check_output, tensor_input};
+use crate::golden::{check_output, tensor_input, GoldenError};
 use crate::model_file::AlignedModel;
-use crate::npy::Array;
+use crate::npy::{Array, NpyError};
 use crate::results::{Energy, Flash, JobKey, JobResult, JobStatus, Latency, OpProfile, Ram};
 use crate::size::FirmwareSize;
 use crate::stream::{Measurements, OpCycles};
@@ -73,6 +74,72 @@ pub struct OpInfo {
     pub macs: u64,
 }
 
+/// Why a job is rejected before it runs, in a sentence: what does not fit or cannot be read,
+/// and where.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("cannot read {}: {source}", .path.display())]
+    ReadModel {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The model does not parse, or the engine has no kernel for one of its operators.
+    #[error(transparent)]
+    Engine(#[from] engine::Error),
+    #[error("{job} needs {needed_bytes} bytes of arena but board \"{board}\" has {arena_bytes} (arena_bytes in targets.toml)")]
+    Arena {
+        job: String,
+        needed_bytes: u64,
+        board: String,
+        arena_bytes: u32,
+    },
+    #[error(transparent)]
+    Npy(#[from] NpyError),
+    #[error("{} has no row {row}", .path.display())]
+    NoRow { path: PathBuf, row: usize },
+    #[error("{job}: {source} ({})", .path.display())]
+    Input {
+        job: String,
+        path: PathBuf,
+        #[source]
+        source: GoldenError,
+    },
+    #[error("{job}: accuracy mode: {source}")]
+    Accuracy {
+        job: String,
+        #[source]
+        source: Box<AccuracyError>,
+    },
+    #[error("board \"{board}\" has no model region")]
+    NoModelRegion { board: String },
+    // protocol's PartitionError is no_std and not a std::error::Error: it is kept as a value,
+    // not as a source.
+    #[error("{job} does not fit board \"{board}\": {reason}")]
+    DoesNotFit {
+        job: String,
+        board: String,
+        reason: PartitionError,
+    },
+    #[error("{0}")]
+    Partition(PartitionError),
+}
+
+/// Why the firmware's `@op` records are not the model's operators.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpProfileError {
+    #[error("the firmware profiled {profiled} operators but the model has {operators}")]
+    Count { profiled: usize, operators: usize },
+    #[error("@op index={index} code={code} is not operator {position} of the model ({name}, code {expected_code})")]
+    NotTheOperator {
+        index: u32,
+        code: u32,
+        position: usize,
+        name: String,
+        expected_code: i32,
+    },
+}
+
 /// The operators of `model`, in execution order.
 pub fn op_infos(model: &Model) -> Result<Vec<OpInfo>, engine::Error> {
     (0..model.operator_count())
@@ -94,16 +161,15 @@ pub fn op_infos(model: &Model) -> Result<Vec<OpInfo>, engine::Error> {
 
 /// The firmware's `@op` records joined with the host's view of the operators: one per
 /// operator, in order, each with the code the host expects; else why not.
-pub fn op_profile(ops: &[OpInfo], measured: &[OpCycles]) -> Result<Vec<OpProfile>, String> {
+pub fn op_profile(ops: &[OpInfo], measured: &[OpCycles]) -> Result<Vec<OpProfile>, OpProfileError> {
     if measured.is_empty() {
         return Ok(Vec::new());
     }
     if measured.len() != ops.len() {
-        return Err(format!(
-            "the firmware profiled {} operators but the model has {}",
-            measured.len(),
-            ops.len()
-        ));
+        return Err(OpProfileError::Count {
+            profiled: measured.len(),
+            operators: ops.len(),
+        });
     }
     measured
         .iter()
@@ -111,10 +177,13 @@ pub fn op_profile(ops: &[OpInfo], measured: &[OpCycles]) -> Result<Vec<OpProfile
         .enumerate()
         .map(|(i, (m, op))| {
             if m.index as usize != i || i64::from(m.code) != i64::from(op.code) {
-                return Err(format!(
-                    "@op index={} code={} is not operator {i} of the model ({}, code {})",
-                    m.index, m.code, op.name, op.code
-                ));
+                return Err(OpProfileError::NotTheOperator {
+                    index: m.index,
+                    code: m.code,
+                    position: i,
+                    name: op.name.clone(),
+                    expected_code: op.code,
+                });
             }
             Ok(OpProfile {
                 index: m.index,
@@ -129,69 +198,84 @@ pub fn op_profile(ops: &[OpInfo], measured: &[OpCycles]) -> Result<Vec<OpProfile
 
 /// Everything about the job that can be checked before any build: the model parses, every
 /// operator has a kernel, the arena fits the board, the partition fits its region. `Err` is the
-/// reason to reject the job, in a sentence.
+/// reason to reject the job.
 pub fn prepare(
     board: &Board,
     workload: &Workload,
     variant: &ModelVariant,
     settings: &RunSettings,
-) -> Result<PreparedJob, String> {
+) -> Result<PreparedJob, JobError> {
     let key = JobKey {
         board: board.name.clone(),
         workload: workload.name.clone(),
         variant: variant.variant,
     };
-    let model_file = AlignedModel::read(&variant.model)
-        .map_err(|e| format!("cannot read {}: {e}", variant.model.display()))?;
+    let model_file = AlignedModel::read(&variant.model).map_err(|source| JobError::ReadModel {
+        path: variant.model.clone(),
+        source,
+    })?;
     let bytes = model_file.bytes();
     let name = format!("{}/{}", workload.name, variant.variant);
-    let model = Model::parse(&name, bytes).map_err(|e| e.to_string())?;
-    let ops = op_infos(&model).map_err(|e| e.to_string())?;
-    let layout = Interpreter::arena_bytes(&model).map_err(|e| e.to_string())?;
+    let model = Model::parse(&name, bytes)?;
+    let ops = op_infos(&model)?;
+    let layout = Interpreter::arena_bytes(&model)?;
     let arena_needed = (layout.total_bytes() + engine::ARENA_ALIGN) as u64;
     if arena_needed > u64::from(board.arena_bytes) {
-        return Err(format!(
-            "{name} needs {arena_needed} bytes of arena but board \"{}\" has {} (arena_bytes in targets.toml)",
-            board.name, board.arena_bytes
-        ));
+        return Err(JobError::Arena {
+            job: name,
+            needed_bytes: arena_needed,
+            board: board.name.clone(),
+            arena_bytes: board.arena_bytes,
+        });
     }
-    let input_info = model
-        .input_tensor(0)
-        .and_then(|t| model.tensor(t))
-        .map_err(|e| e.to_string())?;
-    let output_info = model
-        .output_tensor(0)
-        .and_then(|t| model.tensor(t))
-        .map_err(|e| e.to_string())?;
+    let input_info = model.input_tensor(0).and_then(|t| model.tensor(t))?;
+    let output_info = model.output_tensor(0).and_then(|t| model.tensor(t))?;
 
-    let inputs = Array::read(&workload.test_inputs).map_err(|e| e.to_string())?;
-    let golden = Array::read(&variant.golden).map_err(|e| e.to_string())?;
+    let inputs = Array::read(&workload.test_inputs)?;
+    let golden = Array::read(&variant.golden)?;
     let sample = settings.sample;
-    let raw_input = inputs
-        .row(sample)
-        .ok_or_else(|| format!("{} has no row {sample}", workload.test_inputs.display()))?;
-    let input = tensor_input(raw_input, inputs.elem, &input_info)
-        .map_err(|e| format!("{name}: {e} ({})", workload.test_inputs.display()))?;
+    let raw_input = inputs.row(sample).ok_or_else(|| JobError::NoRow {
+        path: workload.test_inputs.clone(),
+        row: sample,
+    })?;
+    let input =
+        tensor_input(raw_input, inputs.elem, &input_info).map_err(|source| JobError::Input {
+            job: name.clone(),
+            path: workload.test_inputs.clone(),
+            source,
+        })?;
     let test = match settings.accuracy {
         Some(limit) => TestSet::load(workload, &variant.model, &model, limit)
-            .map_err(|e| format!("{name}: accuracy mode: {e}"))?
+            .map_err(|source| JobError::Accuracy {
+                job: name.clone(),
+                source: Box::new(source),
+            })?
             .map(Arc::new),
         None => None,
     };
     let expected = golden
         .row(sample)
-        .ok_or_else(|| format!("{} has no row {sample}", variant.golden.display()))?
+        .ok_or_else(|| JobError::NoRow {
+            path: variant.golden.clone(),
+            row: sample,
+        })?
         .to_vec();
     let region = board
         .model_partition()
-        .ok_or_else(|| format!("board \"{}\" has no model region", board.name))?;
+        .ok_or_else(|| JobError::NoModelRegion {
+            board: board.name.clone(),
+        })?;
     let mut header = Header::layout(
         bytes.len(),
         input.len(),
         expected.len(),
         region.size as usize,
     )
-    .map_err(|e| format!("{name} does not fit board \"{}\": {e}", board.name))?;
+    .map_err(|reason| JobError::DoesNotFit {
+        job: name.clone(),
+        board: board.name.clone(),
+        reason,
+    })?;
     header.warmup_runs = settings.warmup_runs;
     header.timed_runs = settings.timed_runs;
     if test.is_some() {
@@ -200,7 +284,7 @@ pub fn prepare(
     let mut partition = vec![0u8; header.total_bytes as usize];
     header
         .write(&mut partition, bytes, &input, &expected)
-        .map_err(|e| e.to_string())?;
+        .map_err(JobError::Partition)?;
     Ok(PreparedJob {
         key,
         partition,
@@ -281,11 +365,16 @@ pub fn execute(
             Ok(out) => check_output(out, &job.expected, job.output_type)
                 .inspect_err(|_| result.correct = Some(false))
                 .map_err(|e| e.to_string())
-                .and_then(|()| op_profile(&job.ops, &m.ops).map(|ops| result.ops = ops))
+                .and_then(|()| {
+                    op_profile(&job.ops, &m.ops)
+                        .map(|ops| result.ops = ops)
+                        .map_err(|e| e.to_string())
+                })
                 .and_then(|()| match &job.test {
                     Some(test) => test
                         .evaluate(&m.samples)
-                        .map(|accuracy| result.accuracy = Some(accuracy)),
+                        .map(|accuracy| result.accuracy = Some(accuracy))
+                        .map_err(|e| e.to_string()),
                     None => Ok(()),
                 }),
             Err(e) => Err(e.to_string()),
@@ -394,11 +483,15 @@ mod tests {
         // A firmware that does not profile (protocol 1) gives no profile, and no error.
         assert_eq!(op_profile(&model, &[]), Ok(Vec::new()));
         assert_eq!(
-            op_profile(&model, &[cycles(0, 3, 900)]).unwrap_err(),
+            op_profile(&model, &[cycles(0, 3, 900)])
+                .unwrap_err()
+                .to_string(),
             "the firmware profiled 1 operators but the model has 2"
         );
         assert_eq!(
-            op_profile(&model, &[cycles(0, 3, 900), cycles(1, 9, 100)]).unwrap_err(),
+            op_profile(&model, &[cycles(0, 3, 900), cycles(1, 9, 100)])
+                .unwrap_err()
+                .to_string(),
             "@op index=1 code=9 is not operator 1 of the model (SOFTMAX, code 25)"
         );
         assert!(op_profile(&model, &[cycles(1, 25, 1), cycles(0, 3, 1)]).is_err());

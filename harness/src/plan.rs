@@ -190,7 +190,10 @@ pub fn plan(
                 plan.jobs.push(job);
                 plan.positions.push(k);
             }
-            Err(reason) => plan.rejected.push(Rejected { key, reason }),
+            Err(e) => plan.rejected.push(Rejected {
+                key,
+                reason: e.to_string(),
+            }),
         }
     }
     Ok(plan)

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use toml::Spanned;
 
 use crate::model_file::AlignedModel;
-use crate::npy::Array;
+use crate::npy::{Array, NpyError};
 use crate::results::Variant;
 
 /// The quality metric of a workload.
@@ -156,12 +156,60 @@ impl Workload {
     }
 }
 
-/// A workload.toml that cannot be used: file, line, column and what to fix.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A workload.toml that cannot be used: file, line, column and what to fix, and the error
+/// underneath (an io error, the TOML parser's, the model's), if any.
+#[derive(Debug)]
 pub struct WorkloadError {
     pub path: PathBuf,
     pub line: Option<(usize, usize)>,
     pub message: String,
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl WorkloadError {
+    fn caused_by(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+}
+
+/// Why a variant's model, test inputs and goldens do not go together.
+#[derive(Debug, thiserror::Error)]
+pub enum ShapeError {
+    #[error("cannot read {}: {source}", .path.display())]
+    ReadModel {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", .path.display())]
+    Model {
+        path: PathBuf,
+        #[source]
+        source: Box<engine::Error>,
+    },
+    #[error("input.shape {shape:?} differs from the model's input shape {model_shape:?} ({})", .path.display())]
+    InputShape {
+        shape: Vec<u32>,
+        model_shape: Vec<u32>,
+        path: PathBuf,
+    },
+    #[error(transparent)]
+    Npy(#[from] NpyError),
+    #[error(
+        "the test inputs have {row_elements} elements per row, the model's input {input_elements}"
+    )]
+    InputRow {
+        row_elements: usize,
+        input_elements: usize,
+    },
+    #[error("the golden outputs are {golden_rows} rows of {golden_row_elements} elements, but there are {input_rows} test inputs and the model's output has {output_elements} elements")]
+    Golden {
+        golden_rows: usize,
+        golden_row_elements: usize,
+        input_rows: usize,
+        output_elements: usize,
+    },
 }
 
 /// The workloads of a checkout, and those that cannot be loaded without the models directory.
@@ -209,7 +257,13 @@ impl fmt::Display for WorkloadError {
     }
 }
 
-impl std::error::Error for WorkloadError {}
+impl std::error::Error for WorkloadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
 fn line_col(text: &str, at: usize) -> (usize, usize) {
     let before = &text[..at.min(text.len())];
@@ -225,45 +279,47 @@ fn check_shapes(
     shape: &[u32],
     inputs: &Path,
     golden: &Path,
-) -> Result<(), String> {
-    let file = AlignedModel::read(model_path)
-        .map_err(|e| format!("cannot read {}: {e}", model_path.display()))?;
-    let model = engine::Model::parse("workload", file.bytes())
-        .map_err(|e| format!("{}: {e}", model_path.display()))?;
+) -> Result<(), ShapeError> {
+    let file = AlignedModel::read(model_path).map_err(|source| ShapeError::ReadModel {
+        path: model_path.to_owned(),
+        source,
+    })?;
+    let model_error = |source| ShapeError::Model {
+        path: model_path.to_owned(),
+        source: Box::new(source),
+    };
+    let model = engine::Model::parse("workload", file.bytes()).map_err(model_error)?;
     let tensor = |input: bool| {
         let t = if input {
             model.input_tensor(0)
         } else {
             model.output_tensor(0)
         };
-        t.and_then(|t| model.tensor(t))
-            .map_err(|e| format!("{}: {e}", model_path.display()))
+        t.and_then(|t| model.tensor(t)).map_err(model_error)
     };
     let (input, output) = (tensor(true)?, tensor(false)?);
     if input.shape.dims() != shape {
-        return Err(format!(
-            "input.shape {shape:?} differs from the model's input shape {:?} ({})",
-            input.shape.dims(),
-            model_path.display()
-        ));
+        return Err(ShapeError::InputShape {
+            shape: shape.to_vec(),
+            model_shape: input.shape.dims().to_vec(),
+            path: model_path.to_owned(),
+        });
     }
-    let inputs = Array::read(inputs).map_err(|e| e.to_string())?;
-    let golden = Array::read(golden).map_err(|e| e.to_string())?;
+    let inputs = Array::read(inputs)?;
+    let golden = Array::read(golden)?;
     if inputs.row_len() != input.shape.elements() {
-        return Err(format!(
-            "the test inputs have {} elements per row, the model's input {}",
-            inputs.row_len(),
-            input.shape.elements()
-        ));
+        return Err(ShapeError::InputRow {
+            row_elements: inputs.row_len(),
+            input_elements: input.shape.elements(),
+        });
     }
     if golden.rows() != inputs.rows() || golden.row_len() != output.shape.elements() {
-        return Err(format!(
-            "the golden outputs are {} rows of {} elements, but there are {} test inputs and the model's output has {} elements",
-            golden.rows(),
-            golden.row_len(),
-            inputs.rows(),
-            output.shape.elements()
-        ));
+        return Err(ShapeError::Golden {
+            golden_rows: golden.rows(),
+            golden_row_elements: golden.row_len(),
+            input_rows: inputs.rows(),
+            output_elements: output.shape.elements(),
+        });
     }
     Ok(())
 }
@@ -290,6 +346,7 @@ impl Workload {
                     "its models ({}) are read from the models directory, and none is set: set `[models] dir` in mcubench.toml or pass --models-dir",
                     n.files.join(", ")
                 ),
+                source: None,
             }),
         }
     }
@@ -307,10 +364,13 @@ impl Workload {
                 path: path.clone(),
                 line: span.map(|s| line_col(text, s.start)),
                 message,
+                source: None,
             };
         let text = std::fs::read_to_string(&path)
-            .map_err(|e| err(None, "", format!("cannot read the file: {e}")))?;
+            .map_err(|e| err(None, "", format!("cannot read the file: {e}")).caused_by(e))?;
         let raw: RawWorkload = toml::from_str(&text)
+            // No source: the message is the parser's, placed at its line and column (the
+            // parser's own Display repeats the file's text).
             .map_err(|e| err(e.span(), &text, e.message().trim_end().to_owned()))?;
         let name = raw.name.get_ref().clone();
         let dir_name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
@@ -388,6 +448,7 @@ impl Workload {
                     &text,
                     format!("cannot read {}: {e}", model.display()),
                 )
+                .caused_by(e)
             })?;
             if !actual.eq_ignore_ascii_case(v.sha256.get_ref()) {
                 return Err(err(
@@ -415,6 +476,7 @@ impl Workload {
                         &text,
                         format!("variant \"{variant}\": {m}"),
                     )
+                    .caused_by(m)
                 },
             )?;
             let model_bytes = std::fs::metadata(&model).map(|m| m.len()).unwrap_or(0);
@@ -483,10 +545,14 @@ impl Workload {
 
     fn dirs(root: &Path) -> Result<Vec<PathBuf>, WorkloadError> {
         let dir = root.join("workloads");
-        let entries = std::fs::read_dir(&dir).map_err(|e| WorkloadError {
-            path: dir.clone(),
-            line: None,
-            message: format!("cannot list workloads: {e}"),
+        let entries = std::fs::read_dir(&dir).map_err(|e| {
+            WorkloadError {
+                path: dir.clone(),
+                line: None,
+                message: format!("cannot list workloads: {e}"),
+                source: None,
+            }
+            .caused_by(e)
         })?;
         let mut dirs: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))

@@ -15,7 +15,7 @@ use std::time::Duration;
 use mcubench::deploy::emulator::VirtualBoard;
 use mcubench::deploy::metered::Metered;
 use mcubench::deploy::{DeployError, Deployer, DeviceJob, DeviceRun, End, Limits};
-use mcubench::energy::ppk2::{self, Calibration, Ppk2};
+use mcubench::energy::ppk2::{self, Calibration, CalibrationError, Ppk2, Ppk2Error};
 use mcubench::energy::{gated_energy, Meter};
 use mcubench::firmware;
 use mcubench::job::{self, RunSettings};
@@ -149,14 +149,30 @@ fn a_port_that_is_not_a_ppk2_is_named() {
         Ok(_) => panic!("a silent port is not a PPK2"),
         Err(e) => e,
     };
-    assert!(e.contains("no END: the port is not a PPK2"), "{e}");
+    assert!(
+        matches!(
+            e,
+            Ppk2Error::Metadata {
+                source: CalibrationError::NoEnd,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string().contains("no END: the port is not a PPK2"),
+        "{e}"
+    );
     drop((master, slave));
     let e = match Ppk2::open("/dev/mcubench-no-such-port", 3.3) {
         Ok(_) => panic!("no such port"),
         Err(e) => e,
     };
+    assert!(matches!(e, Ppk2Error::Open { .. }), "{e:?}");
+    assert!(std::error::Error::source(&e).is_some());
     assert!(
-        e.contains("cannot open the PPK2 on /dev/mcubench-no-such-port"),
+        e.to_string()
+            .contains("cannot open the PPK2 on /dev/mcubench-no-such-port"),
         "{e}"
     );
 }
@@ -185,7 +201,7 @@ impl Deployer for WiredToPpk2 {
     fn run(&self, job: DeviceJob<'_>) -> Result<DeviceRun, DeployError> {
         let (board, limits) = (job.board, job.limits);
         let mut vb = VirtualBoard::with_partition(board, job.elf, job.partition)
-            .map_err(DeployError::new)?;
+            .map_err(|e| DeployError::new(e.to_string()))?;
         let run = vb.run(limits, |_| {});
         let edges: Vec<(u64, bool)> = vb
             .gpio()

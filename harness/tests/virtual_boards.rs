@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use emulator::chips::Chip;
-use mcubench::deploy::emulator::{End, Limits, VirtualBoard};
+use mcubench::deploy::emulator::{End, Limits, VirtualBoard, VirtualBoardError};
 use mcubench::firmware;
 use mcubench::project::Project;
 
@@ -130,5 +130,31 @@ fn firmware_without_flash_cache_measures_more_cycles() {
     assert!(
         uncached as f64 > cached as f64 * 1.3,
         "ART off: {uncached} cycles, on: {cached}"
+    );
+}
+
+#[test]
+fn a_partition_larger_than_the_model_region_is_refused_by_name() {
+    let project = project();
+    let targets = project.targets().unwrap();
+    let board = targets.board("pico").unwrap();
+    let fw = firmware::build(&project, board).unwrap();
+    let elf = std::fs::read(&fw.elf).unwrap();
+    let mut vb = VirtualBoard::new(board, &elf, "fw.elf").unwrap();
+    let region = board.model_partition().unwrap();
+    let too_large = vec![0u8; region.size as usize + 1];
+    let e = vb.write_partition(board, &too_large).unwrap_err();
+    assert!(
+        matches!(e, VirtualBoardError::PartitionTooLarge { partition_bytes, .. } if partition_bytes == too_large.len()),
+        "{e:?}"
+    );
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "the model partition is {} bytes but region {} of board \"pico\" has {}",
+            too_large.len(),
+            region.name,
+            region.size
+        )
     );
 }

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use mcubench::results::Variant;
-use mcubench::workloads::{sha256_file, Metric, Workload};
+use mcubench::workloads::{sha256_file, Metric, ShapeError, Workload};
 
 /// A workload dir named `kws` in a temp repo root, with the kws workload's fiq model, test inputs
 /// and golden copied in.
@@ -95,6 +95,17 @@ fn mistakes_name_the_line_and_field() {
     assert!(e.contains("differs from the directory name \"kws\""), "{e}");
     let e = error(|t| t.replace("shape = [1, 49, 10, 1]", "shape = [1, 10, 49, 1]"));
     assert!(e.contains("workload.toml:12:9: variant \"fiq\": input.shape [1, 10, 49, 1] differs from the model's input shape [1, 49, 10, 1]"), "{e}");
+    // The shape mismatch is kept as the error's source, typed.
+    let (root, dir) = fixture(|t| t.replace("shape = [1, 49, 10, 1]", "shape = [1, 10, 49, 1]"));
+    let e = Workload::load(&dir, root.path()).unwrap_err();
+    let source = std::error::Error::source(&e).expect("the shape error as the source");
+    assert!(
+        matches!(
+            source.downcast_ref::<ShapeError>(),
+            Some(ShapeError::InputShape { .. })
+        ),
+        "{source:?}"
+    );
     let e = error(|t| t.replace("task = ", "tsak = "));
     assert!(e.contains("workload.toml:2:1: unknown field `tsak`"), "{e}");
     let e = error(|t| {

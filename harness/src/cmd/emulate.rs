@@ -70,7 +70,7 @@ pub fn run(project: &Project, args: &Args) -> Result<i32> {
     if let (Some(workload), Some(variant)) = (&args.workload, args.variant) {
         let partition = workload_partition(project, args, board, workload, variant)?;
         vb.write_partition(board, &partition)
-            .map_err(|e| anyhow::anyhow!("{workload}/{variant}: {e}"))?;
+            .with_context(|| format!("{workload}/{variant}"))?;
     }
     if args.profile {
         vb.enable_profile(board);
@@ -185,7 +185,7 @@ fn workload_partition(
         limits: Limits::default(),
         accuracy: None,
     };
-    let job = job::prepare(board, w, v, &settings).map_err(|e| anyhow::anyhow!(e))?;
+    let job = job::prepare(board, w, v, &settings)?;
     Ok(job.partition)
 }
 

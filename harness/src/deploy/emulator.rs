@@ -39,6 +39,17 @@ pub enum VirtualBoardError {
     Map { board: String, reason: String },
     #[error("{path}: {reason}")]
     Elf { path: String, reason: String },
+    #[error("board \"{board}\" has no model region in targets.toml")]
+    NoModelRegion { board: String },
+    #[error("the model partition is {partition_bytes} bytes but region {region} of board \"{board}\" has {region_bytes}")]
+    PartitionTooLarge {
+        partition_bytes: usize,
+        region: String,
+        board: String,
+        region_bytes: u32,
+    },
+    #[error("cannot write region {region} of the virtual board")]
+    PartitionWrite { region: String },
 }
 
 /// How an emulated run ended.
@@ -202,8 +213,8 @@ impl VirtualBoard {
         board: &Board,
         elf: &[u8],
         partition: &[u8],
-    ) -> Result<VirtualBoard, String> {
-        let mut vb = VirtualBoard::new(board, elf, "firmware").map_err(|e| e.to_string())?;
+    ) -> Result<VirtualBoard, VirtualBoardError> {
+        let mut vb = VirtualBoard::new(board, elf, "firmware")?;
         vb.write_partition(board, partition)?;
         Ok(vb)
     }
@@ -262,27 +273,28 @@ impl VirtualBoard {
 
     /// Writes a model partition (header and payload, see `protocol::partition`) at the origin
     /// of the board's `model` region, as a job's deploy step would flash it.
-    pub fn write_partition(&mut self, board: &Board, bytes: &[u8]) -> Result<(), String> {
-        let region = board.model_partition().ok_or_else(|| {
-            format!(
-                "board \"{}\" has no model region in targets.toml",
-                board.name
-            )
-        })?;
+    pub fn write_partition(
+        &mut self,
+        board: &Board,
+        bytes: &[u8],
+    ) -> Result<(), VirtualBoardError> {
+        let region = board
+            .model_partition()
+            .ok_or_else(|| VirtualBoardError::NoModelRegion {
+                board: board.name.clone(),
+            })?;
         if bytes.len() as u64 > u64::from(region.size) {
-            return Err(format!(
-                "the model partition is {} bytes but region {} of board \"{}\" has {}",
-                bytes.len(),
-                region.name,
-                board.name,
-                region.size
-            ));
+            return Err(VirtualBoardError::PartitionTooLarge {
+                partition_bytes: bytes.len(),
+                region: region.name.clone(),
+                board: board.name.clone(),
+                region_bytes: region.size,
+            });
         }
         if !self.machine.write_memory(region.origin, bytes) {
-            return Err(format!(
-                "cannot write region {} of the virtual board",
-                region.name
-            ));
+            return Err(VirtualBoardError::PartitionWrite {
+                region: region.name.clone(),
+            });
         }
         Ok(())
     }

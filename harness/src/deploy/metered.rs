@@ -4,19 +4,30 @@
 
 use std::sync::{Arc, Mutex};
 
+use protocol::partition::{PartitionError, MAX_GATED_RUNS};
+
 use super::{DeployError, Deployer, DeviceJob, DeviceRun, End, MeasuredEnergy};
 use crate::energy::{gated_energy, Meter};
 
+/// Why a job's partition cannot be gated.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GatedError {
+    // protocol's PartitionError is no_std and not a std::error::Error: kept as a value.
+    #[error("{0}")]
+    Partition(PartitionError),
+    #[error("{timed_runs} timed runs: a board with an energy meter takes at most {MAX_GATED_RUNS} (--runs), as the firmware keeps their counts until the gated window closes")]
+    TooManyRuns { timed_runs: u32 },
+}
+
 /// `partition` with the gate flag and pin set in its header: the firmware then holds `pin` high
 /// over its timed runs (`protocol::partition::FLAG_GATE`).
-pub fn gated(partition: &[u8], pin: u32) -> Result<Vec<u8>, String> {
-    use protocol::partition::{Header, FLAG_GATE, HEADER_BYTES, MAX_GATED_RUNS};
-    let mut header = Header::parse(partition).map_err(|e| e.to_string())?;
+pub fn gated(partition: &[u8], pin: u32) -> Result<Vec<u8>, GatedError> {
+    use protocol::partition::{Header, FLAG_GATE, HEADER_BYTES};
+    let mut header = Header::parse(partition).map_err(GatedError::Partition)?;
     if header.timed_runs > MAX_GATED_RUNS {
-        return Err(format!(
-            "{} timed runs: a board with an energy meter takes at most {MAX_GATED_RUNS} (--runs), as the firmware keeps their counts until the gated window closes",
-            header.timed_runs
-        ));
+        return Err(GatedError::TooManyRuns {
+            timed_runs: header.timed_runs,
+        });
     }
     header.flags |= FLAG_GATE;
     header.gate_pin = pin;
@@ -56,9 +67,12 @@ impl Deployer for Metered {
     }
 
     fn run(&self, job: DeviceJob<'_>) -> Result<DeviceRun, DeployError> {
-        let partition = gated(job.partition, self.gate_gpio).map_err(DeployError::new)?;
+        let partition =
+            gated(job.partition, self.gate_gpio).map_err(|e| DeployError::new(e.to_string()))?;
         let mut meter = self.meter.lock().unwrap_or_else(|e| e.into_inner());
-        meter.start().map_err(DeployError::transient)?;
+        meter
+            .start()
+            .map_err(|e| DeployError::transient(e.to_string()))?;
         let run = self.inner.run(DeviceJob {
             board: job.board,
             elf: job.elf,
@@ -73,7 +87,7 @@ impl Deployer for Metered {
             return Ok(run);
         }
         let runs = run.stream.measurements.cycles.len();
-        match samples.and_then(|s| {
+        match samples.map_err(|e| e.to_string()).and_then(|s| {
             gated_energy(&s, self.input, self.voltage_v, self.sample_rate_hz)
                 .map_err(|e| e.to_string())
         }) {
@@ -100,7 +114,7 @@ impl Deployer for Metered {
 mod tests {
     use super::*;
     use crate::deploy::Limits;
-    use crate::energy::Sample;
+    use crate::energy::{MeterError, Sample};
     use crate::stream::RecordStream;
     use std::sync::atomic::AtomicBool;
 
@@ -115,10 +129,10 @@ mod tests {
         fn identity(&self) -> String {
             "playback meter".into()
         }
-        fn start(&mut self) -> Result<(), String> {
+        fn start(&mut self) -> Result<(), MeterError> {
             Ok(())
         }
-        fn stop(&mut self) -> Result<Vec<Sample>, String> {
+        fn stop(&mut self) -> Result<Vec<Sample>, MeterError> {
             Ok(self.0.clone())
         }
     }
@@ -192,6 +206,7 @@ mod tests {
         header.timed_runs = protocol::partition::MAX_GATED_RUNS + 1;
         header.write(&mut partition, b"mode", b"in", b"ou").unwrap();
         let e = gated(&partition, 27).unwrap_err();
-        assert!(e.contains("at most 128 (--runs)"), "{e}");
+        assert_eq!(e, GatedError::TooManyRuns { timed_runs: 129 });
+        assert!(e.to_string().contains("at most 128 (--runs)"), "{e}");
     }
 }

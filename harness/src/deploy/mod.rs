@@ -136,7 +136,7 @@ impl Deployer for EmulatorDeployer {
 
     fn run(&self, job: DeviceJob<'_>) -> Result<DeviceRun, DeployError> {
         let mut vb = emulator::VirtualBoard::with_partition(job.board, job.elf, job.partition)
-            .map_err(DeployError::new)?;
+            .map_err(|e| DeployError::new(e.to_string()))?;
         let run = vb.run_with_input(job.limits, job.cancel, |_| {}, job.input);
         Ok(DeviceRun {
             end: run.end,
@@ -163,7 +163,7 @@ pub fn deployer_for(
             #[cfg(feature = "probe-rs")]
             Deploy::ProbeRs { .. } => Arc::new(
                 probe::ProbeDeployer::for_board(board)
-                    .map_err(DeployError::new)?
+                    .map_err(|e| DeployError::new(e.to_string()))?
                     .with_probe(probe.map(str::to_owned)),
             ),
             #[cfg(not(feature = "probe-rs"))]
@@ -181,7 +181,7 @@ pub fn deployer_for(
         None => Ok(inner),
         Some(setup) => {
             let meter = crate::energy::ppk2::Ppk2::open(&setup.port, board.energy.voltage_v)
-                .map_err(DeployError::new)?;
+                .map_err(|e| DeployError::new(e.to_string()))?;
             Ok(Arc::new(metered::Metered {
                 inner,
                 meter: std::sync::Mutex::new(Box::new(meter)),

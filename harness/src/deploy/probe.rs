@@ -23,7 +23,7 @@ use probe_rs::probe::DebugProbeError;
 use probe_rs::{Core, MemoryInterface, Permissions, Session};
 use sha2::{Digest, Sha256};
 
-use super::rtt::{self, Rtt, TargetMemory};
+use super::rtt::{self, Access, MemoryError, Rtt, TargetMemory};
 use super::serial::{SerialLink, SerialOptions, SystemPort, UartReport};
 use super::{image, DeployError, Deployer, DeviceJob, DeviceRun, End};
 use crate::stream::RecordStream;
@@ -68,15 +68,49 @@ pub fn list() -> Vec<ProbeSummary> {
 /// The sentence for "no probe".
 pub const NO_PROBE: &str = "no debug probe found: plug in the board's USB (ST-LINK, J-Link) or the CMSIS-DAP probe, and on Linux install the udev rules of docs/HARDWARE.md";
 
+/// Why a probe cannot be chosen, the chip behind it is not the board's, or what it reads back
+/// contradicts the firmware.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProbeError {
+    #[error("{}", NO_PROBE)]
+    NoProbe,
+    #[error("{count} debug probes are attached and board \"{board}\" names none: set deploy.probe in targets.toml (or --probe) to one of the serial numbers: {attached}")]
+    Ambiguous {
+        count: usize,
+        board: String,
+        /// The attached probes, `; `-separated.
+        attached: String,
+    },
+    #[error(
+        "no attached debug probe matches \"{selector}\" (board \"{board}\"); attached: {attached}"
+    )]
+    NoMatch {
+        selector: String,
+        board: String,
+        attached: String,
+    },
+    #[error("wrong chip: {register} reads {read:#x}, but a {chip} reads {expected:#x}; is the probe wired to the right board, and deploy.probe_rs_chip right?")]
+    WrongChip {
+        register: &'static str,
+        read: u32,
+        chip: String,
+        expected: u32,
+    },
+    #[error("the timed runs report {claimed} cycles in all, but DWT CYCCNT read {cyccnt} at the end: the firmware's cycle count is wrong")]
+    CycleCount { claimed: u64, cyccnt: u32 },
+    #[error("board \"{board}\" is not deployed through probe-rs")]
+    NotProbeRs { board: String },
+}
+
 /// Which of `probes` to use: the one whose serial (or VID:PID[:serial]) matches `selector`,
 /// else the only one.
 pub fn select<'a>(
     probes: &'a [ProbeSummary],
     selector: Option<&str>,
     board: &str,
-) -> Result<&'a ProbeSummary, String> {
+) -> Result<&'a ProbeSummary, ProbeError> {
     if probes.is_empty() {
-        return Err(NO_PROBE.into());
+        return Err(ProbeError::NoProbe);
     }
     let listed = || {
         probes
@@ -87,11 +121,11 @@ pub fn select<'a>(
     };
     match selector {
         None if probes.len() == 1 => Ok(&probes[0]),
-        None => Err(format!(
-            "{} debug probes are attached and board \"{board}\" names none: set deploy.probe in targets.toml (or --probe) to one of the serial numbers: {}",
-            probes.len(),
-            listed()
-        )),
+        None => Err(ProbeError::Ambiguous {
+            count: probes.len(),
+            board: board.to_owned(),
+            attached: listed(),
+        }),
         Some(sel) => {
             let matches = |p: &ProbeSummary| {
                 let vid_pid = format!("{:04x}:{:04x}", p.vendor_id, p.product_id);
@@ -100,12 +134,14 @@ pub fn select<'a>(
                     || sel.eq_ignore_ascii_case(&vid_pid)
                     || sel.eq_ignore_ascii_case(&format!("{vid_pid}:{serial}"))
             };
-            probes.iter().find(|p| matches(p)).ok_or_else(|| {
-                format!(
-                    "no attached debug probe matches \"{sel}\" (board \"{board}\"); attached: {}",
-                    listed()
-                )
-            })
+            probes
+                .iter()
+                .find(|p| matches(p))
+                .ok_or_else(|| ProbeError::NoMatch {
+                    selector: sel.to_owned(),
+                    board: board.to_owned(),
+                    attached: listed(),
+                })
         }
     }
 }
@@ -153,16 +189,16 @@ pub fn chip_identity(chip: &str) -> Option<ChipIdentity> {
 }
 
 impl ChipIdentity {
-    pub fn check(&self, value: u32, chip: &str) -> Result<(), String> {
+    pub fn check(&self, value: u32, chip: &str) -> Result<(), ProbeError> {
         if value & self.mask == self.expected {
             Ok(())
         } else {
-            Err(format!(
-                "wrong chip: {} reads {:#x}, but a {chip} reads {:#x}; is the probe wired to the right board, and deploy.probe_rs_chip right?",
-                self.what,
-                value & self.mask,
-                self.expected
-            ))
+            Err(ProbeError::WrongChip {
+                register: self.what,
+                read: value & self.mask,
+                chip: chip.to_owned(),
+                expected: self.expected,
+            })
         }
     }
 }
@@ -173,14 +209,15 @@ pub const DWT_CYCCNT: u32 = 0xE000_1004;
 /// The firmware's timed runs cannot add up to more cycles than the core counted in all: a
 /// report that claims more is not the firmware's own count (or the counter wrapped, which
 /// the check allows for when the total passes 2^32).
-pub fn cross_check_cycles(cyccnt_at_end: u32, runs: &[u64]) -> Result<(), String> {
+pub fn cross_check_cycles(cyccnt_at_end: u32, runs: &[u64]) -> Result<(), ProbeError> {
     let claimed: u64 = runs.iter().sum();
     if claimed >= 1 << 32 || claimed <= u64::from(cyccnt_at_end) {
         Ok(())
     } else {
-        Err(format!(
-            "the timed runs report {claimed} cycles in all, but DWT CYCCNT read {cyccnt_at_end} at the end: the firmware's cycle count is wrong"
-        ))
+        Err(ProbeError::CycleCount {
+            claimed,
+            cyccnt: cyccnt_at_end,
+        })
     }
 }
 
@@ -235,12 +272,11 @@ struct State {
 }
 
 impl ProbeDeployer {
-    pub fn for_board(board: &Board) -> Result<ProbeDeployer, String> {
+    pub fn for_board(board: &Board) -> Result<ProbeDeployer, ProbeError> {
         let Deploy::ProbeRs { chip, probe } = &board.deploy else {
-            return Err(format!(
-                "board \"{}\" is not deployed through probe-rs",
-                board.name
-            ));
+            return Err(ProbeError::NotProbeRs {
+                board: board.name.clone(),
+            });
         };
         Ok(ProbeDeployer {
             chip: chip.clone(),
@@ -260,7 +296,7 @@ impl ProbeDeployer {
     fn attach(&self, board: &Board) -> Result<Session, DeployError> {
         let probes = list();
         let chosen = select(&probes, self.selector.as_deref(), &board.name)
-            .map_err(DeployError::new)?
+            .map_err(|e| DeployError::new(e.to_string()))?
             .clone();
         let info = Lister::new()
             .list_all()
@@ -280,7 +316,8 @@ impl ProbeDeployer {
             let value = core
                 .read_word_32(u64::from(id.register))
                 .map_err(|e| DeployError::new(explain_attach(&e, &self.chip)))?;
-            id.check(value, &self.chip).map_err(DeployError::new)?;
+            id.check(value, &self.chip)
+                .map_err(|e| DeployError::new(e.to_string()))?;
         }
         Ok(session)
     }
@@ -308,15 +345,23 @@ fn flash_blocks(
 struct CoreMemory<'a, 'b>(&'a mut Core<'b>);
 
 impl TargetMemory for CoreMemory<'_, '_> {
-    fn read(&mut self, addr: u32, out: &mut [u8]) -> Result<(), String> {
+    fn read(&mut self, addr: u32, out: &mut [u8]) -> Result<(), MemoryError> {
         self.0
             .read_8(u64::from(addr), out)
-            .map_err(|e| format!("reading {addr:#010x}: {e}"))
+            .map_err(|e| MemoryError::Probe {
+                access: Access::Read,
+                addr,
+                source: Box::new(e),
+            })
     }
-    fn write(&mut self, addr: u32, bytes: &[u8]) -> Result<(), String> {
+    fn write(&mut self, addr: u32, bytes: &[u8]) -> Result<(), MemoryError> {
         self.0
             .write_8(u64::from(addr), bytes)
-            .map_err(|e| format!("writing {addr:#010x}: {e}"))
+            .map_err(|e| MemoryError::Probe {
+                access: Access::Write,
+                addr,
+                source: Box::new(e),
+            })
     }
 }
 
@@ -503,7 +548,7 @@ impl ProbeDeployer {
                 if let Ok(cyccnt) = core.read_word_32(u64::from(DWT_CYCCNT)) {
                     notes.push_str(&format!("# host: DWT CYCCNT {cyccnt} at @done\n"));
                     if let Err(e) = cross_check_cycles(cyccnt, &stream.measurements.cycles) {
-                        end = End::Stopped(e);
+                        end = End::Stopped(e.to_string());
                     }
                 }
             }
@@ -538,7 +583,8 @@ mod tests {
 
     #[test]
     fn probe_selection_by_serial_vid_pid_or_the_only_one() {
-        assert_eq!(select(&[], None, "pico").unwrap_err(), NO_PROBE);
+        assert_eq!(select(&[], None, "pico").unwrap_err(), ProbeError::NoProbe);
+        assert_eq!(ProbeError::NoProbe.to_string(), NO_PROBE);
         let one = [probe("A1")];
         assert_eq!(
             select(&one, None, "pico").unwrap().serial.as_deref(),
@@ -546,6 +592,8 @@ mod tests {
         );
         let two = [probe("A1"), probe("B2")];
         let e = select(&two, None, "nucleo-l4r5zi").unwrap_err();
+        assert!(matches!(e, ProbeError::Ambiguous { count: 2, .. }), "{e:?}");
+        let e = e.to_string();
         assert!(
             e.contains("2 debug probes") && e.contains("deploy.probe"),
             "{e}"
@@ -561,7 +609,7 @@ mod tests {
                 .as_deref(),
             Some("B2")
         );
-        let e = select(&two, Some("C3"), "x").unwrap_err();
+        let e = select(&two, Some("C3"), "x").unwrap_err().to_string();
         assert!(e.contains("\"C3\"") && e.contains("serial A1"), "{e}");
     }
 
@@ -569,7 +617,7 @@ mod tests {
     fn chip_identity_catches_the_wrong_chip() {
         let nrf = chip_identity("nRF52840_xxAA").unwrap();
         assert!(nrf.check(0x52840, "nRF52840_xxAA").is_ok());
-        let e = nrf.check(0x52832, "nRF52840_xxAA").unwrap_err();
+        let e = nrf.check(0x52832, "nRF52840_xxAA").unwrap_err().to_string();
         assert!(
             e.starts_with("wrong chip: FICR INFO.PART reads 0x52832"),
             "{e}"
@@ -587,7 +635,9 @@ mod tests {
     #[test]
     fn cyccnt_cross_check() {
         assert!(cross_check_cycles(10_000, &[3000, 3000, 3000]).is_ok());
-        let e = cross_check_cycles(5_000, &[3000, 3000]).unwrap_err();
+        let e = cross_check_cycles(5_000, &[3000, 3000])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("6000 cycles") && e.contains("5000"), "{e}");
         // Past 2^32 the counter has wrapped: nothing to check.
         assert!(cross_check_cycles(5, &[1 << 31, 1 << 31]).is_ok());
@@ -598,7 +648,10 @@ mod tests {
         // No probe is attached on the build machines: listing must work and find none.
         let probes = list();
         if probes.is_empty() {
-            assert_eq!(select(&probes, None, "pico").unwrap_err(), NO_PROBE);
+            assert_eq!(
+                select(&probes, None, "pico").unwrap_err(),
+                ProbeError::NoProbe
+            );
         }
     }
 }

@@ -7,37 +7,70 @@
 //! i32 MaxNumDownBuffers, then the up and then the down buffer descriptors, 24 bytes each:
 //! {sName, pBuffer, SizeOfBuffer, WrOff, RdOff, Flags}.
 
+use std::fmt;
+
 /// The target's memory, as a probe or an emulator sees it.
 pub trait TargetMemory {
-    fn read(&mut self, addr: u32, out: &mut [u8]) -> Result<(), String>;
-    fn write(&mut self, addr: u32, bytes: &[u8]) -> Result<(), String>;
+    fn read(&mut self, addr: u32, out: &mut [u8]) -> Result<(), MemoryError>;
+    fn write(&mut self, addr: u32, bytes: &[u8]) -> Result<(), MemoryError>;
 
-    fn read_u32(&mut self, addr: u32) -> Result<u32, String> {
+    fn read_u32(&mut self, addr: u32) -> Result<u32, MemoryError> {
         let mut b = [0u8; 4];
         self.read(addr, &mut b)?;
         Ok(u32::from_le_bytes(b))
     }
 }
 
+/// Which way a target memory access went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+impl fmt::Display for Access {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Access::Read => "reading",
+            Access::Write => "writing",
+        })
+    }
+}
+
+/// A target memory access that failed, and where.
+#[derive(Debug, thiserror::Error)]
+pub enum MemoryError {
+    #[error("{len} bytes at {addr:#010x} are not memory")]
+    NotMemory { addr: u32, len: usize },
+    /// The debug probe's access failed; its error is the source.
+    #[error("{access} {addr:#010x}: {source}")]
+    Probe {
+        access: Access,
+        addr: u32,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
 impl<T: emulator::Timing> TargetMemory for emulator::Machine<T> {
-    fn read(&mut self, addr: u32, out: &mut [u8]) -> Result<(), String> {
+    fn read(&mut self, addr: u32, out: &mut [u8]) -> Result<(), MemoryError> {
         if self.read_memory(addr, out) {
             Ok(())
         } else {
-            Err(format!(
-                "{} bytes at {addr:#010x} are not memory",
-                out.len()
-            ))
+            Err(MemoryError::NotMemory {
+                addr,
+                len: out.len(),
+            })
         }
     }
-    fn write(&mut self, addr: u32, bytes: &[u8]) -> Result<(), String> {
+    fn write(&mut self, addr: u32, bytes: &[u8]) -> Result<(), MemoryError> {
         if self.write_memory(addr, bytes) {
             Ok(())
         } else {
-            Err(format!(
-                "{} bytes at {addr:#010x} are not memory",
-                bytes.len()
-            ))
+            Err(MemoryError::NotMemory {
+                addr,
+                len: bytes.len(),
+            })
         }
     }
 }
@@ -50,7 +83,7 @@ const DESCRIPTOR_BYTES: u32 = 24;
 /// More channels than any firmware declares: the block is corrupt (or not a block).
 const MAX_CHANNELS: u32 = 16;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum RttError {
     #[error("no RTT control block at {addr:#010x} (the address of ELF symbol `{SYMBOL}`): the firmware has not started yet, or this ELF is not the one on the board")]
     NotAtSymbol { addr: u32 },
@@ -58,8 +91,13 @@ pub enum RttError {
     NotFound,
     #[error("the RTT control block at {addr:#010x} is corrupt: {reason}")]
     Corrupt { addr: u32, reason: String },
+    #[error("RTT: the firmware has no {direction} channel {channel}")]
+    NoChannel {
+        direction: &'static str,
+        channel: u32,
+    },
     #[error("RTT: {0}")]
-    Memory(String),
+    Memory(#[from] MemoryError),
 }
 
 /// An attached RTT control block.
@@ -74,12 +112,12 @@ impl Rtt {
     /// Attaches to the control block at `addr` (from the ELF symbol).
     pub fn attach(mem: &mut dyn TargetMemory, addr: u32) -> Result<Rtt, RttError> {
         let mut id = [0u8; 11];
-        mem.read(addr, &mut id).map_err(RttError::Memory)?;
+        mem.read(addr, &mut id)?;
         if &id != ID {
             return Err(RttError::NotAtSymbol { addr });
         }
-        let up = mem.read_u32(addr + 16).map_err(RttError::Memory)?;
-        let down = mem.read_u32(addr + 20).map_err(RttError::Memory)?;
+        let up = mem.read_u32(addr + 16)?;
+        let down = mem.read_u32(addr + 20)?;
         if up == 0 || up > MAX_CHANNELS || down > MAX_CHANNELS {
             return Err(RttError::Corrupt {
                 addr,
@@ -117,10 +155,10 @@ impl Rtt {
             (self.down_channels, self.up_channels)
         };
         if channel >= count {
-            return Err(RttError::Memory(format!(
-                "the firmware has no {} channel {channel}",
-                if up { "up" } else { "down" }
-            )));
+            return Err(RttError::NoChannel {
+                direction: if up { "up" } else { "down" },
+                channel,
+            });
         }
         Ok(self.control_block + 24 + DESCRIPTOR_BYTES * (base + channel))
     }
@@ -132,7 +170,7 @@ impl Rtt {
         desc: u32,
     ) -> Result<(u32, u32, u32, u32), RttError> {
         let mut d = [0u8; 20];
-        mem.read(desc, &mut d).map_err(RttError::Memory)?;
+        mem.read(desc, &mut d)?;
         let word = |i: usize| u32::from_le_bytes([d[i], d[i + 1], d[i + 2], d[i + 3]]);
         let (buffer, size, wr, rd) = (word(4), word(8), word(12), word(16));
         if size == 0 || wr >= size || rd >= size {
@@ -162,8 +200,7 @@ impl Rtt {
         let mut span = |from: u32, to: u32| -> Result<(), RttError> {
             let at = out.len();
             out.resize(at + (to - from) as usize, 0);
-            mem.read(buffer + from, &mut out[at..])
-                .map_err(RttError::Memory)
+            Ok(mem.read(buffer + from, &mut out[at..])?)
         };
         if wr > rd {
             span(rd, wr)?;
@@ -171,8 +208,7 @@ impl Rtt {
             span(rd, size)?;
             span(0, wr)?;
         }
-        mem.write(desc + 16, &wr.to_le_bytes())
-            .map_err(RttError::Memory)?;
+        mem.write(desc + 16, &wr.to_le_bytes())?;
         Ok(out.len() - start)
     }
 
@@ -195,13 +231,11 @@ impl Rtt {
         let mut done = 0;
         while done < n {
             let run = ((size - wr) as usize).min(n - done);
-            mem.write(buffer + wr, &bytes[done..done + run])
-                .map_err(RttError::Memory)?;
+            mem.write(buffer + wr, &bytes[done..done + run])?;
             done += run;
             wr = (wr + run as u32) % size;
         }
-        mem.write(desc + 12, &wr.to_le_bytes())
-            .map_err(RttError::Memory)?;
+        mem.write(desc + 12, &wr.to_le_bytes())?;
         Ok(n)
     }
 }
@@ -211,7 +245,11 @@ pub const STACK_PAINT: u32 = 0xCCCC_CCCC;
 
 /// Bytes of the stack reserve `bottom..top` used at the deepest point: from `bottom` up, the
 /// words still holding the paint were never touched.
-pub fn stack_high_water(mem: &mut dyn TargetMemory, bottom: u32, top: u32) -> Result<u32, String> {
+pub fn stack_high_water(
+    mem: &mut dyn TargetMemory,
+    bottom: u32,
+    top: u32,
+) -> Result<u32, MemoryError> {
     let mut words = vec![0u8; top.saturating_sub(bottom) as usize];
     mem.read(bottom, &mut words)?;
     let untouched = words
@@ -234,17 +272,27 @@ mod tests {
     }
 
     impl TargetMemory for FakeRam {
-        fn read(&mut self, addr: u32, out: &mut [u8]) -> Result<(), String> {
-            let at = addr.checked_sub(self.base).ok_or("below RAM")? as usize;
-            let src = self.bytes.get(at..at + out.len()).ok_or("past RAM")?;
+        fn read(&mut self, addr: u32, out: &mut [u8]) -> Result<(), MemoryError> {
+            let len = out.len();
+            let not_memory = MemoryError::NotMemory { addr, len };
+            let Some(at) = addr.checked_sub(self.base) else {
+                return Err(not_memory);
+            };
+            let at = at as usize;
+            let src = self.bytes.get(at..at + len).ok_or(not_memory)?;
             out.copy_from_slice(src);
             Ok(())
         }
-        fn write(&mut self, addr: u32, bytes: &[u8]) -> Result<(), String> {
-            let at = addr.checked_sub(self.base).ok_or("below RAM")? as usize;
+        fn write(&mut self, addr: u32, bytes: &[u8]) -> Result<(), MemoryError> {
+            let len = bytes.len();
+            let not_memory = MemoryError::NotMemory { addr, len };
+            let Some(at) = addr.checked_sub(self.base) else {
+                return Err(not_memory);
+            };
+            let at = at as usize;
             self.bytes
-                .get_mut(at..at + bytes.len())
-                .ok_or("past RAM")?
+                .get_mut(at..at + len)
+                .ok_or(not_memory)?
                 .copy_from_slice(bytes);
             self.writes.push((addr, bytes.len()));
             Ok(())
@@ -341,10 +389,10 @@ mod tests {
         let e = Rtt::attach(&mut r, CB + 8).unwrap_err();
         assert!(e.to_string().contains("`_SEGGER_RTT`"), "{e}");
         r.bytes[(CB - BASE) as usize] = b'X';
-        assert_eq!(
+        assert!(matches!(
             Rtt::find(&mut r, BASE, BASE + 0x1000),
             Err(RttError::NotFound)
-        );
+        ));
         let mut r = ram();
         // A write offset past the buffer.
         let at = (CB + 24 + 12 - BASE) as usize;
@@ -352,7 +400,21 @@ mod tests {
         let rtt = Rtt::attach(&mut r, CB).unwrap();
         let e = rtt.read_up(&mut r, 0, &mut Vec::new()).unwrap_err();
         assert!(matches!(e, RttError::Corrupt { .. }), "{e}");
-        assert!(rtt.read_up(&mut r, 3, &mut Vec::new()).is_err());
+        let e = rtt.read_up(&mut r, 3, &mut Vec::new()).unwrap_err();
+        assert_eq!(e.to_string(), "RTT: the firmware has no up channel 3");
+        // A read past the target's RAM names the address.
+        let e = Rtt::attach(&mut r, BASE + 0x1000).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                RttError::Memory(MemoryError::NotMemory {
+                    addr: 0x2000_1000,
+                    len: 11
+                })
+            ),
+            "{e:?}"
+        );
+        assert_eq!(e.to_string(), "RTT: 11 bytes at 0x20001000 are not memory");
     }
 
     #[test]

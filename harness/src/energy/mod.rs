@@ -17,9 +17,16 @@ pub struct Sample {
 pub trait Meter: Send {
     /// Model, serial or port, and source voltage, for the manifest and each result.
     fn identity(&self) -> String;
-    fn start(&mut self) -> Result<(), String>;
+    fn start(&mut self) -> Result<(), MeterError>;
     /// Stops and returns the samples since `start`.
-    fn stop(&mut self) -> Result<Vec<Sample>, String>;
+    fn stop(&mut self) -> Result<Vec<Sample>, MeterError>;
+}
+
+/// Why a meter could not start or stop a capture, in the meter's own words.
+#[derive(Debug, thiserror::Error)]
+pub enum MeterError {
+    #[error(transparent)]
+    Ppk2(#[from] ppk2::Ppk2Error),
 }
 
 /// The energy in a gated window.

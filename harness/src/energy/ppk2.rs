@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::{Meter, Sample};
+use super::{Meter, MeterError, Sample};
 
 pub const AVERAGE_START: u8 = 0x06;
 pub const AVERAGE_STOP: u8 = 0x07;
@@ -33,6 +33,53 @@ pub const VDD_MIN_MV: u32 = 800;
 pub const VDD_MAX_MV: u32 = 5000;
 /// The ADC's volts per count (1.8 V reference over 163840), as the Power Profiler computes.
 const ADC_MULT: f64 = 1.8 / 163_840.0;
+
+/// Why the PPK2's metadata text is not a calibration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CalibrationError {
+    #[error("the PPK2 metadata has no END: the port is not a PPK2, or the answer was cut")]
+    NoEnd,
+    #[error("PPK2 metadata line {line:?}: not a number")]
+    NotANumber {
+        line: String,
+        #[source]
+        source: std::num::ParseFloatError,
+    },
+}
+
+/// What went wrong driving a PPK2, with its port.
+#[derive(Debug, thiserror::Error)]
+pub enum Ppk2Error {
+    #[error("cannot open the PPK2 on {port}: {source}; `mcubench doctor` lists the serial ports")]
+    Open {
+        port: String,
+        #[source]
+        source: serialport::Error,
+    },
+    #[error("PPK2 on {port}: {source}; check its USB cable, and that no other program (nRF Connect's Power Profiler) holds the port")]
+    Io {
+        port: String,
+        #[source]
+        source: io::Error,
+    },
+    /// The port would not give a second handle for the reader thread.
+    #[error("PPK2 on {port}: {source}; check its USB cable, and that no other program (nRF Connect's Power Profiler) holds the port")]
+    Port {
+        port: String,
+        #[source]
+        source: serialport::Error,
+    },
+    #[error("{port}: {source}")]
+    Metadata {
+        port: String,
+        #[source]
+        source: CalibrationError,
+    },
+    #[error("the PPK2 capture was not started")]
+    NotStarted,
+    #[error("the PPK2 reader thread failed")]
+    ReaderFailed,
+}
 
 /// The per-range calibration the PPK2 reports in its metadata.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,12 +114,9 @@ impl Default for Calibration {
 impl Calibration {
     /// Parses the metadata text (up to `END`); unknown keys are ignored, a bad number is an
     /// error naming the line.
-    pub fn parse(metadata: &str) -> Result<Calibration, String> {
+    pub fn parse(metadata: &str) -> Result<Calibration, CalibrationError> {
         let Some(end) = metadata.find("END") else {
-            return Err(
-                "the PPK2 metadata has no END: the port is not a PPK2, or the answer was cut"
-                    .into(),
-            );
+            return Err(CalibrationError::NoEnd);
         };
         let mut cal = Calibration::default();
         for line in metadata[..end].lines() {
@@ -106,7 +150,10 @@ impl Calibration {
             }
             let x: f64 = value
                 .parse()
-                .map_err(|_| format!("PPK2 metadata line {line:?}: not a number"))?;
+                .map_err(|source| CalibrationError::NotANumber {
+                    line: line.to_owned(),
+                    source,
+                })?;
             // Some PPK2s report a zero shunt: keep the nominal one.
             if name == "R" && x == 0.0 {
                 continue;
@@ -192,12 +239,18 @@ pub struct Ppk2 {
 
 impl Ppk2 {
     /// Opens the PPK2, reads its calibration, and powers the board at `voltage_v`.
-    pub fn open(port_name: &str, voltage_v: f64) -> Result<Ppk2, String> {
+    pub fn open(port_name: &str, voltage_v: f64) -> Result<Ppk2, Ppk2Error> {
         let mut port = serialport::new(port_name, 9600)
             .timeout(Duration::from_millis(200))
             .open()
-            .map_err(|e| format!("cannot open the PPK2 on {port_name}: {e}; `mcubench doctor` lists the serial ports"))?;
-        let io = |e: io::Error| format!("PPK2 on {port_name}: {e}");
+            .map_err(|source| Ppk2Error::Open {
+                port: port_name.to_owned(),
+                source,
+            })?;
+        let io = |source: io::Error| Ppk2Error::Io {
+            port: port_name.to_owned(),
+            source,
+        };
         port.write_all(&[GET_META_DATA]).map_err(io)?;
         let mut text = Vec::new();
         let mut buf = [0u8; 512];
@@ -211,8 +264,13 @@ impl Ppk2 {
                 break;
             }
         }
-        let calibration = Calibration::parse(&String::from_utf8_lossy(&text))
-            .map_err(|e| format!("{port_name}: {e}"))?;
+        let calibration =
+            Calibration::parse(&String::from_utf8_lossy(&text)).map_err(|source| {
+                Ppk2Error::Metadata {
+                    port: port_name.to_owned(),
+                    source,
+                }
+            })?;
         let vdd_mv = (voltage_v * 1000.0).round() as u32;
         port.write_all(&[SET_POWER_MODE, SOURCE_MODE]).map_err(io)?;
         port.write_all(&source_voltage_command(vdd_mv))
@@ -251,11 +309,11 @@ impl Meter for Ppk2 {
         )
     }
 
-    fn start(&mut self) -> Result<(), String> {
-        let mut reader = self
-            .port
-            .try_clone()
-            .map_err(|e| format!("PPK2 on {}: {e}", self.port_name))?;
+    fn start(&mut self) -> Result<(), MeterError> {
+        let mut reader = self.port.try_clone().map_err(|source| Ppk2Error::Port {
+            port: self.port_name.clone(),
+            source,
+        })?;
         let stop = Arc::new(AtomicBool::new(false));
         let stop_reader = stop.clone();
         let handle = std::thread::spawn(move || {
@@ -272,21 +330,22 @@ impl Meter for Ppk2 {
         });
         self.port
             .write_all(&[AVERAGE_START])
-            .map_err(|e| format!("PPK2 on {}: {e}", self.port_name))?;
+            .map_err(|source| Ppk2Error::Io {
+                port: self.port_name.clone(),
+                source,
+            })?;
         self.capture = Some((stop, handle));
         Ok(())
     }
 
-    fn stop(&mut self) -> Result<Vec<Sample>, String> {
+    fn stop(&mut self) -> Result<Vec<Sample>, MeterError> {
         let _ = self.port.write_all(&[AVERAGE_STOP]);
         let Some((stop, handle)) = self.capture.take() else {
-            return Err("the PPK2 capture was not started".into());
+            return Err(Ppk2Error::NotStarted.into());
         };
         std::thread::sleep(Duration::from_millis(50));
         stop.store(true, Ordering::Relaxed);
-        let bytes = handle
-            .join()
-            .map_err(|_| "the PPK2 reader thread failed".to_string())?;
+        let bytes = handle.join().map_err(|_| Ppk2Error::ReaderFailed)?;
         let mut decoder = Decoder::new(self.calibration.clone(), self.vdd_mv);
         let mut out = Vec::with_capacity(bytes.len() / 4);
         decoder.feed(&bytes, &mut out);
@@ -308,12 +367,14 @@ mod tests {
         assert_eq!(cal.o[0], 112.0);
         assert_eq!(cal.gi[3], 0.97);
         assert_eq!(cal.hardware.as_deref(), Some("9173"));
-        assert!(Calibration::parse("R0: 1.0\n")
-            .unwrap_err()
-            .contains("no END"));
-        assert!(Calibration::parse("R0: abc\nEND")
-            .unwrap_err()
-            .contains("\"R0: abc\""));
+        assert_eq!(
+            Calibration::parse("R0: 1.0\n").unwrap_err(),
+            CalibrationError::NoEnd
+        );
+        let e = Calibration::parse("R0: abc\nEND").unwrap_err();
+        assert!(matches!(e, CalibrationError::NotANumber { .. }), "{e:?}");
+        assert!(e.to_string().contains("\"R0: abc\""), "{e}");
+        assert!(std::error::Error::source(&e).is_some());
     }
 
     #[test]
