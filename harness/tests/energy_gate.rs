@@ -12,20 +12,26 @@ use mcubench::firmware;
 use mcubench::job::{self, RunSettings};
 use mcubench::project::Project;
 use mcubench::results::Variant;
-use mcubench::targets::Board;
+use mcubench::targets::{gate_pin_taken, gate_pins, Board, Transport};
 use mcubench::workloads::Workload;
 
 const TIMED_RUNS: u32 = 5;
 
-/// A gate pin of each board, in its chip's numbering: PB7, P1.01, pad 40, GP22.
-fn gate_pin(board: &str) -> u32 {
-    match board {
-        "nucleo-l4r5zi" => 23,
-        "nrf52840-dk" => 33,
-        "sparkfun-artemis" => 40,
-        "pico" => 22,
-        other => panic!("no gate pin chosen for {other}"),
-    }
+/// A gate pin of `board`, in its chip's numbering: the highest pin the chip has that targets.toml
+/// would accept (not reserved by the chip, not the board's UART): a pin chosen the way a user
+/// would, from the same knowledge, for every board.
+fn gate_pin(board: &Board) -> u32 {
+    let (count, _) = gate_pins(&board.chip).expect("a chip with a model");
+    let uart = match &board.transport {
+        Transport::Uart {
+            pins: Some(pins), ..
+        } => vec![pins.tx, pins.rx],
+        _ => Vec::new(),
+    };
+    (0..count)
+        .rev()
+        .find(|&pin| gate_pin_taken(&board.chip, pin).is_none() && !uart.contains(&pin))
+        .unwrap_or_else(|| panic!("{}: no free gate pin", board.name))
 }
 
 struct Setup {
@@ -93,7 +99,7 @@ struct VirtualBoardRun {
 fn the_gate_is_high_over_the_timed_runs_and_gives_their_energy() {
     let s = setup();
     for board in &s.boards {
-        let pin = gate_pin(&board.name);
+        let pin = gate_pin(board);
         let VirtualBoardRun { run, edges } = run_gated(&s, board, pin);
         assert_eq!(
             run.end,
