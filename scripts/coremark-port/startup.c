@@ -12,6 +12,8 @@ __attribute__((section(".vectors"), used)) const void *vectors[16] = {
 __attribute__((section(".boot"), noreturn)) void Reset_Handler(void) {
 #if defined(BOARD_NUCLEO)
     *(volatile uint32_t *)0x40022000 = 0x00000705; /* FLASH_ACR: 5 WS, PRFTEN, ICEN, DCEN */
+#elif defined(BOARD_L476)
+    *(volatile uint32_t *)0x40022000 = 0x00000704; /* FLASH_ACR: 4 WS (80 MHz), PRFTEN, ICEN, DCEN */
 #elif defined(BOARD_NRF)
     *(volatile uint32_t *)0x4001E540 = 1;          /* NVMC ICACHECNF.CACHEEN */
 #elif defined(BOARD_APOLLO)

@@ -68,9 +68,28 @@ const GPIO: u32 = 0x4001_0000;
 const PADKEY: u32 = 0x4001_0060;
 const PADKEY_UNLOCK: u32 = 0x73;
 const DEVPWREN: u32 = 0x4002_1008;
+/// PWRCTRL MEMPWREN (+0x10): DTCM 2:0, SRAM groups 12:3, FLASH0 13, FLASH1 14, CACHEB0 30,
+/// CACHEB2 31; all on after reset (datasheet, PWRCTRL MEMPWREN: reset 0xC000_7FFF).
+const MEMPWREN: u32 = 0x4002_1010;
+const MEMPWREN_RESET: u32 = 0xC000_7FFF;
+/// PWRCTRL MEMPWRSTATUS (+0x14): a bit per bank that has power, DTCM00/DTCM01/DTCM1 2:0,
+/// SRAM0-9 12:3, FLASH0 13, FLASH1 14 as in MEMPWREN, and CACHEB0 15, CACHEB2 16, which have
+/// power only while the cache is enabled too (datasheet, PWRCTRL MEMPWREN CACHEB0/CACHEB2:
+/// "works in conjunction with Cache enable"). AmbiqSuite's am_hal_pwrctrl_memory_enable polls
+/// it after a MEMPWREN write.
+const MEMPWRSTATUS: u32 = 0x4002_1014;
 /// DEVPWRSTATUS: HCPA (bit 2) powers IOS, UART0 and UART1 (DEVPWREN bits 1, 7, 8);
 /// HCPB bit 3: IOM0-2 (bits 2-4); HCPC bit 4: IOM3-5 (bits 5-7... see AmbiqSuite).
 const DEVPWRSTATUS: u32 = 0x4002_1018;
+/// CLKGEN CLKKEY (+0x14): CCTRL takes writes only while it holds 0x47 (datasheet, CLKGEN
+/// CLKKEY; AmbiqSuite's am_hal_clkgen_control writes the key around each CCTRL write).
+const CLKKEY: u32 = 0x4000_4014;
+const CLKKEY_UNLOCK: u32 = 0x47;
+/// CLKGEN CCTRL (+0x18): CORESEL bit 0, 1 = HFRC / 2 (24 MHz) after reset, 0 = HFRC (48 MHz)
+/// (datasheet, CLKGEN CCTRL: reset 0x1).
+const CCTRL: u32 = 0x4000_4018;
+/// CACHECTRL CACHECFG: ENABLE bit 0.
+const CACHECFG: u32 = 0x4001_8000;
 const UART0_DR: u32 = 0x4001_C000;
 /// FR (PL011): BUSY 3, RXFE 4, TXFF 5, RXFF 6, TXFE 7.
 const UART0_FR: u32 = 0x4001_C018;
@@ -98,7 +117,11 @@ impl ChipModel for Apollo3 {
     }
 
     fn reset_values(&self, regs: &mut Regs) {
-        regs.set(UART0_FR, 0x90); // TXFE | RXFE
+        regs.set_all(&[
+            (UART0_FR, 0x90), // TXFE | RXFE
+            (CCTRL, 1),
+            (MEMPWREN, MEMPWREN_RESET),
+        ]);
     }
 
     fn gpio_pins(&self) -> (u32, &'static str) {
@@ -172,6 +195,17 @@ impl ChipModel for Apollo3 {
                 }
                 v
             }
+            MEMPWRSTATUS => {
+                let en = regs.get(MEMPWREN);
+                let cache_on = regs.get(CACHECFG) & 1 != 0;
+                let mut v = en & 0x7FFF;
+                for (enable, status) in [(30, 15), (31, 16)] {
+                    if cache_on && en >> enable & 1 != 0 {
+                        v |= 1 << status;
+                    }
+                }
+                v
+            }
             UART0_FR => {
                 // TX never fills (the host drains at once); RXFE when nothing is queued.
                 (1 << 7) | if regs.uart_rx_empty() { 1 << 4 } else { 0 }
@@ -187,8 +221,12 @@ impl ChipModel for Apollo3 {
         }
     }
 
-    /// The pad configuration (PADREGx, CFGx) while PADKEY is locked (datasheet, GPIO PADKEY).
+    /// The pad configuration (PADREGx, CFGx) while PADKEY is locked (datasheet, GPIO PADKEY);
+    /// CCTRL while CLKKEY is locked.
     fn write_dropped(&self, regs: &Regs, addr: u32) -> bool {
+        if addr == CCTRL {
+            return regs.get(CLKKEY) != CLKKEY_UNLOCK;
+        }
         let off = addr.wrapping_sub(GPIO);
         (off <= 0x30 || (0x40..=0x58).contains(&off)) && regs.get(PADKEY) != PADKEY_UNLOCK
     }
@@ -211,6 +249,30 @@ mod tests {
             wr7(p, g + 0x9C, 1 << 8); // WTCB
         });
         assert_eq!(changes, [(40, true), (40, false)]);
+    }
+
+    #[test]
+    fn apollo3_core_clock_select_needs_the_clock_key() {
+        let mut p = ChipPeripherals::new(Chip::APOLLO3, 48_000_000);
+        assert_eq!(rd(&mut p, CCTRL), 1, "HFRC / 2 after reset");
+        wr(&mut p, CCTRL, 0);
+        assert_eq!(rd(&mut p, CCTRL), 1, "locked: the write is dropped");
+        wr(&mut p, CLKKEY, CLKKEY_UNLOCK);
+        wr(&mut p, CCTRL, 0);
+        wr(&mut p, CLKKEY, 0);
+        assert_eq!(rd(&mut p, CCTRL), 0, "HFRC, 48 MHz");
+    }
+
+    #[test]
+    fn apollo3_memory_power_status_follows_its_enables() {
+        let mut p = ChipPeripherals::new(Chip::APOLLO3, 48_000_000);
+        // After reset every SRAM and flash bank has power; the cache banks wait for the cache.
+        assert_eq!(rd(&mut p, MEMPWRSTATUS), 0x7FFF);
+        wr(&mut p, CACHECFG, 1);
+        assert_eq!(rd(&mut p, MEMPWRSTATUS), 0x1_FFFF);
+        // SRAM groups 1-9 off (AM_HAL_PWRCTRL_MEM_SRAM_96K and below stay on).
+        wr(&mut p, MEMPWREN, MEMPWREN_RESET & !(0x1FF << 4));
+        assert_eq!(rd(&mut p, MEMPWRSTATUS), 0x1_E00F);
     }
 
     #[test]

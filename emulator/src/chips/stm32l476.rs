@@ -78,6 +78,9 @@ impl ChipModel for Stm32l476 {
             (0x4002_1000, 0x0000_0063), // RCC_CR: MSI on and ready, 4 MHz (RM0351 §6.4.1)
             (0x4002_100C, 0x0000_1000), // RCC_PLLCFGR: PLLN = 16 (§6.4.4)
             (0x4000_7000, 0x0000_0200), // PWR_CR1: VOS = range 1 (§5.4.1)
+            // RCC_CSR (§6.4.29) after a power-on reset: BORRSTF and PINRSTF set, MSISRANGE 6
+            // (4 MHz), the range CMSIS' SystemCoreClockUpdate reads while MSIRGSEL is 0.
+            (0x4002_1094, 0x0C00_0600),
             // GPIOx_MODER (§8.5.1): analog mode, but the debug pins of ports A and B; port H
             // has its 2 pins in analog mode and the rest reserved.
             (GPIO, 0xABFF_FFFF),

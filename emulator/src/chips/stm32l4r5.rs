@@ -105,6 +105,9 @@ impl ChipModel for Stm32l4r5 {
             (0x4002_100C, 0x0000_1000), // RCC_PLLCFGR: PLLN = 16
             (0x4000_7000, 0x0000_0200), // PWR_CR1: VOS = range 1
             (0x4000_7080, 0x0000_0100), // PWR_CR5: R1MODE = 1 (range 1 normal)
+            // RCC_CSR (§6.4.30) after a power-on reset: BORRSTF and PINRSTF set, MSISRANGE 6
+            // (4 MHz), the range CMSIS' SystemCoreClockUpdate reads while MSIRGSEL is 0.
+            (RCC_CSR, 0x0C00_0600),
             // GPIOx_MODER (§8.5.1): analog mode, but the debug pins of ports A and B.
             (GPIO, 0xABFF_FFFF),
             (GPIO + 0x400, 0xFFFF_FEBF),
