@@ -135,10 +135,17 @@ fn main() {
         .unwrap_or_else(|known| board.fail("chip", &format!("is \"{chip}\", for which the firmware has no chip module in src/board/ (it has {known}): add one")));
 
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
-    write(
-        &out_dir.join("memory.x"),
-        &memory_x(&board, &regions, stack_bytes),
-    );
+    // The chip module's own linker lines, if it has any (src/board/<chip>.x: the MK64F's flash
+    // configuration field), after the regions.
+    let mut x = memory_x(&board, &regions, stack_bytes);
+    let chip_x = manifest_dir
+        .join("src/board")
+        .join(format!("{chip_module}.x"));
+    if let Ok(lines) = fs::read_to_string(&chip_x) {
+        x.push('\n');
+        x.push_str(&lines);
+    }
+    write(&out_dir.join("memory.x"), &x);
 
     let mut rs = String::new();
     let _ = writeln!(
@@ -348,7 +355,8 @@ fn chip_module(board_dir: &Path, chip: &str) -> Result<String, String> {
         .filter_map(|entry| {
             let name = entry.ok()?.file_name().into_string().ok()?;
             let stem = name.strip_suffix(".rs")?;
-            // mod.rs and the shared modules (dwt.rs, stm32l4_gpio.rs) name no chip.
+            // mod.rs and the shared modules (dwt.rs, stm32l4_gpio.rs) name no chip; .x files
+            // are a chip module's linker lines.
             (stem != "mod" && stem != "dwt" && !stem.contains('_')).then(|| stem.to_owned())
         })
         .collect();
@@ -411,7 +419,7 @@ fn memory_x(board: &Board, regions: &[Region], stack_bytes: u64) -> String {
         };
         let _ = writeln!(
             x,
-            "  {name:<6}: ORIGIN = {:#010x}, LENGTH = {:#010x}",
+            "  {name:<6} : ORIGIN = {:#010x}, LENGTH = {:#010x}",
             region.origin, region.size
         );
     }

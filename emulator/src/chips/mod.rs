@@ -23,6 +23,7 @@ use crate::machine::Peripherals;
 use crate::timing::ChipMemoryTiming;
 
 mod apollo3;
+mod mk64f;
 mod nrf52840;
 mod rp2040;
 mod stm32l476;
@@ -44,6 +45,7 @@ impl Chip {
         Chip::APOLLO3,
         Chip::RP2040,
         Chip::STM32L476,
+        Chip::MK64F,
     ];
 
     /// Names accepted by [`Chip::from_name`], for error messages: the names of [`Chip::ALL`].
