@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use emulator::chips::Chip;
 use mcubench::deploy::emulator::{End, Limits, VirtualBoard};
 use mcubench::project::Project;
-use mcubench::targets::{Board, MemoryRegion, RegionKind};
+use mcubench::targets::Board;
 
 fn project() -> Project {
     Project::discover(Some(&Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))).unwrap()
@@ -19,27 +19,6 @@ fn fixture(chip: &str) -> PathBuf {
         .join("../emulator/tests/fixtures/c")
         .join(chip)
         .join(format!("{chip}.elf"))
-}
-
-/// The SparkFun Edge: the Apollo3 Blue of targets.toml's Artemis at the same clock, with the
-/// application at 0xC000 behind the Ambiq secure bootloader (AmbiqSuite's SBL layout), as
-/// emulator/tests/fixtures/c/apollo3/link.ld links it. targets.toml has no Edge board yet.
-fn sparkfun_edge(artemis: &Board) -> Board {
-    let region = |name: &str, kind, origin, size| MemoryRegion {
-        name: name.into(),
-        kind,
-        origin,
-        size,
-    };
-    let mut edge = artemis.clone();
-    edge.name = "sparkfun-edge".into();
-    edge.memory = vec![
-        region("SBL", RegionKind::Reserved, 0, 0xC000),
-        region("FLASH", RegionKind::Flash, 0xC000, 0xF_4000),
-        region("TCM", RegionKind::Ram, 0x1000_0000, 0x1_0000),
-        region("RAM", RegionKind::Ram, 0x1001_0000, 0x5_0000),
-    ];
-    edge
 }
 
 /// What each program prints about its work, computed on the host: 1024 words from Numerical
@@ -105,7 +84,7 @@ fn number_after(out: &str, prefix: &str) -> u64 {
 fn c_programs_set_up_their_boards_clock_and_count_systicks() {
     let project = project();
     let targets = project.targets().unwrap();
-    let edge = sparkfun_edge(targets.board("sparkfun-artemis").unwrap());
+    let edge = targets.board("sparkfun-edge").unwrap().clone();
     let programs = [
         (
             targets.board("nucleo-l476rg").unwrap(),
