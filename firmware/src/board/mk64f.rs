@@ -52,7 +52,11 @@ const STCTRLH_DISABLED: u16 = 0x01D2;
 /// SIM_CLKDIV1 (RM, SIM chapter): OUTDIV1 bits 31:28 (core), OUTDIV2 27:24 (bus), OUTDIV3
 /// 23:20 (FlexBus), OUTDIV4 19:16 (flash), each a divider minus 1.
 const SIM_CLKDIV1: Reg = unsafe { Reg::at(0x4004_8044) };
-const CLKDIV1: u32 = (0 << 28) | (1 << 24) | (2 << 20) | (4 << 16);
+const OUTDIV: [u32; 4] = [1, 2, 3, 5];
+const CLKDIV1: u32 = ((OUTDIV[0] - 1) << 28)
+    | ((OUTDIV[1] - 1) << 24)
+    | ((OUTDIV[2] - 1) << 20)
+    | ((OUTDIV[3] - 1) << 16);
 
 /// MCG (RM, Multipurpose Clock Generator chapter), 8-bit registers.
 const MCG_C1: usize = 0x4006_4000;
