@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use emulator::chips::Chip;
 use mcubench::deploy::emulator::{End, Limits, VirtualBoard};
 use mcubench::project::Project;
-use mcubench::targets::Board;
 
 fn project() -> Project {
     Project::discover(Some(&Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))).unwrap()
