@@ -20,6 +20,8 @@ for o in O2 O3; do
   build artemis-$o "$M4" "$F" APOLLO 0x00010000 0x10010000 320K FLASH
   build l476-$o "$M4" "$F" L476 0x08000000 0x20000000 128K FLASH
   build edge-$o "$M4" "$F" APOLLO 0x0000C000 0x10010000 320K FLASH
+  build nano-$o "$M4" "$F" NRF 0x00010000 0x20000000 256K FLASH
+  build k64-$o "$M4" "$F" K64 0x00000000 0x20000000 192K FLASH
   build pico-$o "$M0" "$F" PICO 0x10000100 0x20000000 264K FLASH
   build nucleo-ram-$o "$M4" "$F" NUCLEO 0x08000000 0x20000000 640K RAM
   build pico-ram-$o "$M0" "$F" PICO 0x10000100 0x20000000 264K RAM

@@ -18,6 +18,12 @@ __attribute__((section(".boot"), noreturn)) void Reset_Handler(void) {
     *(volatile uint32_t *)0x4001E540 = 1;          /* NVMC ICACHECNF.CACHEEN */
 #elif defined(BOARD_APOLLO)
     *(volatile uint32_t *)0x40018000 = 0x351;       /* CACHECFG: ENABLE, CONFIG=5 (2-way), ICACHE, DCACHE */
+#elif defined(BOARD_K64)
+    /* WDOG unlock and disable (16-bit writes); the FMC's buffers and cache are on from reset.
+       No flash configuration field at 0x400: this image is for the virtual board only. */
+    *(volatile uint16_t *)0x4005200E = 0xC520;
+    *(volatile uint16_t *)0x4005200E = 0xD928;
+    *(volatile uint16_t *)0x40052000 = 0x01D2;
 #endif
     volatile uint32_t *s, *d;
     for (s = &_sitext, d = &_stext; d < &_etext;) *d++ = *s++;
