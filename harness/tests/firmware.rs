@@ -6,7 +6,7 @@ use std::path::Path;
 use mcubench::firmware;
 use mcubench::project::Project;
 use mcubench::size;
-use mcubench::targets::RegionKind;
+use mcubench::targets::{RegionKind, Transport};
 use object::{Object, ObjectSection, ObjectSymbol};
 
 fn project() -> Project {
@@ -77,9 +77,14 @@ fn every_board_builds_fits_and_boots_from_its_boot_address() {
                 "boot2 is exactly 256 bytes with its CRC"
             );
         }
-        assert!(
-            elf.symbols().any(|s| s.name() == Ok("_SEGGER_RTT"))
-                || board.name == "sparkfun-artemis"
+        // The RTT control block is there exactly when the board reports over RTT (the Artemis,
+        // the Edge and the Nano 33 BLE report over a UART).
+        assert_eq!(
+            elf.symbols().any(|s| s.name() == Ok("_SEGGER_RTT")),
+            board.transport == Transport::Rtt,
+            "{}: _SEGGER_RTT with transport {:?}",
+            board.name,
+            board.transport
         );
 
         let size = size::measure(&fw.elf, board).unwrap();
