@@ -76,10 +76,12 @@ fn unknown_board_lists_the_known_ones() {
     let targets = Targets::load(&path).unwrap();
     let err = targets.board("pico2").unwrap_err().to_string();
     assert!(err.starts_with("board \"pico2\" is not in "), "{err}");
+    let known: Vec<&str> = targets.boards.iter().map(|b| b.name.as_str()).collect();
     assert!(
-        err.ends_with("(known: nucleo-l4r5zi, nrf52840-dk, sparkfun-artemis, pico, nucleo-l476rg, sparkfun-edge, nano33-ble)"),
+        err.ends_with(&format!("(known: {})", known.join(", "))),
         "{err}"
     );
+    assert!(known.starts_with(&["nucleo-l4r5zi", "nrf52840-dk", "sparkfun-artemis", "pico"]));
 }
 
 #[test]
