@@ -43,7 +43,8 @@ fn the_shipped_targets_toml_is_valid_and_complete() {
             "pico",
             "nucleo-l476rg",
             "sparkfun-edge",
-            "nano33-ble"
+            "nano33-ble",
+            "frdm-k64f"
         ]
     );
     let pico = targets.board("pico").unwrap();
