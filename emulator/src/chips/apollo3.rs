@@ -39,6 +39,11 @@ pub const TIMING: ChipMemoryTiming = ChipMemoryTiming {
     small_multiplier: false,
 };
 
+/// [`TIMING`]'s fingerprint (`timing::chip_fingerprint`) and the cycle model version it was taken
+/// at: a change to [`TIMING`] fails `timing::tests` until both are updated (and the version bumped,
+/// in timing/mod.rs, as results of another timing are not comparable).
+pub(super) const TIMING_FINGERPRINT: (&str, u64) = ("3", 4082793579732083947);
+
 /// CACHECTRL CACHECFG (datasheet, CACHECTRL): ENABLE bit 0, CONFIG bits 7:4 (8: 1-way, 1024
 /// entries of 128 bits; otherwise 2-way, 512 sets), ICACHE bit 8 (instructions cached), DCACHE
 /// bit 9 (data cached). The wait states are fixed.

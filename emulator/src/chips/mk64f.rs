@@ -46,6 +46,11 @@ pub const TIMING: ChipMemoryTiming = ChipMemoryTiming {
     small_multiplier: false,
 };
 
+/// [`TIMING`]'s fingerprint (`timing::chip_fingerprint`) and the cycle model version it was taken
+/// at: a change to [`TIMING`] fails `timing::tests` until both are updated (and the version bumped,
+/// in timing/mod.rs, as results of another timing are not comparable).
+pub(super) const TIMING_FINGERPRINT: (&str, u64) = ("3", 937995373560759383);
+
 /// FMC PFB0CR: B0SEBE bit 0, B0IPE bit 1 (instruction speculation), B0DPE bit 2 (data
 /// speculation), B0ICE bit 3 (instructions cached), B0DCE bit 4 (data cached). The wait states
 /// follow the clocks, not a register.

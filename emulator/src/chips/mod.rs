@@ -13,8 +13,11 @@
 //! A chip is one file: a unit struct implementing [`ChipModel`] (its blocks, reset values,
 //! hardware behaviour and GPIO numbering) and the [`Chip`] constant that names it. This module
 //! holds what all chips share: the register state ([`Regs`]), the bus side (byte lanes, atomic
-//! aliases, faults, permissive mode) and the GPIO change log. A new chip is a new file, its
-//! `mod` line below and its entry in [`Chip::ALL`].
+//! aliases, faults, permissive mode) and the GPIO change log. A new chip is a new file and nothing else:
+//! build.rs finds the files of this folder and writes their `mod` lines and [`Chip::ALL`]. A chip
+//! file `<name>.rs` defines `impl Chip { pub const <NAME>: Chip }` (its name upper-cased) and
+//! `TIMING_FINGERPRINT`, the fingerprint of its memory timing with the cycle model version it
+//! was taken at (see `timing::tests`).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -22,12 +25,7 @@ use std::sync::{Arc, Mutex};
 use crate::machine::Peripherals;
 use crate::timing::ChipMemoryTiming;
 
-mod apollo3;
-mod mk64f;
-mod nrf52840;
-mod rp2040;
-mod stm32l476;
-mod stm32l4r5;
+include!(concat!(env!("OUT_DIR"), "/chips.rs"));
 
 /// A chip with a model, named as in targets.toml's `chip`: a handle on its [`ChipModel`]. The
 /// chips are associated constants (`Chip::STM32L4R5`...), each defined in its chip's file.
@@ -38,16 +36,6 @@ pub struct Chip {
 }
 
 impl Chip {
-    /// Every chip with a model, in the order [`Chip::from_name`] tries them.
-    pub const ALL: &'static [Chip] = &[
-        Chip::STM32L4R5,
-        Chip::NRF52840,
-        Chip::APOLLO3,
-        Chip::RP2040,
-        Chip::STM32L476,
-        Chip::MK64F,
-    ];
-
     /// Names accepted by [`Chip::from_name`], for error messages: the names of [`Chip::ALL`].
     pub const KNOWN: &'static str = match std::str::from_utf8(&KNOWN_BYTES) {
         Ok(known) => known,

@@ -39,6 +39,11 @@ pub const TIMING: ChipMemoryTiming = ChipMemoryTiming {
     small_multiplier: false,
 };
 
+/// [`TIMING`]'s fingerprint (`timing::chip_fingerprint`) and the cycle model version it was taken
+/// at: a change to [`TIMING`] fails `timing::tests` until both are updated (and the version bumped,
+/// in timing/mod.rs, as results of another timing are not comparable).
+pub(super) const TIMING_FINGERPRINT: (&str, u64) = ("3", 13609886080952577169);
+
 /// NVMC ICACHECNF (PS v1.7 §4.3.10.8): CACHEEN bit 0 (reset 0); the wait states are fixed.
 /// The cache sits on the flash interface: data reads go through it too.
 fn icachecnf(chip: &ChipMemoryTiming, value: u32) -> FlashSettings {

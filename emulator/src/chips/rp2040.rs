@@ -41,6 +41,11 @@ pub const TIMING: ChipMemoryTiming = ChipMemoryTiming {
     small_multiplier: false,
 };
 
+/// [`TIMING`]'s fingerprint (`timing::chip_fingerprint`) and the cycle model version it was taken
+/// at: a change to [`TIMING`] fails `timing::tests` until both are updated (and the version bumped,
+/// in timing/mod.rs, as results of another timing are not comparable).
+pub(super) const TIMING_FINGERPRINT: (&str, u64) = ("3", 1904104013251698837);
+
 /// XIP_CTRL CTRL (datasheet §2.6.3.1): EN bit 0 (reset 1): cache on, for instructions and
 /// data. A miss is a QSPI transfer of fixed cost.
 fn xip_ctrl(chip: &ChipMemoryTiming, value: u32) -> FlashSettings {

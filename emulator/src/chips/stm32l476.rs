@@ -48,6 +48,11 @@ pub const TIMING: ChipMemoryTiming = ChipMemoryTiming {
     small_multiplier: false,
 };
 
+/// [`TIMING`]'s fingerprint (`timing::chip_fingerprint`) and the cycle model version it was taken
+/// at: a change to [`TIMING`] fails `timing::tests` until both are updated (and the version bumped,
+/// in timing/mod.rs, as results of another timing are not comparable).
+pub(super) const TIMING_FINGERPRINT: (&str, u64) = ("3", 11163009724005270173);
+
 /// GPIO ports A-H (RM0351 §8.5), 0x400 apart from 0x4800_0000.
 const GPIO: u32 = 0x4800_0000;
 const GPIO_PORTS: u32 = 8;

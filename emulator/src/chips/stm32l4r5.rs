@@ -44,6 +44,11 @@ pub const TIMING: ChipMemoryTiming = ChipMemoryTiming {
     small_multiplier: false,
 };
 
+/// [`TIMING`]'s fingerprint (`timing::chip_fingerprint`) and the cycle model version it was taken
+/// at: a change to [`TIMING`] fails `timing::tests` until both are updated (and the version bumped,
+/// in timing/mod.rs, as results of another timing are not comparable).
+pub(super) const TIMING_FINGERPRINT: (&str, u64) = ("3", 14016719989702337398);
+
 /// FLASH_ACR (RM0432 §3.7.1): LATENCY bits 3:0 = wait states, PRFTEN bit 8, ICEN bit 9,
 /// DCEN bit 10.
 pub(super) fn flash_acr(_: &ChipMemoryTiming, value: u32) -> FlashSettings {
