@@ -1,143 +1,68 @@
 //! Generates the linker memory map and the board constants from ../targets.toml.
 //!
-//! The board is the one cargo feature that is enabled (`--features pico`). From its
-//! `[[board]]` table this script writes, into OUT_DIR:
+//! The board is named by the environment variable `MCUBENCH_BOARD` (`mcubench build` sets it;
+//! by hand: `MCUBENCH_BOARD=pico cargo build --release --target thumbv6m-none-eabi`). Its
+//! `[[board]]` table, read and validated by the harness's own schema (the `targets` crate, a
+//! build dependency), gives, in OUT_DIR:
 //!
 //! - `memory.x`, included by cortex-m-rt's `link.x`: the MEMORY regions (FLASH, RAM, MODEL,
 //!   BOOT2 and any further ram regions under their own names), the stack reserve symbols
-//!   `_stack_start` / `_stack_end` / `_stack_size`, the RP2040 `.boot2` section, and a linker
-//!   ASSERT that .data + .bss + the stack reserve fit RAM;
-//! - `board.rs`, included by `src/board/mod.rs`: name, core, clock, stack size, model
-//!   partition and (for a UART transport) the baud rate.
+//!   `_stack_start` / `_stack_end` / `_stack_size`, the RP2040 `.boot2` section, a linker
+//!   ASSERT that .data + .bss + the stack reserve fit RAM, and the chip module's own linker
+//!   lines (src/board/<chip>.x, if it has one);
+//! - `board.rs`, included by `src/board/mod.rs`: name, core, clock, stack size, arena, model
+//!   partition and (for a UART transport) the baud rate and pins;
+//! - `chip.rs`: the chip module (src/board/<chip>.rs) that brings the chip up.
 //!
-//! Nothing here is typed twice: every address comes from targets.toml. The harness checks
-//! targets.toml thoroughly (with line numbers); this script only needs what it reads to be
-//! present, and panics with the file, board and field when it is not.
+//! Nothing here is typed twice: every address comes from targets.toml.
 
 use std::env;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use toml::{Table, Value};
+use targets::{AnyChip, Board, RegionKind, Targets, Transport};
 
 const TARGETS: &str = "../targets.toml";
-
-/// The transports a chip module can implement (`cfg(mcubench_transport = "...")`).
-const TRANSPORTS: [&str; 2] = ["rtt", "uart"];
-
-struct Region {
-    name: String,
-    kind: String,
-    origin: u64,
-    size: u64,
-}
 
 fn main() {
     println!("cargo:rerun-if-changed={TARGETS}");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=src/board");
+    println!("cargo:rerun-if-env-changed=MCUBENCH_BOARD");
     println!("cargo:rerun-if-env-changed=CARGO_ENCODED_RUSTFLAGS");
 
     let manifest_dir =
         PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let path = manifest_dir.join(TARGETS);
-    let text =
-        fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let doc: Table = text
-        .parse()
-        .unwrap_or_else(|e| panic!("{TARGETS} is not valid TOML: {e}"));
-    let boards = match doc.get("board") {
-        Some(Value::Array(boards)) => boards,
-        _ => panic!("{TARGETS}: expected [[board]] tables"),
+    let targets = Targets::load(&manifest_dir.join(TARGETS), &AnyChip)
+        .unwrap_or_else(|e| fail(&e.to_string()));
+    let known = || {
+        let names: Vec<&str> = targets.boards.iter().map(|b| b.name.as_str()).collect();
+        names.join(", ")
     };
-    let names: Vec<&str> = boards
-        .iter()
-        .enumerate()
-        .map(|(i, b)| match b.get("name") {
-            Some(Value::String(name)) => name.as_str(),
-            _ => panic!(
-                "{TARGETS}: [[board]] number {}: field `name` is missing or not a string",
-                i + 1
-            ),
-        })
-        .collect();
-
-    // The features named after a board of targets.toml select it; exactly one must be on.
-    // (Other features, such as `dsp`, are options.)
-    let features: Vec<String> = env::vars()
-        .filter_map(|(key, _)| {
-            key.strip_prefix("CARGO_FEATURE_")
-                .map(|f| f.to_ascii_lowercase().replace('_', "-"))
-        })
-        .filter(|f| names.iter().any(|n| n == f))
-        .collect();
-    let board_name = match features.as_slice() {
-        [one] => one.as_str(),
-        [] => panic!(
-            "no board selected: build with exactly one `--features <board>` (known boards: {})",
-            names.join(", ")
-        ),
-        many => panic!(
-            "several boards selected ({}): build with exactly one `--features <board>`",
-            many.join(", ")
-        ),
+    let name = match env::var("MCUBENCH_BOARD") {
+        Ok(name) if !name.is_empty() => name,
+        _ => fail(&format!(
+            "no board selected: set MCUBENCH_BOARD to a board of targets.toml ({}), or build with `mcubench build --board <board>`",
+            known()
+        )),
     };
-    let board = boards
-        .iter()
-        .zip(&names)
-        .find(|(_, name)| **name == board_name)
-        .map(|(b, _)| b)
-        .unwrap_or_else(|| {
-            panic!(
-                "board \"{board_name}\" is not in {TARGETS} (known: {})",
-                names.join(", ")
-            )
-        });
-    let board = Board {
-        name: board_name,
-        table: board.as_table().expect("an array of tables holds tables"),
-    };
-
-    let core = board.string("core");
-    check_target(&board, core);
-    let clock_hz = board.integer("clock_hz");
-    let stack_bytes = board.integer("stack_bytes");
-    if clock_hz == 0 || clock_hz > u64::from(u32::MAX) {
-        board.fail(
-            "clock_hz",
-            "must be a non-zero number of hertz that fits 32 bits",
-        );
-    }
-    if stack_bytes == 0 || !stack_bytes.is_multiple_of(8) {
-        board.fail(
-            "stack_bytes",
-            "must be a non-zero multiple of 8 (the stack pointer is 8-byte aligned)",
-        );
-    }
-    let regions = board.regions();
-    let transport = board
-        .table
-        .get("transport")
-        .and_then(Value::as_table)
-        .unwrap_or_else(|| board.fail("transport", "is missing or not a table"));
-    let transport_kind = match transport.get("kind") {
-        Some(Value::String(kind)) => kind.as_str(),
-        _ => board.fail("transport.kind", "is missing or not a string"),
-    };
-    if !TRANSPORTS.contains(&transport_kind) {
-        board.fail(
-            "transport.kind",
-            &format!("is \"{transport_kind}\"; the firmware knows {TRANSPORTS:?}"),
-        );
-    }
-    let chip = board.string("chip");
-    let chip_module = chip_module(&manifest_dir.join("src/board"), chip)
-        .unwrap_or_else(|known| board.fail("chip", &format!("is \"{chip}\", for which the firmware has no chip module in src/board/ (it has {known}): add one")));
+    let board = targets
+        .board(&name)
+        .unwrap_or_else(|e| fail(&format!("MCUBENCH_BOARD: {e}")));
+    check_target(board);
+    let chip_module = chip_module(&manifest_dir.join("src/board"), &board.chip)
+        .unwrap_or_else(|known| fail(&format!("{TARGETS}: board \"{name}\": field `chip` is \"{}\", for which the firmware has no chip module in src/board/ (it has {known}): add one", board.chip)));
+    let model = board.model_partition().unwrap_or_else(|| {
+        fail(&format!(
+            "{TARGETS}: board \"{name}\": field `memory` has no region of kind \"model\": the firmware reads the model partition from it"
+        ))
+    });
 
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     // The chip module's own linker lines, if it has any (src/board/<chip>.x: the MK64F's flash
     // configuration field), after the regions.
-    let mut x = memory_x(&board, &regions, stack_bytes);
+    let mut x = memory_x(board);
     let chip_x = manifest_dir
         .join("src/board")
         .join(format!("{chip_module}.x"));
@@ -148,73 +73,65 @@ fn main() {
     write(&out_dir.join("memory.x"), &x);
 
     let mut rs = String::new();
-    let _ = writeln!(
-        rs,
-        "// Generated by build.rs from targets.toml (board \"{}\"); do not edit.",
-        board.name
+    let mut constant = |doc: &str, item: String| {
+        let _ = writeln!(rs, "/// {doc}\n{item}");
+    };
+    constant(
+        "The board's name in targets.toml, as the `@mcubench` banner reports it.",
+        format!("pub const NAME: &str = {:?};", board.name),
     );
-    let _ = writeln!(
-        rs,
-        "/// The board's name in targets.toml, as the `@mcubench` banner reports it."
+    constant(
+        "`cortex-m4f` or `cortex-m0plus`.",
+        format!("pub const CORE: &str = {:?};", board.core.name()),
     );
-    let _ = writeln!(rs, "pub const NAME: &str = {:?};", board.name);
-    let _ = writeln!(rs, "/// `cortex-m4f` or `cortex-m0plus`.");
-    let _ = writeln!(rs, "pub const CORE: &str = {core:?};");
-    let _ = writeln!(
-        rs,
-        "/// The core clock the board module brings the chip up to."
+    constant(
+        "The core clock the board module brings the chip up to.",
+        format!(
+            "pub const CLOCK_HZ: u32 = {};",
+            u32::try_from(board.clock_hz).unwrap_or_else(|_| fail(&format!(
+                "{TARGETS}: board \"{name}\": field `clock_hz` does not fit 32 bits"
+            )))
+        ),
     );
-    let _ = writeln!(rs, "pub const CLOCK_HZ: u32 = {clock_hz};");
-    let _ = writeln!(
-        rs,
-        "/// The stack reserve at the top of RAM (linker symbols `_stack_end`..`_stack_start`)."
+    constant(
+        "The stack reserve at the top of RAM (linker symbols `_stack_end`..`_stack_start`).",
+        format!("pub const STACK_BYTES: u32 = {};", board.stack_bytes),
     );
-    let _ = writeln!(rs, "pub const STACK_BYTES: u32 = {stack_bytes};");
-    // The engine arena (arena_bytes in targets.toml; the harness checks it fits RAM with the
-    // stack reserve and the other statics, and the linker script checks it again).
-    let arena_bytes = board.integer("arena_bytes");
-    if arena_bytes < 16 * 1024 || !arena_bytes.is_multiple_of(16) {
-        board.fail("arena_bytes", "must be a multiple of 16 and at least 16384");
-    }
-    let _ = writeln!(rs, "/// The engine arena (arena_bytes in targets.toml).");
-    let _ = writeln!(rs, "pub const ARENA_BYTES: usize = {arena_bytes};");
-    if let Some(model) = regions.iter().find(|r| r.kind == "model") {
-        let _ = writeln!(
-            rs,
-            "/// The model partition in flash: what a job writes (model, input, expected output)."
-        );
-        let _ = writeln!(rs, "pub const MODEL_ORIGIN: u32 = {:#010x};", model.origin);
-        let _ = writeln!(rs, "pub const MODEL_SIZE: u32 = {:#010x};", model.size);
-    } else {
-        board.fail(
-            "memory",
-            "has no region of kind \"model\": the firmware reads the model partition from it",
-        );
-    }
-    if transport_kind == "uart" {
-        let baud = match transport.get("baud") {
-            Some(Value::Integer(baud)) if *baud > 0 && *baud <= i64::from(u32::MAX) => *baud,
-            _ => board.fail("transport.baud", "is missing or not a positive integer"),
-        };
-        let _ = writeln!(rs, "/// The UART transport's baud rate.");
-        let _ = writeln!(rs, "pub const UART_BAUD: u32 = {baud};");
-        let pin = |name: &str| match transport.get(name) {
-            None => None,
-            Some(Value::Integer(pin)) if *pin >= 0 && *pin < 256 => Some(*pin),
-            _ => board.fail(&format!("transport.{name}"), "is not a pin number"),
-        };
-        let pins = match (pin("tx_pin"), pin("rx_pin")) {
-            (Some(tx), Some(rx)) => format!("Some(({tx}, {rx}))"),
-            _ => "None".to_owned(),
-        };
-        let _ = writeln!(
-            rs,
-            "/// The UART's TX and RX pins (transport.tx_pin, rx_pin), where the chip routes it."
-        );
-        let _ = writeln!(rs, "#[allow(dead_code)]");
-        let _ = writeln!(rs, "pub const UART_PINS: Option<(u32, u32)> = {pins};");
-    }
-    write(&out_dir.join("board.rs"), &rs);
+    constant(
+        "The engine arena (arena_bytes in targets.toml; checked to fit RAM with the stack and the other statics).",
+        format!("pub const ARENA_BYTES: usize = {};", board.arena_bytes),
+    );
+    constant(
+        "The model partition in flash: what a job writes (model, input, expected output).",
+        format!(
+            "pub const MODEL_ORIGIN: u32 = {:#010x};\npub const MODEL_SIZE: u32 = {:#010x};",
+            model.origin, model.size
+        ),
+    );
+    let transport = match &board.transport {
+        Transport::Rtt => "rtt",
+        Transport::Uart { baud, pins, .. } => {
+            constant(
+                "The UART transport's baud rate.",
+                format!("pub const UART_BAUD: u32 = {baud};"),
+            );
+            let pins = match pins {
+                Some(p) => format!("Some(({}, {}))", p.tx, p.rx),
+                None => "None".to_owned(),
+            };
+            constant(
+                "The UART's TX and RX pins (transport.tx_pin, rx_pin), where the chip routes it.",
+                format!("#[allow(dead_code)]\npub const UART_PINS: Option<(u32, u32)> = {pins};"),
+            );
+            "uart"
+        }
+    };
+    write(
+        &out_dir.join("board.rs"),
+        &format!(
+            "// Generated by build.rs from targets.toml (board \"{name}\"); do not edit.\n{rs}"
+        ),
+    );
 
     // The chip module (src/board/<chip>.rs) and the transport it must implement: the module
     // refuses, with a compile_error!, a transport it does not.
@@ -224,17 +141,16 @@ fn main() {
     write(
         &out_dir.join("chip.rs"),
         &format!(
-            "// Generated by build.rs: the chip module of board \"{}\" (chip \"{chip}\").\n#[path = {:?}]\nmod chip;\n",
-            board.name,
+            "// Generated by build.rs: the chip module of board \"{name}\" (chip \"{}\").\n#[path = {:?}]\nmod chip;\n",
+            board.chip,
             module_path.display().to_string()
         ),
     );
-    println!("cargo:rerun-if-changed=src/board");
     println!("cargo::rustc-check-cfg=cfg(mcubench_transport, values(\"rtt\", \"uart\"))");
     println!("cargo::rustc-check-cfg=cfg(mcubench_chip, values(any()))");
     println!("cargo::rustc-check-cfg=cfg(mcubench_board, values(any()))");
-    println!("cargo:rustc-cfg=mcubench_board=\"{}\"", board.name);
-    println!("cargo:rustc-cfg=mcubench_transport=\"{transport_kind}\"");
+    println!("cargo:rustc-cfg=mcubench_board=\"{name}\"");
+    println!("cargo:rustc-cfg=mcubench_transport=\"{transport}\"");
     println!("cargo:rustc-cfg=mcubench_chip=\"{chip_module}\"");
 
     // The linker finds memory.x through the search path; link.x (cortex-m-rt) includes it.
@@ -253,95 +169,9 @@ fn main() {
     }
 }
 
-struct Board<'a> {
-    name: &'a str,
-    table: &'a Table,
-}
-
-impl Board<'_> {
-    fn fail(&self, field: &str, what: &str) -> ! {
-        panic!("{TARGETS}: board \"{}\": field `{field}` {what}", self.name)
-    }
-
-    fn string(&self, field: &str) -> &str {
-        match self.table.get(field) {
-            Some(Value::String(s)) => s,
-            _ => self.fail(field, "is missing or not a string"),
-        }
-    }
-
-    fn integer(&self, field: &str) -> u64 {
-        match self.table.get(field) {
-            Some(Value::Integer(n)) if *n >= 0 => *n as u64,
-            _ => self.fail(field, "is missing or not a non-negative integer"),
-        }
-    }
-
-    fn regions(&self) -> Vec<Region> {
-        let Some(Value::Array(memory)) = self.table.get("memory") else {
-            self.fail("memory", "is missing or not an array of regions");
-        };
-        let regions: Vec<Region> = memory
-            .iter()
-            .enumerate()
-            .map(|(i, region)| {
-                let field = |name: &str| format!("memory[{i}].{name}");
-                let get_str = |name: &str| match region.get(name) {
-                    Some(Value::String(s)) => s.clone(),
-                    _ => self.fail(&field(name), "is missing or not a string"),
-                };
-                let get_int = |name: &str| match region.get(name) {
-                    Some(Value::Integer(n)) if *n >= 0 && *n <= i64::from(u32::MAX) => *n as u64,
-                    _ => self.fail(&field(name), "is missing or not a 32-bit address or size"),
-                };
-                let region = Region {
-                    name: get_str("name"),
-                    kind: get_str("kind"),
-                    origin: get_int("origin"),
-                    size: get_int("size"),
-                };
-                if region.name.is_empty()
-                    || !region
-                        .name
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '_')
-                    || region.name.starts_with(|c: char| c.is_ascii_digit())
-                {
-                    self.fail(
-                        &field("name"),
-                        "must be a linker identifier (letters, digits, `_`)",
-                    );
-                }
-                if region.origin + region.size > 1 << 32 {
-                    self.fail(
-                        &field("size"),
-                        "runs past the end of the 32-bit address space",
-                    );
-                }
-                region
-            })
-            .collect();
-        for kind in ["flash", "ram"] {
-            if !regions.iter().any(|r| r.kind == kind) {
-                self.fail("memory", &format!("has no region of kind \"{kind}\""));
-            }
-        }
-        for kind in ["flash", "model", "boot2"] {
-            if regions.iter().filter(|r| r.kind == kind).count() > 1 {
-                self.fail(
-                    "memory",
-                    &format!("has more than one region of kind \"{kind}\""),
-                );
-            }
-        }
-        if !regions.iter().any(|r| r.kind == "ram" && r.name == "RAM") {
-            self.fail(
-                "memory",
-                "has no ram region named \"RAM\" (where data, bss and the stack go)",
-            );
-        }
-        regions
-    }
+/// Stops the build with `message` (a build script's panic is how cargo shows it).
+fn fail(message: &str) -> ! {
+    panic!("{message}")
 }
 
 /// The chip module of `chip` (targets.toml's name): the file of `board_dir` whose name, without
@@ -370,25 +200,20 @@ fn chip_module(board_dir: &Path, chip: &str) -> Result<String, String> {
 }
 
 /// Refuses a target that does not run the board's core, naming the one that does.
-fn check_target(board: &Board, core: &str) {
-    let want = match core {
-        "cortex-m4f" => "thumbv7em-none-eabihf",
-        "cortex-m0plus" => "thumbv6m-none-eabi",
-        other => board.fail(
-            "core",
-            &format!("is \"{other}\"; the firmware knows cortex-m4f and cortex-m0plus"),
-        ),
-    };
+fn check_target(board: &Board) {
+    let want = board.core.rust_target();
     let target = env::var("TARGET").unwrap_or_default();
     if target != want {
-        panic!(
-            "board \"{}\" has a {core} core: build it with `--target {want}` (this build is for `{target}`)",
-            board.name
-        );
+        fail(&format!(
+            "board \"{}\" has a {} core: build it with `--target {want}` (this build is for `{target}`)",
+            board.name,
+            board.core.name()
+        ));
     }
 }
 
-fn memory_x(board: &Board, regions: &[Region], stack_bytes: u64) -> String {
+fn memory_x(board: &Board) -> String {
+    let stack_bytes = board.stack_bytes;
     let mut x = String::new();
     let _ = writeln!(
         x,
@@ -396,15 +221,15 @@ fn memory_x(board: &Board, regions: &[Region], stack_bytes: u64) -> String {
         board.name
     );
     let _ = writeln!(x, "MEMORY\n{{");
-    for region in regions {
+    for region in &board.memory {
         // The flash, model and boot2 regions get the names link.x and the firmware expect,
         // whatever targets.toml calls them; other ram regions keep theirs.
-        let name = match region.kind.as_str() {
-            "flash" => "FLASH",
-            "model" => "MODEL",
-            "boot2" => "BOOT2",
-            "ram" => region.name.as_str(),
-            "reserved" => {
+        let name = match region.kind {
+            RegionKind::Flash => "FLASH",
+            RegionKind::Model => "MODEL",
+            RegionKind::Boot2 => "BOOT2",
+            RegionKind::Ram => region.name.as_str(),
+            RegionKind::Reserved => {
                 let _ = writeln!(
                     x,
                     "  /* {} ({:#010x}, {:#x} bytes) is reserved: not ours to write. */",
@@ -412,10 +237,6 @@ fn memory_x(board: &Board, regions: &[Region], stack_bytes: u64) -> String {
                 );
                 continue;
             }
-            other => board.fail(
-                "memory",
-                &format!("has a region of unknown kind \"{other}\""),
-            ),
         };
         let _ = writeln!(
             x,
@@ -431,7 +252,7 @@ fn memory_x(board: &Board, regions: &[Region], stack_bytes: u64) -> String {
     let _ = writeln!(x, "_stack_size = {stack_bytes};");
     let _ = writeln!(x, "_stack_start = ORIGIN(RAM) + LENGTH(RAM);");
     let _ = writeln!(x, "_stack_end = _stack_start - _stack_size;\n");
-    if regions.iter().any(|r| r.kind == "boot2") {
+    if board.memory.iter().any(|r| r.kind == RegionKind::Boot2) {
         let _ = writeln!(
             x,
             "/* RP2040 second-stage bootloader: the boot ROM checks and runs these 256 bytes first. */"

@@ -1,7 +1,7 @@
 //! mcubench benchmark firmware: brings the board up, runs a workload through warm-up and timed
 //! runs, and reports with the protocol records of `mcubench-protocol` over RTT or the UART.
 //!
-//! The board is chosen by exactly one cargo feature; see README.md.
+//! The board is named by the environment variable MCUBENCH_BOARD at build time; see README.md.
 #![no_std]
 #![no_main]
 

@@ -1,7 +1,8 @@
 //! Building the benchmark firmware for a board, cached by a content hash of its inputs.
 //!
-//! The firmware is its own cargo workspace (firmware/); the board is a cargo feature and the
-//! target triple follows from the board's core. A build's inputs are the firmware sources, the
+//! The firmware is its own cargo workspace (firmware/); the board is named by the environment
+//! variable `MCUBENCH_BOARD` (its build script reads the board from targets.toml), options are
+//! cargo features, and the target triple follows from the board's core. A build's inputs are the firmware sources, the
 //! crates it uses by path (protocol/, engine/), targets.toml, the toolchain pin and the
 //! compiler's version: when none of them changed, the cached ELF is used and cargo never runs.
 
@@ -74,17 +75,18 @@ pub struct Options {
 }
 
 impl Options {
-    /// The firmware's cargo features for `board`.
+    /// The firmware's cargo features for `board`, comma-separated (empty: none). The board
+    /// itself is not a feature: it is `MCUBENCH_BOARD`.
     pub fn features(&self, board: &Board) -> String {
         let dsp = board.core == Core::CortexM4F && !self.portable_kernels;
-        let mut features = board.name.clone();
+        let mut features = Vec::new();
         if dsp {
-            features.push_str(",dsp");
+            features.push("dsp");
         }
         if self.flash_cache_off {
-            features.push_str(",flash-cache-off");
+            features.push("flash-cache-off");
         }
-        features
+        features.join(",")
     }
 }
 
@@ -141,6 +143,7 @@ pub fn build_with(
         .arg(root.join("firmware/Cargo.toml"))
         .args(["--target", target, "--features", &features, "--target-dir"])
         .arg(&cargo_target_dir)
+        .env(BOARD_VARIABLE, &board.name)
         .stdin(Stdio::null())
         .output()
         .map_err(|source| BuildError::Toolchain {
@@ -423,6 +426,9 @@ fn add_pinned_targets(root: &Path) -> bool {
     ok
 }
 
+/// The environment variable that names the board to the firmware's build script.
+pub const BOARD_VARIABLE: &str = "MCUBENCH_BOARD";
+
 /// SHA-256 over every input of a firmware build, in a stable order.
 fn input_hash(
     project: &Project,
@@ -434,7 +440,9 @@ fn input_hash(
     let root = &project.root;
     let mut files = Vec::new();
     collect_files(&root.join("firmware"), &mut files)?;
-    for krate in ["protocol", "engine"] {
+    // The crates the firmware uses by path, and the schema its build script reads targets.toml
+    // with.
+    for krate in ["protocol", "engine", "targets"] {
         collect_files(&root.join(krate).join("src"), &mut files)?;
         for f in ["Cargo.toml", "build.rs"] {
             let path = root.join(krate).join(f);

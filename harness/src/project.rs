@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::targets::{Targets, TargetsError};
+use crate::targets::{self, Targets, TargetsError};
 
 /// No checkout where one was looked for.
 #[derive(Debug, thiserror::Error)]
@@ -53,7 +53,7 @@ impl Project {
     }
 
     pub fn targets(&self) -> Result<Targets, TargetsError> {
-        Targets::load(&self.targets_path())
+        targets::load(&self.targets_path())
     }
 
     /// Where the harness keeps what it builds (firmware ELFs, caches).

@@ -98,7 +98,7 @@ fn bad_filters_and_a_missing_run_are_clear_errors() {
     let (code, _, err) = mcubench(&["run", "--board", "esp32", "--dry-run"]);
     assert_eq!(code, 2);
     // The known boards are targets.toml's, in its order.
-    let targets = mcubench::targets::Targets::load(&root().join("targets.toml")).unwrap();
+    let targets = mcubench::targets::load(&root().join("targets.toml")).unwrap();
     let known: Vec<&str> = targets.boards.iter().map(|b| b.name.as_str()).collect();
     let expected = format!(
         "--board \"esp32\" matches nothing (known: {})",

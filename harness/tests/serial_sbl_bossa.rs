@@ -18,7 +18,7 @@ use mcubench::deploy::virtual_serial::{
     AfterScript, App, BootloaderPeer, PeerConfig, VirtualSerialBoard,
 };
 use mcubench::deploy::{image, no_input, DeployError, Deployer, DeviceJob, DeviceRun, End, Limits};
-use mcubench::targets::{Board, Targets};
+use mcubench::targets::{self, Board};
 
 const EDGE: &str = r#"
 [[board]]
@@ -59,7 +59,7 @@ energy = { voltage_v = 3.3, run_current_ma = 6.3, source = "test" }
 "#;
 
 fn board(toml: &str) -> Board {
-    Targets::parse(Path::new("targets.toml"), toml)
+    targets::parse(Path::new("targets.toml"), toml)
         .unwrap()
         .boards
         .remove(0)
@@ -355,7 +355,7 @@ fn targets_toml_names_the_three_bootloaders() {
         }
     );
     let e =
-        Targets::parse(Path::new("targets.toml"), &EDGE.replace("ambiq-sbl", "uf2")).unwrap_err();
+        targets::parse(Path::new("targets.toml"), &EDGE.replace("ambiq-sbl", "uf2")).unwrap_err();
     assert!(
         e.to_string().ends_with("unknown bootloader \"uf2\" (known: sparkfun-variable-loader, ambiq-sbl, arduino-bossa)"),
         "{e}"

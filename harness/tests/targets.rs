@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use mcubench::targets::{Core, RegionKind, Targets, TransportKind};
+use mcubench::targets::{self, Core, RegionKind, TransportKind};
 
 fn shipped() -> (PathBuf, String) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../targets.toml");
@@ -17,7 +17,7 @@ fn error_after(from: &str, to: &str) -> String {
     let (_, text) = shipped();
     assert!(text.contains(from), "{from:?} must occur in targets.toml");
     let edited = text.replacen(from, to, 1);
-    let err = Targets::parse(Path::new("targets.toml"), &edited)
+    let err = targets::parse(Path::new("targets.toml"), &edited)
         .expect_err("the edited file must be rejected");
     err.to_string()
 }
@@ -32,7 +32,7 @@ fn line_of(needle: &str) -> usize {
 #[test]
 fn the_shipped_targets_toml_is_valid_and_complete() {
     let (path, _) = shipped();
-    let targets = Targets::load(&path).unwrap();
+    let targets = targets::load(&path).unwrap();
     let names: Vec<_> = targets.boards.iter().map(|b| b.name.as_str()).collect();
     assert_eq!(
         names,
@@ -74,7 +74,7 @@ fn the_shipped_targets_toml_is_valid_and_complete() {
 #[test]
 fn unknown_board_lists_the_known_ones() {
     let (path, _) = shipped();
-    let targets = Targets::load(&path).unwrap();
+    let targets = targets::load(&path).unwrap();
     let err = targets.board("pico2").unwrap_err().to_string();
     assert!(err.starts_with("board \"pico2\" is not in "), "{err}");
     let known: Vec<&str> = targets.boards.iter().map(|b| b.name.as_str()).collect();
@@ -178,6 +178,11 @@ fn a_misaligned_region_is_rejected_with_the_nearest_aligned_value() {
 fn other_mistakes_have_messages_that_say_the_fix() {
     let cases = [
         (
+            "{ name = \"FLASH\", kind = \"flash\", origin = 0x0800_0000",
+            "{ name = \"FLASH-1\", kind = \"flash\", origin = 0x0800_0000",
+            "region \"FLASH-1\", field `name`: \"FLASH-1\" is not a linker region name",
+        ),
+        (
             "stack_bytes = 32768\narena_bytes = 204800",
             "stack_bytes = 30\narena_bytes = 204800",
             "field `stack_bytes`: 30 is not a positive multiple of 8",
@@ -267,11 +272,11 @@ fn other_mistakes_have_messages_that_say_the_fix() {
 
 #[test]
 fn a_file_that_is_not_toml_gives_its_line() {
-    let err = Targets::parse(Path::new("t.toml"), "[[board]]\nname = \"x\nchip = 1\n").unwrap_err();
+    let err = targets::parse(Path::new("t.toml"), "[[board]]\nname = \"x\nchip = 1\n").unwrap_err();
     assert!(err.to_string().starts_with("t.toml:2:"), "{err}");
-    let err = Targets::load(Path::new("/nonexistent/targets.toml")).unwrap_err();
+    let err = targets::load(Path::new("/nonexistent/targets.toml")).unwrap_err();
     assert!(err.to_string().contains("cannot read the file"), "{err}");
-    let err = Targets::parse(Path::new("t.toml"), "").unwrap_err();
+    let err = targets::parse(Path::new("t.toml"), "").unwrap_err();
     assert!(err.to_string().contains("missing field `board`"), "{err}");
 }
 
@@ -285,7 +290,7 @@ fn an_energy_meter_is_checked_and_named() {
             &format!("energy = {{ {extra} voltage_v = 3.0, run_current_ma = 3.3,"),
             1,
         );
-        Targets::parse(Path::new("targets.toml"), &edited)
+        targets::parse(Path::new("targets.toml"), &edited)
     };
     let t =
         ok(r#"meter = "ppk2", meter_port = "/dev/ppk2", gate_input = 3, gate_gpio = 27,"#).unwrap();

@@ -13,7 +13,8 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
     /// Print one line per board: its name, the Rust target and the cargo features its firmware
-    /// is built with (what `mcubench build` passes; CI lints the firmware of each line).
+    /// is built with, `-` for none (what `mcubench build` passes, with MCUBENCH_BOARD=<name>;
+    /// CI lints the firmware of each line).
     #[arg(long, conflicts_with = "json")]
     pub firmware_builds: bool,
 }
@@ -25,11 +26,12 @@ pub fn run(project: &Project, args: &Args) -> Result<()> {
     } else if args.firmware_builds {
         let options = crate::firmware::Options::default();
         for b in &targets.boards {
+            let features = options.features(b);
             println!(
                 "{} {} {}",
                 b.name,
                 b.core.rust_target(),
-                options.features(b)
+                if features.is_empty() { "-" } else { &features }
             );
         }
     } else {

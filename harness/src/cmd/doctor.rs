@@ -232,9 +232,10 @@ pub fn run(project: &Project, _args: &Args) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::targets;
 
     fn targets() -> Targets {
-        Targets::parse(
+        targets::parse(
             std::path::Path::new("targets.toml"),
             include_str!("../../../targets.toml"),
         )

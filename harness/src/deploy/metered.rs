@@ -181,7 +181,7 @@ mod tests {
         header.timed_runs = 4;
         let mut partition = vec![0u8; header.total_bytes as usize];
         header.write(&mut partition, b"mode", b"in", b"ou").unwrap();
-        let board = crate::targets::Targets::parse(
+        let board = crate::targets::parse(
             std::path::Path::new("targets.toml"),
             include_str!("../../../targets.toml"),
         )
