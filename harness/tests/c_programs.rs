@@ -1,7 +1,7 @@
 //! Plain GCC-built C programs (emulator/tests/fixtures/c: a CMSIS-style start-up, the vendor's
-//! clock set-up at register level, SysTick at 1 kHz, DWT CYCCNT, semihosting) run unmodified on
-//! their boards' virtual boards, not permissive: any register the chip model lacks would stop
-//! the run with a bus fault.
+//! system and clock set-up at register level, SysTick at 1 kHz, DWT CYCCNT, semihosting) run
+//! unmodified on their boards' virtual boards, not permissive: any register the chip model
+//! lacks would stop the run with a bus fault.
 
 use std::path::{Path, PathBuf};
 
@@ -100,6 +100,21 @@ fn c_programs_set_up_their_boards_clock_and_count_systicks() {
         ),
         // HFRC / 2, CLKGEN CCTRL's reset value.
         (&edge, "apollo3", "SparkFun Edge (Apollo3 Blue)", 24_000_000),
+        (
+            targets.board("nano33-ble").unwrap(),
+            "nrf52840",
+            "Arduino Nano 33 BLE (nRF52840)",
+            // HCLK64M, whatever the HFCLK source (nRF52840 PS v1.7 §5.4).
+            64_000_000,
+        ),
+        (
+            targets.board("frdm-k64f").unwrap(),
+            "mk64f",
+            "FRDM-K64F (MK64FN1M0VLL12)",
+            // FEI: the FLL at 640 x the 32.768 kHz slow internal reference (K64P144M120SF5RM,
+            // MCG: C4 DMX32 = 0, DRST_DRS = 0 at reset).
+            20_971_520,
+        ),
     ];
     let work = expected_work_line();
     for (board, chip, name, reset_hz) in programs {

@@ -70,6 +70,9 @@ const FMC_PFB0CR: u32 = 0x4001_F004;
 const WDOG: u32 = 0x4005_2000;
 /// SIM: SCGC5 (port clock gates, PORTA..E = bits 9..13).
 const SIM_SCGC5: u32 = 0x4004_8038;
+/// SIM_CLKDIV1 (RM, SIM chapter): OUTDIV1-4 in bits 31:28, 27:24, 23:20, 19:16, each a divider
+/// minus 1. Reset 0x0001_0000: core, bus and FlexBus clocks undivided, the flash clock halved.
+const SIM_CLKDIV1: u32 = 0x4004_8044;
 /// MCG (0x4006_4000), 8-bit registers: C1 +0, C2 +1, C3 +2, C4 +3 (the word at +0); C5 +4,
 /// C6 +5, S +6 (the word at +4).
 const MCG_C1_C4: u32 = 0x4006_4000;
@@ -111,6 +114,7 @@ impl ChipModel for Mk64f {
             (0x4005_2004, 0x004C_0000), // TOVALH
             (0x4005_2008, 0x0000_4B4C), // TOVALL
             (SIM_SCGC5, 0x0004_0182),
+            (SIM_CLKDIV1, 0x0001_0000),
             // MCG: C1 IREFS (FEI mode), C2 LOCRE0; S IREFST (computed on read).
             (MCG_C1_C4, 0x0000_8004),
             (0x4006_4008, 0x0000_0002), // SC: FCRDIV /2
@@ -280,8 +284,9 @@ mod tests {
         assert!(p.write(WDOG + 0xE, 2, 0xD928, 0));
         assert!(p.write(WDOG, 2, 0x01D2, 0));
         assert_eq!(p.register(WDOG) & 1, 0, "WDOGEN cleared");
-        // SIM_CLKDIV1 keeps the dividers.
-        wr(&mut p, 0x4004_8044, 0x0124_0000);
-        assert_eq!(p.register(0x4004_8044), 0x0124_0000);
+        // SIM_CLKDIV1: OUTDIV4 = /2 at reset, and it keeps the dividers written.
+        assert_eq!(p.register(SIM_CLKDIV1), 0x0001_0000);
+        wr(&mut p, SIM_CLKDIV1, 0x0124_0000);
+        assert_eq!(p.register(SIM_CLKDIV1), 0x0124_0000);
     }
 }

@@ -1,5 +1,5 @@
-//! nRF52840 (Product Specification v1.7): CLOCK/POWER, NVMC, the GPIO ports P0 and P1, FICR
-//! and UICR.
+//! nRF52840 (Product Specification v1.7): CLOCK/POWER, UART0, TEMP, NVMC, the GPIO ports P0 and
+//! P1, FICR and UICR.
 
 use super::{Block, Chip, ChipModel, Regs};
 use crate::timing::memory::{CacheGeometry, FlashConfig, FlashSettings};
@@ -86,10 +86,53 @@ const UART_ENABLE: u32 = 0x4000_2500;
 const UART_ENABLE_UART: u32 = 4;
 const UART_RXD: u32 = 0x4000_2518;
 const UART_TXD: u32 = 0x4000_251C;
+/// TEMP (PS v1.7, TEMP chapter): TASKS_START +0, EVENTS_DATARDY +0x100, TEMP +0x508 (0.25 °C
+/// steps), then the linearisation registers A0-A5 (+0x520), B0-B5 (+0x540) and T0-T4 (+0x560).
+/// Nordic's MDK `SystemInit` loads those from FICR on every nRF52840 revision (errata 66,
+/// "TEMP: linearity specification not met with default settings").
+const TEMP: u32 = 0x4000_C000;
+const TEMP_TASKS_START: u32 = TEMP;
+const TEMP_EVENTS_DATARDY: u32 = TEMP + 0x100;
+const TEMP_TEMP: u32 = TEMP + 0x508;
+/// A measurement reads 25 °C.
+const TEMP_READING: u32 = 25 * 4;
+/// A0-A5, B0-B5, T0-T4 (offsets in TEMP) with their reset values, from the PS register tables as
+/// the MDK's nrf52840.svd has them.
+const TEMP_LINEARISATION: [(u32, u32); 17] = [
+    (0x520, 0x326),
+    (0x524, 0x348),
+    (0x528, 0x3AA),
+    (0x52C, 0x40E),
+    (0x530, 0x4BD),
+    (0x534, 0x5A3),
+    (0x540, 0x3FEF),
+    (0x544, 0x3FBE),
+    (0x548, 0x3FBE),
+    (0x54C, 0x12),
+    (0x550, 0x124),
+    (0x554, 0x27C),
+    (0x560, 0xE2),
+    (0x564, 0x00),
+    (0x568, 0x19),
+    (0x56C, 0x3C),
+    (0x570, 0x50),
+];
+/// FICR TEMP.A0 (PS v1.7, FICR chapter): the factory calibration of the registers of
+/// [`TEMP_LINEARISATION`], a word each in the same order, up to TEMP.T4 at 0x1000_0444. They
+/// are measured for each device; the model's device has the TEMP reset values.
+const FICR_TEMP: u32 = 0x1000_0404;
+/// The FICR words the MDK's errata checks read (nrf52_erratas.h; not in the PS): 0x08 = an
+/// nRF52840, 0x02 = its revision code. With these the MDK's `SystemInit` applies the
+/// workarounds of errata 36, 66 and 136, which cover every revision, and not those of the
+/// first engineering samples (code 0: 98, 103, 115, 120) nor the APPROTECT handling of the
+/// later build codes (configuration 249, code 5 and up).
+const FICR_ERRATA_PART: u32 = 0x1000_0130;
+const FICR_ERRATA_REVISION: u32 = 0x1000_0134;
 
 const BLOCKS: &[Block] = &[
     Block::new("CLOCK/POWER", 0x4000_0000, 0x1000),
     Block::new("UART0", 0x4000_2000, 0x1000),
+    Block::new("TEMP", TEMP, 0x1000),
     Block::new("NVMC", 0x4001_E000, 0x1000),
     Block::new("P0", 0x5000_0000, 0x1000),
     Block::new("FICR", 0x1000_0000, 0x1000),
@@ -113,7 +156,13 @@ impl ChipModel for Nrf52840 {
         regs.set_all(&[
             (NVMC_READY, 1),
             (0x1000_0100, 0x0005_2840), // FICR INFO.PART
+            (FICR_ERRATA_PART, 0x08),
+            (FICR_ERRATA_REVISION, 0x02),
         ]);
+        for (i, &(offset, value)) in (0..).zip(TEMP_LINEARISATION.iter()) {
+            regs.set(TEMP + offset, value);
+            regs.set(FICR_TEMP + 4 * i, value);
+        }
     }
 
     fn gpio_pins(&self) -> (u32, &'static str) {
@@ -228,6 +277,11 @@ impl ChipModel for Nrf52840 {
                 regs.set(EVENTS_LFCLKSTARTED, 1);
                 regs.set(LFCLKSTAT, 1 << 16);
             }
+            // The measurement completes at once.
+            TEMP_TASKS_START if value & 1 != 0 => {
+                regs.set(TEMP_TEMP, TEMP_READING);
+                regs.set(TEMP_EVENTS_DATARDY, 1);
+            }
             _ => {}
         }
     }
@@ -279,6 +333,25 @@ mod tests {
             wr7(p, 0x5000_0518, 1 << 27); // P0.27 output, low: no change
         });
         assert_eq!(changes, [(33, true), (33, false)]);
+    }
+
+    #[test]
+    fn nrf52840_mdk_errata_66_finds_the_factory_temp_calibration() {
+        let mut p = ChipPeripherals::new(Chip::NRF52840, 64_000_000);
+        // The part and revision words the MDK's errata checks read.
+        assert_eq!(rd(&mut p, FICR_ERRATA_PART), 0x08);
+        assert_eq!(rd(&mut p, FICR_ERRATA_REVISION), 0x02);
+        // The workaround copies FICR TEMP.A0-T4 to TEMP A0-T4, all of which are modelled.
+        assert_eq!(rd(&mut p, TEMP + 0x520), 0x326, "A0 at reset");
+        assert_eq!(rd(&mut p, 0x1000_0444), 0x50, "FICR TEMP.T4");
+        for (i, &(offset, _)) in (0..).zip(TEMP_LINEARISATION.iter()) {
+            let factory = rd(&mut p, FICR_TEMP + 4 * i);
+            wr(&mut p, TEMP + offset, factory);
+            assert_eq!(rd(&mut p, TEMP + offset), factory);
+        }
+        wr(&mut p, TEMP_TASKS_START, 1);
+        assert_eq!(rd(&mut p, TEMP_EVENTS_DATARDY), 1);
+        assert_eq!(rd(&mut p, TEMP_TEMP), 100, "25 °C in 0.25 °C steps");
     }
 
     #[test]
