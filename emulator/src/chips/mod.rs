@@ -82,6 +82,27 @@ impl Chip {
     pub fn reserved_pin(self, pin: u32) -> Option<&'static str> {
         self.model.reserved_pin(pin)
     }
+
+    /// The register a debugger reads to tell which chip answered, if the chip has one the
+    /// harness checks.
+    pub fn identity(self) -> Option<ChipIdentity> {
+        self.model.identity()
+    }
+}
+
+/// The register that says which chip answered a debug probe, and what it reads on this chip:
+/// `mcubench` checks it after probe-rs attaches, so that a board wired to the wrong probe is
+/// not flashed with another chip's image. The chip's model answers the same value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChipIdentity {
+    /// Its address.
+    pub register: u32,
+    /// The bits that name the chip (not its revision).
+    pub mask: u32,
+    /// What those bits read.
+    pub expected: u32,
+    /// The register's name in the chip's manual.
+    pub what: &'static str,
 }
 
 /// [`Chip::KNOWN`]'s length: the names of [`Chip::ALL`] with ", " between them.
@@ -157,6 +178,12 @@ pub trait ChipModel: Send + Sync + 'static {
     /// debug probe's or the firmware's transport pins, and pins that need a supply or a setting
     /// the firmware does not make. `None`: free to use.
     fn reserved_pin(&self, _pin: u32) -> Option<&'static str> {
+        None
+    }
+
+    /// The register a debugger reads to tell which chip answered ([`ChipIdentity`]); `None`:
+    /// the harness checks nothing after attaching (probe-rs' own target check stands).
+    fn identity(&self) -> Option<ChipIdentity> {
         None
     }
 
@@ -633,6 +660,27 @@ mod tests {
         assert_eq!(Chip::from_name("Apollo3 Blue"), Some(Chip::APOLLO3));
         assert_eq!(Chip::from_name("RP2040"), Some(Chip::RP2040));
         assert_eq!(Chip::from_name("ESP32"), None);
+    }
+
+    /// What a probe reads from a chip's identity register is what its model answers at reset.
+    #[test]
+    fn identity_registers_read_as_the_harness_expects() {
+        let mut checked = 0;
+        for &chip in Chip::ALL {
+            let Some(id) = chip.identity() else { continue };
+            let mut p = ChipPeripherals::new(chip, 1_000_000);
+            let value = p.read(id.register, 4, 0).unwrap_or_else(|| {
+                panic!(
+                    "{}: {} at {:#x} is not modelled",
+                    chip.name(),
+                    id.what,
+                    id.register
+                )
+            });
+            assert_eq!(value & id.mask, id.expected, "{}: {}", chip.name(), id.what);
+            checked += 1;
+        }
+        assert!(checked >= 4, "the probe-rs chips have identities");
     }
 
     #[test]

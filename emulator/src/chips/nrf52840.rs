@@ -1,7 +1,7 @@
 //! nRF52840 (Product Specification v1.7): CLOCK/POWER, UART0, TEMP, NVMC, the GPIO ports P0 and
 //! P1, FICR and UICR.
 
-use super::{Block, Chip, ChipModel, Regs};
+use super::{Block, Chip, ChipIdentity, ChipModel, Regs};
 use crate::timing::memory::{CacheGeometry, FlashConfig, FlashSettings};
 use crate::timing::ChipMemoryTiming;
 
@@ -140,6 +140,16 @@ const BLOCKS: &[Block] = &[
 ];
 
 impl ChipModel for Nrf52840 {
+    fn identity(&self) -> Option<ChipIdentity> {
+        // nRF52840 PS v1.7 §4.4.1.11: FICR INFO.PART = 0x52840.
+        Some(ChipIdentity {
+            register: 0x1000_0100,
+            mask: 0xffff_ffff,
+            expected: 0x0005_2840,
+            what: "FICR INFO.PART",
+        })
+    }
+
     fn accepts(&self, name: &str) -> bool {
         name.starts_with("nrf52840")
     }

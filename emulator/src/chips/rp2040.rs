@@ -1,7 +1,7 @@
 //! RP2040 (datasheet, 2023 build): SYSINFO, SYSCFG, CLOCKS, RESETS, IO_BANK0, PADS_BANK0, XOSC,
 //! the PLLs, TIMER, WATCHDOG, ROSC, VREG_AND_CHIP_RESET, XIP_CTRL, SSI and SIO.
 
-use super::{AtomicOp, Block, Chip, ChipModel, Regs};
+use super::{AtomicOp, Block, Chip, ChipIdentity, ChipModel, Regs};
 use crate::timing::memory::{CacheGeometry, FlashConfig, FlashSettings};
 use crate::timing::ChipMemoryTiming;
 
@@ -98,6 +98,16 @@ const BLOCKS: &[Block] = &[
 ];
 
 impl ChipModel for Rp2040 {
+    fn identity(&self) -> Option<ChipIdentity> {
+        // RP2040 datasheet §2.20.2: SYSINFO CHIP_ID, PART (27:12) 0x0002, MANUFACTURER (11:0) 0x927.
+        Some(ChipIdentity {
+            register: 0x4000_0000,
+            mask: 0x0fff_ffff,
+            expected: 0x0000_2927,
+            what: "SYSINFO CHIP_ID",
+        })
+    }
+
     fn accepts(&self, name: &str) -> bool {
         name.starts_with("rp2040")
     }

@@ -4,7 +4,7 @@
 //! the pins of the NUCLEO-L476RG's LQFP64 package.
 
 use super::stm32l4r5::{flash_acr, gpio_bank, gpio_levels, gpio_write, read_reg, write_dropped};
-use super::{Block, Chip, ChipModel, Regs};
+use super::{Block, Chip, ChipIdentity, ChipModel, Regs};
 use crate::timing::memory::{CacheGeometry, FlashConfig};
 use crate::timing::ChipMemoryTiming;
 
@@ -66,6 +66,16 @@ const BLOCKS: &[Block] = &[
 ];
 
 impl ChipModel for Stm32l476 {
+    fn identity(&self) -> Option<ChipIdentity> {
+        // RM0351 §48.6.1: DBGMCU_IDCODE DEV_ID (bits 11:0) = 0x415 for STM32L47x/L48x.
+        Some(ChipIdentity {
+            register: 0xE004_2000,
+            mask: 0x0000_0fff,
+            expected: 0x415,
+            what: "DBGMCU_IDCODE DEV_ID",
+        })
+    }
+
     fn accepts(&self, name: &str) -> bool {
         name.starts_with("stm32l476")
     }
@@ -86,6 +96,8 @@ impl ChipModel for Stm32l476 {
             // RCC_CSR (§6.4.29) after a power-on reset: BORRSTF and PINRSTF set, MSISRANGE 6
             // (4 MHz), the range CMSIS' SystemCoreClockUpdate reads while MSIRGSEL is 0.
             (0x4002_1094, 0x0C00_0600),
+            // DBGMCU_IDCODE (§48.6.1): REV_ID 0x1007 (revision 4), DEV_ID 0x415.
+            (0xE004_2000, 0x1007_6415),
             // GPIOx_MODER (§8.5.1): analog mode, but the debug pins of ports A and B; port H
             // has its 2 pins in analog mode and the rest reserved.
             (GPIO, 0xABFF_FFFF),

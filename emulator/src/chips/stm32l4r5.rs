@@ -1,6 +1,6 @@
 //! STM32L4R5 (RM0432): PWR, RCC, FLASH, the GPIO ports A-I and DBGMCU.
 
-use super::{Block, Chip, ChipModel, Regs};
+use super::{Block, Chip, ChipIdentity, ChipModel, Regs};
 use crate::timing::memory::{CacheGeometry, FlashConfig, FlashSettings};
 use crate::timing::ChipMemoryTiming;
 
@@ -92,6 +92,16 @@ const BLOCKS: &[Block] = &[
 ];
 
 impl ChipModel for Stm32l4r5 {
+    fn identity(&self) -> Option<ChipIdentity> {
+        // RM0432 §57.6.4: DBGMCU_IDCODE DEV_ID (bits 11:0) = 0x470 for STM32L4R/S.
+        Some(ChipIdentity {
+            register: 0xE004_2000,
+            mask: 0x0000_0fff,
+            expected: 0x470,
+            what: "DBGMCU_IDCODE DEV_ID",
+        })
+    }
+
     fn accepts(&self, name: &str) -> bool {
         name.starts_with("stm32l4r5")
     }
@@ -113,6 +123,8 @@ impl ChipModel for Stm32l4r5 {
             // RCC_CSR (§6.4.30) after a power-on reset: BORRSTF and PINRSTF set, MSISRANGE 6
             // (4 MHz), the range CMSIS' SystemCoreClockUpdate reads while MSIRGSEL is 0.
             (RCC_CSR, 0x0C00_0600),
+            // DBGMCU_IDCODE (§57.6.4): REV_ID 0x1000 (revision A), DEV_ID 0x470.
+            (0xE004_2000, 0x1000_6470),
             // GPIOx_MODER (§8.5.1): analog mode, but the debug pins of ports A and B.
             (GPIO, 0xABFF_FFFF),
             (GPIO + 0x400, 0xFFFF_FEBF),

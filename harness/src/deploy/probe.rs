@@ -146,60 +146,25 @@ pub fn select<'a>(
     }
 }
 
-/// The register that says which chip answered, and what it must read for the chip of
-/// targets.toml.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ChipIdentity {
-    pub register: u32,
-    pub mask: u32,
-    pub expected: u32,
-    pub what: &'static str,
-}
+pub use emulator::chips::ChipIdentity;
 
-/// The identity register of the chips mcubench knows.
+/// The identity register of `chip` (a probe-rs chip name or targets.toml's), from the chip's
+/// file in emulator/src/chips/ (whose model answers the same value).
 pub fn chip_identity(chip: &str) -> Option<ChipIdentity> {
-    let c = chip.to_ascii_lowercase();
-    if c.starts_with("nrf52840") {
-        // nRF52840 PS v1.7 §4.4.1.11: FICR INFO.PART = 0x52840.
-        Some(ChipIdentity {
-            register: 0x1000_0100,
-            mask: 0xffff_ffff,
-            expected: 0x0005_2840,
-            what: "FICR INFO.PART",
-        })
-    } else if c.starts_with("stm32l4r5") {
-        // RM0432 §57.6.4: DBGMCU_IDCODE DEV_ID (bits 11:0) = 0x470 for STM32L4R/S.
-        Some(ChipIdentity {
-            register: 0xE004_2000,
-            mask: 0x0000_0fff,
-            expected: 0x470,
-            what: "DBGMCU_IDCODE DEV_ID",
-        })
-    } else if c.starts_with("rp2040") {
-        // RP2040 datasheet §2.20.2: SYSINFO CHIP_ID, PART (27:12) 0x0002, MANUFACTURER (11:0) 0x927.
-        Some(ChipIdentity {
-            register: 0x4000_0000,
-            mask: 0x0fff_ffff,
-            expected: 0x0000_2927,
-            what: "SYSINFO CHIP_ID",
-        })
-    } else {
-        None
-    }
+    emulator::chips::Chip::from_name(chip)?.identity()
 }
 
-impl ChipIdentity {
-    pub fn check(&self, value: u32, chip: &str) -> Result<(), ProbeError> {
-        if value & self.mask == self.expected {
-            Ok(())
-        } else {
-            Err(ProbeError::WrongChip {
-                register: self.what,
-                read: value & self.mask,
-                chip: chip.to_owned(),
-                expected: self.expected,
-            })
-        }
+/// Whether `value`, read from `id.register`, names `chip`.
+pub fn check_identity(id: &ChipIdentity, value: u32, chip: &str) -> Result<(), ProbeError> {
+    if value & id.mask == id.expected {
+        Ok(())
+    } else {
+        Err(ProbeError::WrongChip {
+            register: id.what,
+            read: value & id.mask,
+            chip: chip.to_owned(),
+            expected: id.expected,
+        })
     }
 }
 
@@ -316,8 +281,7 @@ impl ProbeDeployer {
             let value = core
                 .read_word_32(u64::from(id.register))
                 .map_err(|e| DeployError::new(explain_attach(&e, &self.chip)))?;
-            id.check(value, &self.chip)
-                .map_err(|e| DeployError::new(e.to_string()))?;
+            check_identity(&id, value, &self.chip).map_err(|e| DeployError::new(e.to_string()))?;
         }
         Ok(session)
     }
@@ -616,19 +580,24 @@ mod tests {
     #[test]
     fn chip_identity_catches_the_wrong_chip() {
         let nrf = chip_identity("nRF52840_xxAA").unwrap();
-        assert!(nrf.check(0x52840, "nRF52840_xxAA").is_ok());
-        let e = nrf.check(0x52832, "nRF52840_xxAA").unwrap_err().to_string();
+        assert!(check_identity(&nrf, 0x52840, "nRF52840_xxAA").is_ok());
+        let e = check_identity(&nrf, 0x52832, "nRF52840_xxAA")
+            .unwrap_err()
+            .to_string();
         assert!(
             e.starts_with("wrong chip: FICR INFO.PART reads 0x52832"),
             "{e}"
         );
         let st = chip_identity("STM32L4R5ZITx").unwrap();
         assert!(
-            st.check(0x1000_6470, "STM32L4R5ZITx").is_ok(),
+            check_identity(&st, 0x1000_6470, "STM32L4R5ZITx").is_ok(),
             "revision bits ignored"
         );
         let rp = chip_identity("RP2040").unwrap();
-        assert!(rp.check(0x2000_2927, "RP2040").is_ok());
+        assert!(check_identity(&rp, 0x2000_2927, "RP2040").is_ok());
+        let l476 = chip_identity("STM32L476RGTx").unwrap();
+        assert!(check_identity(&l476, 0x1007_6415, "STM32L476RGTx").is_ok());
+        assert!(check_identity(&l476, 0x1000_6470, "STM32L476RGTx").is_err());
         assert!(chip_identity("Apollo3 Blue").is_none());
     }
 
