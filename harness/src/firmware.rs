@@ -119,9 +119,13 @@ pub fn build_with(
             cached: true,
         });
     }
-    // One cargo target dir per board: boards on the same triple would otherwise overwrite
-    // each other's release/mcubench-firmware when built concurrently.
+    // One cargo target dir per board for the image (boards on the same triple would otherwise
+    // overwrite each other's release/mcubench-firmware when built concurrently), and one build
+    // dir for all of them (the intermediate artifacts: the dependencies, and the build
+    // script's, which compile once instead of once per board; cargo locks it, so builds that
+    // share it take turns).
     let cargo_target_dir = project.build_dir().join("cargo-firmware").join(&board.name);
+    let cargo_build_dir = shared_build_dir(project);
     // The canonical root, so that the paths cargo gives rustc do not depend on how the
     // checkout was named (`harness/..`, a symlink), and remap_path_prefix maps them all.
     let root = project
@@ -144,6 +148,7 @@ pub fn build_with(
         .args(["--target", target, "--features", &features, "--target-dir"])
         .arg(&cargo_target_dir)
         .env(BOARD_VARIABLE, &board.name)
+        .env("CARGO_BUILD_BUILD_DIR", &cargo_build_dir)
         .stdin(Stdio::null())
         .output()
         .map_err(|source| BuildError::Toolchain {
@@ -208,6 +213,15 @@ pub fn build_with(
     })
 }
 
+/// The cargo build dir all boards' firmware builds share (`build.build-dir`): its name cannot
+/// be a board's, which have no dots.
+pub fn shared_build_dir(project: &Project) -> PathBuf {
+    project
+        .build_dir()
+        .join("cargo-firmware")
+        .join(".shared-build")
+}
+
 fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
@@ -222,6 +236,7 @@ fn clean_cargo_env(mut cmd: Command) -> Command {
         "CARGO_TARGET_DIR",
         "CARGO_BUILD_TARGET",
         "CARGO_BUILD_TARGET_DIR",
+        "CARGO_BUILD_BUILD_DIR",
         "RUSTC_WRAPPER",
         "RUSTC_WORKSPACE_WRAPPER",
     ] {
