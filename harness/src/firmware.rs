@@ -2,9 +2,10 @@
 //!
 //! The firmware is its own cargo workspace (firmware/); the board is named by the environment
 //! variable `MCUBENCH_BOARD` (its build script reads the board from targets.toml), options are
-//! cargo features, and the target triple follows from the board's core. A build's inputs are the firmware sources, the
-//! crates it uses by path (protocol/, engine/), targets.toml, the toolchain pin and the
-//! compiler's version: when none of them changed, the cached ELF is used and cargo never runs.
+//! cargo features, and the target triple follows from the board's core. A build's inputs are
+//! the firmware sources, the crates it uses by path (protocol/, engine/, and targets/ for its
+//! build script), targets.toml, the toolchain pin and the compiler's version: when none of them
+//! changed, the cached ELF is used and cargo never runs.
 
 use std::fs;
 use std::io;

@@ -13,11 +13,11 @@
 //! A chip is one file: a unit struct implementing [`ChipModel`] (its blocks, reset values,
 //! hardware behaviour and GPIO numbering) and the [`Chip`] constant that names it. This module
 //! holds what all chips share: the register state ([`Regs`]), the bus side (byte lanes, atomic
-//! aliases, faults, permissive mode) and the GPIO change log. A new chip is a new file and nothing else:
-//! build.rs finds the files of this folder and writes their `mod` lines and [`Chip::ALL`]. A chip
-//! file `<name>.rs` defines `impl Chip { pub const <NAME>: Chip }` (its name upper-cased) and
-//! `TIMING_FINGERPRINT`, the fingerprint of its memory timing with the cycle model version it
-//! was taken at (see `timing::tests`).
+//! aliases, faults, permissive mode) and the GPIO change log. A new chip is a new file and
+//! nothing else: build.rs finds the files of this folder and writes their `mod` lines and
+//! [`Chip::ALL`]. A chip file `<name>.rs` defines `impl Chip { pub const <NAME>: Chip }` (its
+//! name upper-cased) and `TIMING_FINGERPRINT`, the fingerprint of its memory timing with the
+//! cycle model version it was taken at (see `timing::tests`).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
